@@ -1,0 +1,343 @@
+"""The command line: thin commands over the library.
+
+``program`` is the program without error handling; ``main`` does all of it,
+and is the only place where errors become exit codes and one-line messages.
+Heavy modules are imported inside the commands, so ``digest --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from digest import __version__
+from digest.errors import (
+    ConfigError,
+    DigestError,
+    ExitStatus,
+    LockedError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.store import Store
+
+log = logging.getLogger("digest")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Environment:
+    """Everything a command touches of the outside world; tests pass their own."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], dt.datetime] = _utc_now
+    interactive: bool | None = None  # None: ask whether stdout is a terminal
+
+    @property
+    def is_interactive(self) -> bool:
+        if self.interactive is not None:
+            return self.interactive
+        isatty = getattr(self.stdout, "isatty", None)
+        return bool(isatty and isatty())
+
+    def out(self, line: str = "") -> None:
+        print(line, file=self.stdout)
+
+    def err(self, line: str) -> None:
+        print(f"digest: {line}", file=self.stderr)
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.ingest import IngestContext, ingest_paths, ingest_pending
+
+    config = _config(args, env)
+    now = env.clock()
+    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now)
+    with _store(config, now) as store:
+        if args.files:
+            results = ingest_paths(store, [Path(name) for name in args.files], context)
+        else:
+            results = ingest_pending(store, context)
+    chatty = env.is_interactive or args.verbose
+    for result in results:
+        if args.json:
+            env.out(json.dumps(result.as_json(), ensure_ascii=False))
+        elif result.status == "rejected":
+            pass  # reported on stderr below
+        elif chatty:
+            env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+        if result.status == "rejected":
+            env.err(f"rejected {result.file}: {result.reason} (set aside in {config.inbox / 'rejected'})")
+    if not results and chatty and not args.json:
+        env.out("nothing to ingest")
+    return ExitStatus.PARTIAL if any(r.status == "rejected" for r in results) else ExitStatus.OK
+
+
+def cmd_papers(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    config = _config(args, env)
+    with _store(config, env.clock()) as store:
+        papers = store.history.papers(since=args.new_since, limit=args.limit)
+    for paper in papers:
+        if args.json:
+            env.out(
+                json.dumps(
+                    {
+                        "id": paper.id,
+                        "title": paper.title,
+                        "first_seen": paper.first_seen_on.isoformat(),
+                        "rank": paper.first_rank,
+                        "code": [link.url for link in paper.links if link.kind == "code"],
+                        "links": [link.url for link in paper.links],
+                        "abstract": paper.abstract,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            code = next((link.url for link in paper.links if link.kind == "code"), "")
+            env.out(f"{paper.first_seen_on.isoformat()}  {_clip(paper.title, 90)}" + (f"  [{code}]" if code else ""))
+    return ExitStatus.OK
+
+
+def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.store.migrations import schema_version
+
+    config = _config(args, env)
+    with _store(config, env.clock()) as store:
+        counts = store.history.counts()
+        version = schema_version(store.db)
+    last = counts.last_dump
+    report = {
+        "database": _redacted(config.database),
+        "schema_version": version,
+        "dumps": counts.dumps,
+        "rejected": counts.rejected,
+        "papers": counts.papers,
+        "last_dump": None
+        if last is None
+        else {
+            "file": last.file_name,
+            "date": last.dump_date.isoformat(),
+            "ingested_at": last.ingested_at.isoformat(),
+            "papers": last.paper_count,
+            "new": last.new_count,
+        },
+        "last_digest": None,
+    }
+    if args.json:
+        env.out(json.dumps(report, ensure_ascii=False))
+        return ExitStatus.OK
+    env.out(f"database:    {report['database']} (schema version {version})")
+    env.out(f"history:     {counts.dumps} dumps, {counts.papers} papers, {counts.rejected} rejected dumps")
+    if last is None:
+        env.out("last dump:   none yet")
+    else:
+        env.out(
+            f"last dump:   {last.file_name} ({last.dump_date.isoformat()}): {last.paper_count} papers,"
+            f" {last.new_count} new; ingested {last.ingested_at:%Y-%m-%d %H:%M} UTC"
+        )
+    env.out("last digest: none yet")
+    return ExitStatus.OK
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace, env: Environment) -> Config:
+    from digest.config import load_config
+
+    path = args.config or env.environ.get("DIGEST_CONFIG") or "schedule.yaml"
+    return load_config(Path(path), env.environ)
+
+
+def _store(config: Config, now: dt.datetime) -> Store:
+    from digest.store import open_store
+
+    return open_store(config.database, now=now)
+
+
+def _redacted(url: str) -> str:
+    from digest.store.backend import redact
+
+    return redact(url)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+EXIT_CODES = """exit status:
+  0  success
+  1  failure: the command could not do its work
+  2  usage or configuration error
+  3  finished, but something was rejected or failed (see stderr)
+  4  another digest run holds the lock; nothing was done"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the configuration file (default: $DIGEST_CONFIG, else ./schedule.yaml)",
+    )
+    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="say what is done")
+    group.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="log everything; show tracebacks"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(
+        prog="digest",
+        description="A daily digest of trending research papers: ingest listing dumps, "
+        "find the papers nobody has been sent yet, publish them by email, RSS and a web archive.",
+        epilog=EXIT_CODES + "\n\nexample:\n  digest ingest && digest status",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, handler: Callable[..., ExitStatus], summary: str, example: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    ingest = command(
+        "ingest",
+        cmd_ingest,
+        "Read new dumps into the history and report their new papers. Without FILE, every "
+        "pending dump of the inbox is read, oldest first; bad dumps are set aside in inbox/rejected/.",
+        "digest ingest --json inbox/2026-03-12.txt",
+    )
+    ingest.add_argument("files", nargs="*", metavar="FILE", help="dump files to ingest, in this order")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object per dump per line")
+
+    papers = command(
+        "papers",
+        cmd_papers,
+        "List papers of the history, most recently seen first.",
+        "digest papers --new-since 2026-03-01 --json",
+    )
+    papers.add_argument("--new-since", type=_date, metavar="DATE", help="only papers first seen on or after DATE")
+    papers.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N papers (default 50)")
+    papers.add_argument("--json", action="store_true", help="print one JSON object per paper per line")
+
+    status = command(
+        "status",
+        cmd_status,
+        "Show the history's counts, the last dump and the last digest.",
+        "digest status --json",
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def program(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """The program without error handling."""
+    handler: Callable[[argparse.Namespace, Environment], ExitStatus] = args.handler
+    return handler(args, env)
+
+
+def _configure_logging(args: argparse.Namespace, env: Environment) -> None:
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(env.stderr)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    root = logging.getLogger("digest")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run one command; return its exit status. Errors become one line on stderr."""
+    env = env or Environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        for option in ("config", "verbose", "debug"):
+            if not hasattr(args, option):
+                setattr(args, option, None if option == "config" else False)
+        if getattr(args, "handler", None) is None:
+            parser.print_help(env.stdout)
+            return ExitStatus.USAGE
+        _configure_logging(args, env)
+        return int(program(args, env))
+    except KeyboardInterrupt:
+        env.err("interrupted")
+        return ExitStatus.FAILURE
+    except DigestError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        env.err(f"error: {exc.one_line()}")
+        return _exit_status(exc)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any error into a line
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        else:
+            env.err(f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for details)")
+        return ExitStatus.FAILURE
+
+
+def _exit_status(exc: DigestError) -> ExitStatus:
+    if isinstance(exc, UsageError | ConfigError):
+        return ExitStatus.USAGE
+    if isinstance(exc, LockedError):
+        return ExitStatus.LOCKED
+    return ExitStatus.FAILURE

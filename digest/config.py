@@ -1,0 +1,300 @@
+"""schedule.yaml + environment -> one validated, frozen :class:`Config`.
+
+Every problem is a :class:`ConfigError` that names the file, the key and what
+is expected. Relative paths are relative to the config file. Secrets come only
+from the environment (see :data:`ENVIRONMENT`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from digest.errors import ConfigError
+
+#: Environment variables digest reads, and what for.
+ENVIRONMENT = {
+    "DIGEST_CONFIG": "path of schedule.yaml when --config is not given",
+    "DIGEST_DATABASE_URL": "database URL; overrides 'database' (use it when the URL holds a password)",
+}
+
+ON_ARRIVAL = "on-arrival"
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    dir: Path
+    url: str  # absolute, ends with "/"
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    sender: str
+    subject: str  # a template with {date} and {count}
+    max_papers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    poll: dt.timedelta
+    send: str  # a crontab expression, or "on-arrival"
+    misfire_grace: dt.timedelta
+
+    @property
+    def on_arrival(self) -> bool:
+        return self.send == ON_ARRIVAL
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: Path
+    timezone: ZoneInfo
+    inbox: Path
+    database: str
+    templates: Path | None
+    site: SiteConfig
+    email: EmailConfig
+    schedule: ScheduleConfig
+
+
+class _Section:
+    """Reads the keys of one mapping and reports unknown ones by name."""
+
+    def __init__(self, source: str, prefix: str, data: object) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(source, prefix or "(top level)", f"expected a mapping of keys, got {_kind(data)}")
+        self.source = source
+        self.prefix = prefix
+        self.data: dict[str, Any] = data
+        self.read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def take(self, name: str, convert: Callable[[str, str, Any], T], default: Any = _MISSING) -> T:
+        self.read.add(name)
+        if name not in self.data or self.data[name] is None:
+            if default is _MISSING:
+                raise ConfigError(self.source, self.key(name), "is required but missing")
+            if default is None:
+                return cast(T, None)
+            return convert(self.source, self.key(name), default)
+        return convert(self.source, self.key(name), self.data[name])
+
+    def section(self, name: str) -> _Section:
+        self.read.add(name)
+        return _Section(self.source, self.key(name), self.data.get(name))
+
+    def finish(self) -> None:
+        for name in self.data:
+            if name not in self.read:
+                close = difflib.get_close_matches(str(name), sorted(self.read), n=1)
+                suggestion = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(self.read))}"
+                raise ConfigError(self.source, self.key(str(name)), f"unknown key ({suggestion})")
+
+
+def _kind(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number"}.get(
+        type(value), type(value).__name__
+    ) + (f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else "")
+
+
+def as_text(source: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(source, key, f"expected non-empty text, got {_kind(value)}")
+    return value.strip()
+
+
+def as_positive_int(source: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(source, key, f"expected a whole number of at least 1, got {_kind(value)}")
+    return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def as_duration(source: str, key: str, value: Any) -> dt.timedelta:
+    """A positive duration: seconds as a number, or text such as "90s", "5m", "1h30m", "2d"."""
+    expected = 'a positive duration such as 30, "90s", "5m", "1h30m" or "2d"'
+    if isinstance(value, bool):
+        raise ConfigError(source, key, f"expected {expected}, got {_kind(value)}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        parts = _DURATION_PART.findall(text)
+        if not parts or "".join(f"{n}{u}" for n, u in parts) != text:
+            raise ConfigError(source, key, f"expected {expected}, got {value!r}")
+        seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    else:
+        raise ConfigError(source, key, f"expected {expected}, got {_kind(value)}")
+    if seconds <= 0:
+        raise ConfigError(source, key, f"expected {expected}, got {value!r} (it must be more than zero)")
+    return dt.timedelta(seconds=seconds)
+
+
+def as_timezone(source: str, key: str, value: Any) -> ZoneInfo:
+    name = as_text(source, key, value)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            source, key, f"unknown timezone {name!r}; expected an IANA name such as 'Europe/London' or 'UTC'"
+        ) from None
+
+
+def _path_under(base: Path) -> Callable[[str, str, Any], Path]:
+    def as_path(source: str, key: str, value: Any) -> Path:
+        return (base / as_text(source, key, value)).expanduser().resolve()
+
+    return as_path
+
+
+def _database_url(base: Path, *, allow_password: bool = False) -> Callable[[str, str, Any], str]:
+    def as_database_url(source: str, key: str, value: Any) -> str:
+        url = as_text(source, key, value)
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "sqlite":
+            rest = url.split(":", 1)[1]
+            if rest in {"//", "///:memory:"}:
+                return "sqlite://"
+            if not rest.startswith("///"):
+                raise ConfigError(source, key, f"bad SQLite URL {url!r}; expected sqlite:///relative/path.db")
+            return "sqlite:///" + str((base / rest[3:]).expanduser().resolve())
+        if scheme in {"postgresql", "postgres"}:
+            if urlsplit(url).password and not allow_password:
+                raise ConfigError(
+                    source, key, "holds a password", hint="put the URL in the DIGEST_DATABASE_URL environment variable"
+                )
+            return url
+        raise ConfigError(source, key, f"expected sqlite:///PATH or postgresql://HOST/DB, got {url!r}")
+
+    return as_database_url
+
+
+def as_site_url(source: str, key: str, value: Any) -> str:
+    url = as_text(source, key, value)
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(
+            source, key, f"expected an absolute http(s) URL such as https://example.org/digest/, got {url!r}"
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def as_address(source: str, key: str, value: Any) -> str:
+    text = as_text(source, key, value)
+    if "@" not in text or "\n" in text or "\r" in text:
+        raise ConfigError(source, key, f"expected an email address such as 'Digest <digest@example.org>', got {text!r}")
+    return text
+
+
+def as_subject(source: str, key: str, value: Any) -> str:
+    text = as_text(source, key, value)
+    try:
+        text.format(date=dt.date(2000, 1, 1), count=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            source, key, f"bad subject template {text!r} ({exc}); use the placeholders {{date}} and {{count}}"
+        ) from None
+    return text
+
+
+def _cron(timezone: ZoneInfo) -> Callable[[str, str, Any], str]:
+    def as_cron(source: str, key: str, value: Any) -> str:
+        text = as_text(source, key, value)
+        if text == ON_ARRIVAL:
+            return text
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(text, timezone=timezone)
+        except ValueError as exc:
+            raise ConfigError(
+                source,
+                key,
+                f"bad cron expression {text!r} ({exc}); expected five fields such as '0 7 * * *', or 'on-arrival'",
+            ) from None
+        return text
+
+    return as_cron
+
+
+def load_config(path: Path, environ: Mapping[str, str]) -> Config:
+    """Read and validate ``path``; environment variables override where documented."""
+    import yaml
+
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source, "", "no such file", hint="pass --config PATH or copy schedule.yaml from the project"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot read the file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, "", f"not valid YAML ({where}{problem})") from None
+    base = path.resolve().parent
+    top = _Section(source, "", data)
+    timezone = top.take("timezone", as_timezone, "UTC")
+    inbox = top.take("inbox", _path_under(base), "inbox")
+    database = top.take("database", _database_url(base), "sqlite:///digest.db")
+    if environ.get("DIGEST_DATABASE_URL"):
+        from_environment = _database_url(Path.cwd(), allow_password=True)
+        database = from_environment("environment", "DIGEST_DATABASE_URL", environ["DIGEST_DATABASE_URL"])
+    templates = top.take("templates", _path_under(base), None)
+
+    site_section = top.section("site")
+    site = SiteConfig(
+        dir=site_section.take("dir", _path_under(base), "site"),
+        url=site_section.take("url", as_site_url),
+        title=site_section.take("title", as_text, "Trending papers"),
+    )
+    site_section.finish()
+
+    email_section = top.section("email")
+    email = EmailConfig(
+        sender=email_section.take("from", as_address, "Paper digest <digest@localhost>"),
+        subject=email_section.take("subject", as_subject, "{count} new papers for {date}"),
+        max_papers=email_section.take("max_papers", as_positive_int, 40),
+    )
+    email_section.finish()
+
+    schedule_section = top.section("schedule")
+    schedule = ScheduleConfig(
+        poll=schedule_section.take("poll", as_duration, "5m"),
+        send=schedule_section.take("send", _cron(timezone), "0 7 * * *"),
+        misfire_grace=schedule_section.take("misfire_grace", as_duration, "3h"),
+    )
+    schedule_section.finish()
+    top.finish()
+    return Config(
+        source=path.resolve(),
+        timezone=timezone,
+        inbox=inbox,
+        database=database,
+        templates=templates,
+        site=site,
+        email=email,
+        schedule=schedule,
+    )

@@ -1,0 +1,81 @@
+"""Which papers of a dump are new. Pure: the store answers the look-ups first.
+
+A listed paper is *known* when its title key is known, or, failing that, when
+its abstract fingerprint is (its title was revised: the history records the new
+title, and the paper is not new). A paper listed twice in one dump counts once,
+at its first rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from digest.identity import abstract_fingerprint, title_key
+from digest.models import Paper
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One distinct paper of a dump and what the history knows of it."""
+
+    paper: Paper
+    key: str
+    fingerprint: str | None
+    known_id: int | None  # the history's paper id, or None when the paper is new
+    revised: bool = False  # known by its abstract under another title
+
+    @property
+    def is_new(self) -> bool:
+        return self.known_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class DumpDiff:
+    entries: tuple[Entry, ...]  # distinct papers, in rank order
+
+    @property
+    def new(self) -> tuple[Entry, ...]:
+        return tuple(entry for entry in self.entries if entry.is_new)
+
+    @property
+    def revised(self) -> tuple[Entry, ...]:
+        return tuple(entry for entry in self.entries if entry.revised)
+
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """A paper with its identity computed once."""
+
+    paper: Paper
+    key: str
+    fingerprint: str | None
+
+
+def identify(papers: Iterable[Paper]) -> list[Identified]:
+    return [Identified(p, title_key(p.title), abstract_fingerprint(p.abstract)) for p in papers]
+
+
+def diff_dump(
+    papers: Iterable[Identified],
+    *,
+    known_keys: Mapping[str, int],
+    known_fingerprints: Mapping[str, int],
+) -> DumpDiff:
+    """Classify each distinct paper as new, known, or known under a revised title."""
+    entries: list[Entry] = []
+    keys_here: set[str] = set()
+    fingerprints_here: set[str] = set()
+    for item in papers:
+        if item.key in keys_here or (item.fingerprint and item.fingerprint in fingerprints_here):
+            continue
+        keys_here.add(item.key)
+        if item.fingerprint:
+            fingerprints_here.add(item.fingerprint)
+        known_id = known_keys.get(item.key)
+        revised = False
+        if known_id is None and item.fingerprint is not None:
+            known_id = known_fingerprints.get(item.fingerprint)
+            revised = known_id is not None
+        entries.append(Entry(item.paper, item.key, item.fingerprint, known_id, revised))
+    return DumpDiff(tuple(entries))

@@ -1,0 +1,100 @@
+"""The inbox folder: which dumps are waiting, and setting bad ones aside.
+
+A dump is a ``*.txt`` file directly in the inbox (hidden files and
+sub-folders are ignored, so write a dump under a dot-name and rename it
+into place). A file counts as processed once the history records its name
+with the same size and modification time; a changed file is looked at again
+(and is a ``duplicate`` if its content was ingested before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REJECTED_FOLDER = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def arrived_at(self) -> dt.datetime:
+        """When the file arrived: its modification time."""
+        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
+
+
+def stat_file(path: Path) -> InboxFile:
+    info = path.stat()
+    return InboxFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns)
+
+
+def pending_files(inbox: Path, processed: Mapping[str, tuple[int, int]]) -> list[InboxFile]:
+    """Dumps in ``inbox`` not yet processed, in no particular order."""
+    if not inbox.is_dir():
+        return []
+    pending = []
+    for entry in os.scandir(inbox):
+        if entry.name.startswith(".") or not entry.name.endswith(".txt") or not entry.is_file():
+            continue
+        info = entry.stat()
+        if processed.get(entry.name) == (info.st_size, info.st_mtime_ns):
+            continue
+        pending.append(InboxFile(Path(entry.path), info.st_size, info.st_mtime_ns))
+    return pending
+
+
+def set_aside(path: Path, *, inbox: Path, reason: str) -> Path:
+    """Move a rejected dump to ``inbox/rejected/`` with a ``.reason`` file beside it.
+
+    A file from outside the inbox is copied, not moved. Returns the new path.
+    An existing file of the same name is never overwritten.
+    """
+    folder = inbox / REJECTED_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_name(folder, path.name)
+    write_atomic(target.with_name(target.name + ".reason"), reason.rstrip("\n") + "\n")
+    if path.resolve().parent == inbox.resolve():
+        os.replace(path, target)
+    else:
+        shutil.copy2(path, target)
+    return target
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    candidate = folder / name
+    counter = 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".reason").exists():
+        stem, dot, suffix = name.rpartition(".")
+        candidate = folder / (f"{stem}.{counter}{dot}{suffix}" if dot else f"{name}.{counter}")
+        counter += 1
+    return candidate
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write a file so that a reader sees the old content or the new, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,205 @@
+"""Ingest: dump files -> parsed -> diffed against the history -> recorded.
+
+Order: pending inbox dumps are processed oldest first, by the dump's own date
+when it has one, else by the date it arrived (its modification time, in the
+configured timezone); ties go to the earlier arrival, then to the file name.
+Files named on the command line are processed in the order given.
+
+Each dump is recorded in its own transaction that also holds the writers'
+lock, so overlapping runs queue up and never record a paper twice. A dump that
+cannot be parsed is set aside in ``inbox/rejected/`` with its reason, and the
+run goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from digest.diff import diff_dump, identify
+from digest.errors import DumpError
+from digest.inbox import InboxFile, pending_files, set_aside, stat_file
+from digest.models import IngestResult
+from digest.parse import content_hash, decode, parse_text, peek_date
+from digest.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestContext:
+    inbox: Path
+    timezone: ZoneInfo
+    now: dt.datetime
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.timezone).date()
+
+    def arrival_date(self, file: InboxFile) -> dt.date:
+        return file.arrived_at.astimezone(self.timezone).date()
+
+
+def ingest_pending(store: Store, context: IngestContext) -> list[IngestResult]:
+    """Ingest every pending dump of the inbox, oldest first."""
+    files = pending_files(context.inbox, store.history.processed_files())
+    results = (ingest_file(store, file, context, from_inbox=True) for file in order_pending(files, context))
+    return [result for result in results if result is not None]
+
+
+def ingest_paths(store: Store, paths: Sequence[Path], context: IngestContext) -> list[IngestResult]:
+    """Ingest the named files, in the order given."""
+    results = []
+    for path in paths:
+        try:
+            file = stat_file(path)
+        except OSError as exc:
+            results.append(_unreadable(path, exc))
+            continue
+        from_inbox = path.resolve().parent == context.inbox.resolve()
+        result = ingest_file(store, file, context, from_inbox=from_inbox)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def order_pending(files: Sequence[InboxFile], context: IngestContext) -> list[InboxFile]:
+    """Oldest first: the dump's own date (else its arrival date), then arrival time, then name."""
+
+    def key(file: InboxFile) -> tuple[dt.date, dt.datetime, str]:
+        try:
+            head = file.path.open("rb").read(4096)
+        except OSError:
+            head = b""
+        own_date = peek_date(head, today=context.today)
+        return (own_date or context.arrival_date(file), file.arrived_at, file.name)
+
+    return sorted(files, key=key)
+
+
+def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_inbox: bool) -> IngestResult | None:
+    """Ingest one file; None when an overlapping run processed it meanwhile."""
+    name = file.name
+    try:
+        data = file.path.read_bytes()
+    except OSError as exc:
+        return _unreadable(file.path, exc)
+    try:
+        text = decode(data)
+        sha256 = content_hash(text)
+    except DumpError as exc:
+        return _reject(store, file, context, sha256=None, data=data, error=exc, from_inbox=from_inbox)
+    try:
+        dump = parse_text(text, today=context.today)
+    except DumpError as exc:
+        return _reject(store, file, context, sha256=sha256, data=data, error=exc, from_inbox=from_inbox)
+
+    dump_date = dump.listed_on or context.arrival_date(file)
+    identified = identify(dump.papers)
+    with store.transaction(exclusive=True):
+        history = store.history
+        if from_inbox and history.is_processed(name, size=file.size, mtime_ns=file.mtime_ns):
+            return None  # another run took this file while this one waited for the lock
+        existing = history.dump_by_hash(sha256)
+        if existing is not None and existing.status == "ingested":
+            result = IngestResult(
+                file=name,
+                sha256=sha256,
+                date=existing.dump_date,
+                status="duplicate",
+                reason=f"same content as {existing.file_name}, ingested {existing.ingested_at:%Y-%m-%d %H:%M} UTC",
+                papers=existing.paper_count,
+                new=0,
+            )
+        else:
+            diff = diff_dump(
+                identified,
+                known_keys=history.known_title_keys(item.key for item in identified),
+                known_fingerprints=history.known_fingerprints(item.fingerprint for item in identified),
+            )
+            history.record_dump(
+                sha256=sha256,
+                file_name=name,
+                listed_on=dump.listed_on,
+                dump_date=dump_date,
+                arrived_at=file.arrived_at,
+                ingested_at=context.now,
+                diff=diff,
+            )
+            new = diff.new
+            result = IngestResult(
+                file=name,
+                sha256=sha256,
+                date=dump_date,
+                status="ingested",
+                papers=len(diff.entries),
+                new=len(new),
+                new_titles=tuple(entry.paper.title for entry in new),
+            )
+        if from_inbox:
+            history.mark_processed(
+                name=name,
+                size=file.size,
+                mtime_ns=file.mtime_ns,
+                sha256=sha256,
+                status=result.status,
+                now=context.now,
+            )
+    log.debug("%s: %s, %d papers, %d new", name, result.status, result.papers, result.new)
+    return result
+
+
+def _reject(
+    store: Store,
+    file: InboxFile,
+    context: IngestContext,
+    *,
+    sha256: str | None,
+    data: bytes,
+    error: DumpError,
+    from_inbox: bool,
+) -> IngestResult:
+    reason = error.message
+    sha256 = sha256 or _raw_hash(data)
+    with store.transaction(exclusive=True):
+        store.history.record_rejected(
+            sha256=sha256,
+            file_name=file.name,
+            arrived_at=file.arrived_at,
+            ingested_at=context.now,
+            dump_date=context.arrival_date(file),
+            reason=reason,
+        )
+        try:
+            set_aside(file.path, inbox=context.inbox, reason=reason)
+        except FileNotFoundError:
+            pass  # another run set it aside already
+        except OSError as exc:
+            # It cannot be moved (a read-only inbox): remember it, so it is not retried every run.
+            log.warning("%s: cannot move it to %s/rejected/ (%s)", file.name, context.inbox, exc.strerror)
+            if from_inbox:
+                store.history.mark_processed(
+                    name=file.name,
+                    size=file.size,
+                    mtime_ns=file.mtime_ns,
+                    sha256=sha256,
+                    status="rejected",
+                    now=context.now,
+                )
+    return IngestResult(file=file.name, sha256=sha256, date=None, status="rejected", reason=reason)
+
+
+def _unreadable(path: Path, exc: OSError) -> IngestResult:
+    return IngestResult(
+        file=path.name, sha256=None, date=None, status="rejected", reason=f"cannot read the file: {exc.strerror}"
+    )
+
+
+def _raw_hash(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,82 @@
+"""The values that flow between the stages: frozen, typed, free of I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+LinkKind = Literal["code", "project"]
+IngestStatus = Literal["ingested", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL found in an abstract: a code repository or a project page."""
+
+    url: str
+    kind: LinkKind
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One entry of a dump, as listed."""
+
+    title: str
+    abstract: str
+    rank: int  # 1-based position in the dump
+    line: int  # line number of the title in the dump
+    links: tuple[Link, ...] = ()
+
+    @property
+    def code_links(self) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if link.kind == "code")
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """A parsed dump: its content hash, its own date if it has one, its papers."""
+
+    sha256: str
+    listed_on: dt.date | None
+    papers: tuple[Paper, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What ingesting one file did; one JSON line of ``digest ingest --json``."""
+
+    file: str
+    sha256: str | None
+    date: dt.date | None
+    status: IngestStatus
+    reason: str | None = None
+    papers: int = 0
+    new: int = 0
+    new_titles: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "date": self.date.isoformat() if self.date else None,
+            "status": self.status,
+            "reason": self.reason,
+            "papers": self.papers,
+            "new": self.new,
+            "new_titles": list(self.new_titles),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """A paper as the history knows it."""
+
+    id: int
+    title: str
+    abstract: str
+    links: tuple[Link, ...]
+    first_dump_id: int
+    first_rank: int
+    first_seen_on: dt.date
+    first_seen_at: dt.datetime

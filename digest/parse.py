@@ -1,0 +1,293 @@
+"""Dump text -> :class:`~digest.models.Dump`. Pure: no I/O, no clock.
+
+A dump is the text of a trending-papers listing page. What it may look like:
+
+* header boilerplate first ("new", "Get trending papers in your email inbox!",
+  "Subscribe", "byAK and the research community"), possibly glued to the first
+  title with no line break ("SubscribeSome Title");
+* an optional date line ("Mar 12", "March 12", "Mar 12, 2024");
+* then, for each paper, a title line followed by an abstract line, with or
+  without blank lines between them;
+* UTF-8 (with or without a BOM), UTF-16 with a BOM, or Latin-1/cp1252 bytes;
+  LF, CRLF or CR line endings.
+
+A dump that cannot be parsed with confidence raises :class:`DumpError` naming
+the line: an empty or binary file, no entries, a "title" that is really a
+paragraph, or entries that do not pair up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from digest.errors import DumpError
+from digest.identity import normalise_whitespace, title_key
+from digest.models import Dump, Link, LinkKind, Paper
+
+#: A title longer than this is a paragraph, not a title.
+MAX_TITLE_CHARS = 300
+#: A title this long with two or more sentence breaks is a paragraph too.
+LONG_TITLE_CHARS = 150
+#: An abstract needs at least this many words.
+MIN_ABSTRACT_WORDS = 3
+
+CODE_HOSTS = frozenset({"github.com", "gitlab.com", "huggingface.co"})
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+_DATE = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})(?!\d)(?:,?\s+(?P<year>\d{4})(?!\d))?")
+
+# Header lines, matched against a whole line (case-insensitive) ...
+_BOILERPLATE_LINE = re.compile(
+    r"(?:new|subscribe|by\s*ak and the research community"
+    r"|get trending papers in your e-?mail inbox[^!]*!?|.{0,40}once a day!?)",
+    re.IGNORECASE,
+)
+# ... and the ones that may be glued to what follows them (case-sensitive, so
+# that a title such as "Subscribers..." is left alone).
+_BOILERPLATE_PREFIX = re.compile(
+    r"(?:Subscribe|by\s*AK and the research community"
+    r"|Get trending papers in your e-?mail inbox[^!]*!|new(?=[A-Z]))"
+)
+
+_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
+_TRAILING_PUNCTUATION = ".,;:!?'\"*"
+_BRACKETS = {")": "(", "]": "[", "}": "{"}
+_SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int  # 1-based line number in the file
+    text: str
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text with LF line endings and no BOM.
+
+    UTF-16 needs its BOM; otherwise UTF-8 is tried first and cp1252 (with
+    Latin-1 for the five bytes cp1252 leaves undefined) is the fallback.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DumpError(f"the file starts with a UTF-16 mark but is not UTF-16 ({exc.reason})") from None
+    else:
+        if b"\x00" in data:
+            raise DumpError("the file is binary (it contains NUL bytes), not the text of a listing")
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "".join(_decode_cp1252(data))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    controls = len(_CONTROL.findall(text))
+    if controls and controls > max(3, len(text) // 100):
+        raise DumpError(f"the file is binary ({controls} control characters), not the text of a listing")
+    return text
+
+
+def _decode_cp1252(data: bytes) -> Iterator[str]:
+    for byte in data:
+        single = bytes((byte,))
+        try:
+            yield single.decode("cp1252")
+        except UnicodeDecodeError:
+            yield single.decode("latin-1")
+
+
+def content_hash(text: str) -> str:
+    """The identity of a dump's content: SHA-256 of its decoded, LF-normalised text."""
+    return hashlib.sha256(text.rstrip("\n").encode("utf-8")).hexdigest()
+
+
+def parse_dump(data: bytes, *, today: dt.date) -> Dump:
+    """Parse a dump's bytes. ``today`` resolves a date line that has no year."""
+    return parse_text(decode(data), today=today)
+
+
+def parse_text(text: str, *, today: dt.date) -> Dump:
+    """Parse a dump's decoded text (see :func:`decode`)."""
+    if not text.strip():
+        raise DumpError("the file is empty")
+    lines = _content_lines(text)
+    listed_on, body = _split_header(lines, today=today)
+    if not body:
+        raise DumpError("no papers found after the header", line=lines[-1].number)
+    papers = tuple(_pair(body))
+    return Dump(sha256=content_hash(text), listed_on=listed_on, papers=papers)
+
+
+def peek_date(data: bytes, *, today: dt.date) -> dt.date | None:
+    """The dump's own date, read from its header only; None if it has none or is unreadable."""
+    try:
+        text = decode(data)
+        listed_on, _ = _split_header(_content_lines(text[:4096]), today=today)
+    except DumpError:
+        return None
+    return listed_on
+
+
+def _content_lines(text: str) -> list[_Line]:
+    lines = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        cleaned = normalise_whitespace(_CONTROL.sub(" ", raw))
+        if cleaned:
+            lines.append(_Line(number, cleaned))
+    return lines
+
+
+def _split_header(lines: list[_Line], *, today: dt.date) -> tuple[dt.date | None, list[_Line]]:
+    """Strip header boilerplate and the date line; return the date and the rest."""
+    listed_on: dt.date | None = None
+    for index, line in enumerate(lines):
+        text = line.text
+        while text:
+            if _BOILERPLATE_LINE.fullmatch(text):
+                text = ""
+                break
+            prefix = _BOILERPLATE_PREFIX.match(text)
+            if prefix is None and listed_on is None:
+                prefix = _DATE.match(text)
+                if prefix is not None:
+                    date = _resolve_date(prefix, today=today, line=line.number)
+                    if date is None:  # "May 5 Reasons..." is a title, not a date
+                        prefix = None
+                    else:
+                        listed_on = date
+            if prefix is None:
+                break
+            rest = text[prefix.end() :].lstrip()
+            if rest and rest[0].islower():
+                break  # not a glued header: the line really starts this way
+            text = rest
+        if text:
+            return listed_on, [_Line(line.number, text), *lines[index + 1 :]]
+    return listed_on, []
+
+
+def _resolve_date(match: re.Match[str], *, today: dt.date, line: int) -> dt.date | None:
+    month = _MONTHS.get(match["month"].lower())
+    if month is None:
+        return None
+    day = int(match["day"])
+    if match["year"]:
+        try:
+            return dt.date(int(match["year"]), month, day)
+        except ValueError:
+            raise DumpError(f"'{match.group(0)}' is not a valid date", line=line) from None
+    # No year: the most recent such date not after today (Feb 29 looks back to a leap year).
+    for year in range(today.year, today.year - 9, -1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    raise DumpError(f"'{match.group(0)}' is not a valid date", line=line)
+
+
+def _pair(body: list[_Line]) -> Iterator[Paper]:
+    for rank, start in enumerate(range(0, len(body), 2), start=1):
+        title_line = body[start]
+        _check_title(title_line)
+        if start + 1 >= len(body):
+            raise DumpError(
+                f"the title {_quote(title_line.text)} has no abstract after it; entries do not pair up",
+                line=title_line.number,
+            )
+        abstract_line = body[start + 1]
+        if len(abstract_line.text.split()) < MIN_ABSTRACT_WORDS:
+            raise DumpError(
+                f"expected the abstract of {_quote(title_line.text)} but found {_quote(abstract_line.text)}; "
+                "entries do not pair up",
+                line=abstract_line.number,
+            )
+        yield Paper(
+            title=title_line.text,
+            abstract=abstract_line.text,
+            rank=rank,
+            line=title_line.number,
+            links=find_links(abstract_line.text),
+        )
+
+
+def _check_title(line: _Line) -> None:
+    text = line.text
+    breaks = len(_SENTENCE_BREAK.findall(text))
+    if len(text) > MAX_TITLE_CHARS or (len(text) > LONG_TITLE_CHARS and breaks >= 2):
+        raise DumpError(
+            f"expected a paper title but found a paragraph ({len(text)} characters); "
+            "titles and abstracts do not pair up",
+            line=line.number,
+        )
+    if not title_key(text):
+        raise DumpError(f"the title {_quote(text)} has no letters or digits", line=line.number)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def find_links(text: str) -> tuple[Link, ...]:
+    """The URLs in a text, in order, without duplicates or trailing punctuation."""
+    links: list[Link] = []
+    seen: set[str] = set()
+    for match in _URL.finditer(text):
+        url = _strip_trailing(match.group(0))
+        if url.lower().startswith("www."):
+            url = "https://" + url
+        if url in seen or not _host(url):
+            continue
+        seen.add(url)
+        links.append(Link(url=url, kind=_link_kind(url)))
+    return tuple(links)
+
+
+def _strip_trailing(url: str) -> str:
+    while url:
+        last = url[-1]
+        if last in _TRAILING_PUNCTUATION or (last in _BRACKETS and url.count(last) > url.count(_BRACKETS[last])):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    return host.lower() if "." in host else ""
+
+
+def _link_kind(url: str) -> LinkKind:
+    host = _host(url).removeprefix("www.")
+    return "code" if host in CODE_HOSTS else "project"

@@ -1,0 +1,48 @@
+"""Persistence: the only package that speaks SQL.
+
+``open_store(url, now=...)`` connects, applies pending migrations and returns a
+:class:`Store` whose repositories share one connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+
+from digest.store.backend import Database, connect
+from digest.store.history import DumpRecord, History, HistoryCounts
+from digest.store.migrations import migrate
+
+__all__ = ["DumpRecord", "HistoryCounts", "Store", "open_store"]
+
+
+class Store:
+    """One database connection and the repositories over it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.history = History(db)
+
+    def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
+        """A transaction; ``exclusive`` also queues this writer behind any other."""
+        return self.db.transaction(exclusive=exclusive)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(url: str, *, now: dt.datetime) -> Store:
+    """Connect to ``url`` and bring its schema up to date."""
+    db = connect(url)
+    try:
+        migrate(db, now=now)
+    except BaseException:
+        db.close()
+        raise
+    return Store(db)

@@ -1,0 +1,256 @@
+"""The history of dumps and papers: what has been seen, when, and where."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from digest.diff import DumpDiff
+from digest.models import Link, StoredPaper
+from digest.store.backend import Database
+
+#: Look-ups ask for at most this many keys in one statement.
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DumpRecord:
+    id: int
+    sha256: str
+    file_name: str
+    listed_on: dt.date | None
+    dump_date: dt.date
+    ingested_at: dt.datetime
+    status: str
+    reason: str | None
+    paper_count: int
+    new_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCounts:
+    dumps: int
+    rejected: int
+    papers: int
+    last_dump: DumpRecord | None
+
+
+_DUMP_COLUMNS = "id, sha256, file_name, listed_on, dump_date, ingested_at, status, reason, paper_count, new_count"
+_PAPER_COLUMNS = "id, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at"
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def links_to_json(links: Iterable[Link]) -> str:
+    return json.dumps([[link.url, link.kind] for link in links], separators=(",", ":"))
+
+
+def links_from_json(text: str) -> tuple[Link, ...]:
+    return tuple(Link(url=url, kind=kind) for url, kind in json.loads(text))
+
+
+def paper_from_row(row: Sequence[object]) -> StoredPaper:
+    id_, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at = row
+    return StoredPaper(
+        id=int(id_),  # type: ignore[call-overload]
+        title=str(title),
+        abstract=str(abstract),
+        links=links_from_json(str(links)),
+        first_dump_id=int(first_dump_id),  # type: ignore[call-overload]
+        first_rank=int(first_rank),  # type: ignore[call-overload]
+        first_seen_on=first_seen_on,  # type: ignore[arg-type]
+        first_seen_at=first_seen_at,  # type: ignore[arg-type]
+    )
+
+
+class History:
+    """Dumps, papers, their title keys and sightings."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- look-ups the diff needs -------------------------------------------------
+
+    def known_title_keys(self, keys: Iterable[str]) -> dict[str, int]:
+        return self._lookup("SELECT key, paper_id FROM title_keys WHERE key IN ({})", keys)
+
+    def known_fingerprints(self, fingerprints: Iterable[str | None]) -> dict[str, int]:
+        return self._lookup(
+            "SELECT abstract_hash, MIN(id) FROM papers WHERE abstract_hash IN ({}) GROUP BY abstract_hash",
+            (fp for fp in fingerprints if fp),
+        )
+
+    def _lookup(self, template: str, values: Iterable[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(values))):
+            sql = template.format(", ".join("?" * len(chunk)))
+            found.update((str(key), int(paper_id)) for key, paper_id in self.db.execute(sql, chunk))
+        return found
+
+    # -- dumps ---------------------------------------------------------------------
+
+    def dump_by_hash(self, sha256: str) -> DumpRecord | None:
+        rows = self.db.execute(f"SELECT {_DUMP_COLUMNS} FROM dumps WHERE sha256 = ?", (sha256,))
+        return DumpRecord(*rows[0]) if rows else None
+
+    def record_dump(
+        self,
+        *,
+        sha256: str,
+        file_name: str,
+        listed_on: dt.date | None,
+        dump_date: dt.date,
+        arrived_at: dt.datetime,
+        ingested_at: dt.datetime,
+        diff: DumpDiff,
+    ) -> int:
+        """Record an ingested dump, its new papers, revised titles and sightings; return its id.
+
+        Call inside ``db.transaction(exclusive=True)``, after the look-ups that
+        built ``diff``, so that no other writer slips in between.
+        """
+        new_entries = diff.new
+        dump_id = self._upsert_dump(
+            sha256=sha256,
+            file_name=file_name,
+            listed_on=listed_on,
+            dump_date=dump_date,
+            arrived_at=arrived_at,
+            ingested_at=ingested_at,
+            status="ingested",
+            reason=None,
+            paper_count=len(diff.entries),
+            new_count=len(new_entries),
+        )
+        paper_ids: list[int] = []
+        for entry in diff.entries:
+            if entry.known_id is not None:
+                paper_ids.append(entry.known_id)
+                continue
+            paper = entry.paper
+            rows = self.db.execute(
+                "INSERT INTO papers (title, abstract, abstract_hash, links, first_dump_id, first_rank,"
+                " first_seen_on, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    paper.title,
+                    paper.abstract,
+                    entry.fingerprint,
+                    links_to_json(paper.links),
+                    dump_id,
+                    paper.rank,
+                    dump_date,
+                    ingested_at,
+                ),
+            )
+            paper_ids.append(int(rows[0][0]))
+        self.db.execute_many(
+            "INSERT INTO title_keys (key, paper_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            [
+                (entry.key, paper_id)
+                for entry, paper_id in zip(diff.entries, paper_ids, strict=True)
+                if entry.is_new or entry.revised
+            ],
+        )
+        self.db.execute_many(
+            "UPDATE papers SET title = ? WHERE id = ?",
+            [(entry.paper.title, entry.known_id) for entry in diff.revised],
+        )
+        self.db.execute_many(
+            "INSERT INTO sightings (dump_id, paper_id, rank, title) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (dump_id, paper_id) DO NOTHING",
+            [
+                (dump_id, paper_id, entry.paper.rank, entry.paper.title)
+                for entry, paper_id in zip(diff.entries, paper_ids, strict=True)
+            ],
+        )
+        return dump_id
+
+    def record_rejected(
+        self,
+        *,
+        sha256: str,
+        file_name: str,
+        arrived_at: dt.datetime,
+        ingested_at: dt.datetime,
+        dump_date: dt.date,
+        reason: str,
+    ) -> int:
+        return self._upsert_dump(
+            sha256=sha256,
+            file_name=file_name,
+            listed_on=None,
+            dump_date=dump_date,
+            arrived_at=arrived_at,
+            ingested_at=ingested_at,
+            status="rejected",
+            reason=reason,
+            paper_count=0,
+            new_count=0,
+        )
+
+    def _upsert_dump(self, **values: object) -> int:
+        columns = list(values)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "sha256")
+        rows = self.db.execute(
+            f"INSERT INTO dumps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            f" ON CONFLICT (sha256) DO UPDATE SET {updates} RETURNING id",
+            tuple(values.values()),
+        )
+        return int(rows[0][0])
+
+    # -- inbox bookkeeping -------------------------------------------------------------
+
+    def processed_files(self) -> dict[str, tuple[int, int]]:
+        """Inbox file names already processed, with the (size, mtime_ns) seen then."""
+        return {
+            str(name): (int(size), int(mtime))
+            for name, size, mtime in self.db.execute("SELECT name, size, mtime_ns FROM inbox_files")
+        }
+
+    def is_processed(self, name: str, *, size: int, mtime_ns: int) -> bool:
+        rows = self.db.execute("SELECT size, mtime_ns FROM inbox_files WHERE name = ?", (name,))
+        return bool(rows) and (int(rows[0][0]), int(rows[0][1])) == (size, mtime_ns)
+
+    def mark_processed(
+        self, *, name: str, size: int, mtime_ns: int, sha256: str | None, status: str, now: dt.datetime
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO inbox_files (name, size, mtime_ns, sha256, status, processed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET size = excluded.size,"
+            " mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, status = excluded.status,"
+            " processed_at = excluded.processed_at",
+            (name, size, mtime_ns, sha256, status, now),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def papers(self, *, since: dt.date | None = None, limit: int | None = 50) -> list[StoredPaper]:
+        """Papers newest first (by first-seen date, then listing order)."""
+        sql = f"SELECT {_PAPER_COLUMNS} FROM papers"
+        params: list[object] = []
+        if since is not None:
+            sql += " WHERE first_seen_on >= ?"
+            params.append(since)
+        sql += " ORDER BY first_seen_on DESC, first_dump_id DESC, first_rank ASC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [paper_from_row(row) for row in self.db.execute(sql, params)]
+
+    def counts(self) -> HistoryCounts:
+        ((dumps, rejected),) = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) FROM dumps"
+        )
+        ((papers,),) = self.db.execute("SELECT COUNT(*) FROM papers")
+        last = self.db.execute(f"SELECT {_DUMP_COLUMNS} FROM dumps WHERE status = 'ingested' ORDER BY id DESC LIMIT 1")
+        return HistoryCounts(
+            dumps=int(dumps) - int(rejected),
+            rejected=int(rejected),
+            papers=int(papers),
+            last_dump=DumpRecord(*last[0]) if last else None,
+        )
