@@ -8,6 +8,7 @@ Heavy modules are imported inside the commands, so ``digest --help`` is fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -306,7 +307,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     debug = "--debug" in argv
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            with contextlib.redirect_stdout(env.stdout):
+                args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help and --version
+            return int(exit_.code or 0)
         for option in ("config", "verbose", "debug"):
             if not hasattr(args, option):
                 setattr(args, option, None if option == "config" else False)

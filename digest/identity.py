@@ -17,6 +17,9 @@ import unicodedata
 #: Abstracts with fewer words than this have no fingerprint.
 MIN_FINGERPRINT_WORDS = 20
 
+# Case folding leaves the dotless i alone although its capital folds to "i".
+_FOLD_EXTRA = str.maketrans({"\u0131": "i"})  # dotless i
+
 
 def title_key(title: str) -> str:
     """The identity key of a title: its letters and digits, NFKC and case-folded.
@@ -26,9 +29,9 @@ def title_key(title: str) -> str:
     >>> title_key("$\\\\alpha$-Nets: {B}etter")
     'alphanetsbetter'
     """
-    folded = unicodedata.normalize("NFKC", title).casefold()
-    # Case folding can produce new compositions (e.g. "ß" -> "ss" is fine, but
-    # some folds leave decomposed sequences); normalise once more.
+    folded = unicodedata.normalize("NFKC", title).casefold().translate(_FOLD_EXTRA)
+    # Folding can leave decomposed sequences ("İ" -> "i" + combining dot): compose
+    # again; the marks that remain are not letters and drop out below.
     folded = unicodedata.normalize("NFKC", folded)
     return "".join(char for char in folded if char.isalnum())
 

@@ -127,27 +127,33 @@ class History:
             paper_count=len(diff.entries),
             new_count=len(new_entries),
         )
-        paper_ids: list[int] = []
-        for entry in diff.entries:
-            if entry.known_id is not None:
-                paper_ids.append(entry.known_id)
-                continue
-            paper = entry.paper
-            rows = self.db.execute(
-                "INSERT INTO papers (title, abstract, abstract_hash, links, first_dump_id, first_rank,"
-                " first_seen_on, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        self.db.execute_many(
+            "INSERT INTO papers (title, abstract, abstract_hash, links, first_dump_id, first_rank,"
+            " first_seen_on, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
-                    paper.title,
-                    paper.abstract,
+                    entry.paper.title,
+                    entry.paper.abstract,
                     entry.fingerprint,
-                    links_to_json(paper.links),
+                    links_to_json(entry.paper.links),
                     dump_id,
-                    paper.rank,
+                    entry.paper.rank,
                     dump_date,
                     ingested_at,
-                ),
+                )
+                for entry in new_entries
+            ],
+        )
+        # (first_dump_id, first_rank) is unique: read the new ids back in one query.
+        new_ids = {
+            int(rank): int(paper_id)
+            for paper_id, rank in self.db.execute(
+                "SELECT id, first_rank FROM papers WHERE first_dump_id = ?", (dump_id,)
             )
-            paper_ids.append(int(rows[0][0]))
+        }
+        paper_ids = [
+            entry.known_id if entry.known_id is not None else new_ids[entry.paper.rank] for entry in diff.entries
+        ]
         self.db.execute_many(
             "INSERT INTO title_keys (key, paper_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
             [

@@ -55,7 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 first_seen_at TIMESTAMPTZ NOT NULL
             )""",
             "CREATE INDEX papers_abstract_hash ON papers (abstract_hash)",
-            "CREATE INDEX papers_first_dump ON papers (first_dump_id, first_rank)",
+            "CREATE UNIQUE INDEX papers_first_dump ON papers (first_dump_id, first_rank)",
             "CREATE INDEX papers_first_seen ON papers (first_seen_on)",
             """CREATE TABLE title_keys (
                 key TEXT PRIMARY KEY,

@@ -1,0 +1,93 @@
+"""schedule.yaml: a working example, and every bad value named by its key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_config
+from digest.errors import ConfigError, ExitStatus
+
+from conftest import ROOT, Project
+
+
+def test_the_example_config_loads() -> None:
+    config = load_config(ROOT / "schedule.yaml", {})
+    assert config.inbox == ROOT / "examples" / "dumps"
+    assert config.database == f"sqlite:///{ROOT / 'var' / 'digest.db'}"
+    assert config.site.url.endswith("/")
+    assert config.schedule.poll == dt.timedelta(minutes=5)
+    assert config.schedule.misfire_grace == dt.timedelta(hours=3)
+    assert str(config.timezone) == "Europe/London"
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "schedule.yaml").write_text(
+        "inbox: in\ndatabase: sqlite:///db/h.db\nsite: {url: 'http://x.org', dir: s}\n"
+    )
+    config = load_config(folder / "schedule.yaml", {})
+    assert config.inbox == folder / "in"
+    assert config.database == f"sqlite:///{folder / 'db' / 'h.db'}"
+    assert config.site.dir == folder / "s"
+    assert config.site.url == "http://x.org/"
+
+
+def test_the_environment_overrides_the_database(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("site: {url: 'https://x.org/'}\n")
+    config = load_config(tmp_path / "c.yaml", {"DIGEST_DATABASE_URL": "postgresql://u:secret@db/digest"})
+    assert config.database == "postgresql://u:secret@db/digest"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "words"),
+    [
+        ("timezone: Mars/Olympus\n", "timezone", "unknown timezone"),
+        ("emial: {}\n", "emial", "did you mean 'email'"),
+        ("site: {url: 'https://x.org/', colour: red}\n", "site.colour", "unknown key"),
+        ("site: {url: 'x.org'}\n", "site.url", "absolute http(s) URL"),
+        ("schedule: {send: '61 * * * *'}\n", "schedule.send", "bad cron expression"),
+        ("schedule: {send: 'every day'}\n", "schedule.send", "bad cron expression"),
+        ("schedule: {poll: -5}\n", "schedule.poll", "more than zero"),
+        ("schedule: {poll: 'soon'}\n", "schedule.poll", "positive duration"),
+        ("schedule: {misfire_grace: 0}\n", "schedule.misfire_grace", "more than zero"),
+        ("email: {max_papers: many}\n", "email.max_papers", "whole number"),
+        ("email: {subject: 'Hi {name}'}\n", "email.subject", "{date} and {count}"),
+        ("email: {from: nobody}\n", "email.from", "email address"),
+        ("database: mysql://x/y\n", "database", "sqlite:///PATH or postgresql://"),
+        ("database: postgresql://u:pw@h/d\n", "database", "DIGEST_DATABASE_URL"),
+        ("site: [1, 2]\n", "site", "expected a mapping"),
+    ],
+)
+def test_bad_values_name_their_key(tmp_path: Path, yaml_text: str, key: str, words: str) -> None:
+    path = tmp_path / "schedule.yaml"
+    text = yaml_text if yaml_text.startswith("site") else yaml_text + "site: {url: 'https://x.org/'}\n"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert caught.value.key == key
+    assert words in caught.value.one_line()
+    assert caught.value.one_line().startswith(f"{path}: {key}: ")
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "nope.yaml", {})
+    (tmp_path / "bad.yaml").write_text("site: {url: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "bad.yaml", {})
+    (tmp_path / "nosite.yaml").write_text("timezone: UTC\n")
+    with pytest.raises(ConfigError, match=r"site\.url: is required"):
+        load_config(tmp_path / "nosite.yaml", {})
+
+
+def test_a_config_error_exits_2_with_one_line(project: Project) -> None:
+    project.write_config("schedule:\n  send: '99 99 * * *'\n")
+    result = project.run("status")
+    assert result.code == ExitStatus.USAGE == 2
+    (line,) = result.stderr.splitlines()
+    assert "schedule.yaml: schedule.send: bad cron expression" in line
+    assert project.run("status", "--config", str(project.root / "missing.yaml")).code == 2

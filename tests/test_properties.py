@@ -1,0 +1,152 @@
+"""Property-based tests for the parser and the title normaliser."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import unicodedata
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from digest.identity import title_key
+from digest.parse import parse_dump
+
+TODAY = dt.date(2026, 11, 22)
+
+# Letters, digits, punctuation and symbols of any script; no whitespace, no
+# control or format characters, no surrogates or unassigned code points.
+WORD_CHARS = st.characters(categories=("L", "M", "N", "P", "S"), exclude_characters="\ufeff")
+WORD = st.text(WORD_CHARS, min_size=1, max_size=12)
+GAP = st.sampled_from([" ", "  ", "\t", "\u00a0"])
+HEADER_WORDS = (
+    "new",
+    "subscribe",
+    "by",
+    "get trending",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
+
+
+@st.composite
+def phrase(draw: st.DrawFn, min_words: int, max_words: int) -> str:
+    words = draw(st.lists(WORD, min_size=min_words, max_size=max_words))
+    text = words[0]
+    for word in words[1:]:
+        text += draw(GAP) + word
+    return text
+
+
+@st.composite
+def title(draw: st.DrawFn) -> str:
+    text = draw(phrase(1, 12))
+    assume(title_key(text) and len(" ".join(text.split())) <= 150)
+    return text
+
+
+ABSTRACT = phrase(3, 40)
+
+
+@st.composite
+def dump(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]]]:
+    """A dump in a random layout, and the (title, abstract) pairs it holds."""
+    pairs = draw(st.lists(st.tuples(title(), ABSTRACT), min_size=1, max_size=8))
+    first = " ".join(pairs[0][0].split()).casefold()
+    assume(not first.startswith(HEADER_WORDS) and "once a day" not in first)
+
+    header = draw(st.sampled_from(["none", "lines", "glued"]))
+    if header == "glued":
+        assume(not pairs[0][0][0].islower())
+    dated = draw(st.booleans())
+    blank = draw(st.sampled_from(["always", "never", "sometimes"]))
+
+    blocks: list[str] = []
+    if header == "lines":
+        blocks += ["new", "Get trending papers in your email inbox!", "Subscribe", "byAK and the research community"]
+    if dated:
+        blocks.append("Mar 12")
+    for index, (paper_title, abstract) in enumerate(pairs):
+        blocks += [("Subscribe" + paper_title) if header == "glued" and index == 0 else paper_title, abstract]
+
+    text = blocks[0]
+    for block in blocks[1:]:
+        gap = {"always": True, "never": False}.get(blank, draw(st.booleans()))
+        text += ("\n\n" if gap else "\n") + block
+    text += draw(st.sampled_from(["", "\n", "\n\n"]))
+    text = text.replace("\n", draw(st.sampled_from(["\n", "\r\n", "\r"])))
+
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+    if encoding == "cp1252":
+        try:
+            data = text.encode("cp1252")
+        except UnicodeEncodeError:
+            assume(False)
+        if not text.isascii():  # bytes that happen to be valid UTF-8 are read as UTF-8
+            try:
+                data.decode("utf-8")
+                assume(False)
+            except UnicodeDecodeError:
+                pass
+    else:
+        data = text.encode(encoding)
+    expected = [(" ".join(t.split()), " ".join(a.split())) for t, a in pairs]
+    return data, expected
+
+
+@given(dump())
+def test_any_layout_parses_back_to_the_same_pairs(case: tuple[bytes, list[tuple[str, str]]]) -> None:
+    data, expected = case
+    parsed = parse_dump(data, today=TODAY)
+    assert [(paper.title, paper.abstract) for paper in parsed.papers] == expected
+    assert [paper.rank for paper in parsed.papers] == list(range(1, len(expected) + 1))
+
+
+@given(dump())
+def test_a_dumps_hash_ignores_its_encoding_and_line_endings(case: tuple[bytes, list[tuple[str, str]]]) -> None:
+    data, _ = case
+    text = codecs.decode(data, "utf-16") if data.startswith(codecs.BOM_UTF16_LE) else None
+    if text is None:
+        return
+    as_utf8 = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    assert parse_dump(as_utf8, today=TODAY).sha256 == parse_dump(data, today=TODAY).sha256
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+LATIN = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x17F, exclude_categories=("Cs", "Cc")), max_size=40)
+
+
+@given(TEXT)
+def test_title_key_is_idempotent(text: str) -> None:
+    assert title_key(title_key(text)) == title_key(text)
+
+
+@given(LATIN)
+def test_title_key_ignores_case(text: str) -> None:
+    assert title_key(text.upper()) == title_key(text.lower()) == title_key(text)
+
+
+@given(TEXT, TEXT, st.sampled_from([" ", " - ", ": ", "  ", "\t", ", ", "—", "'", "?!", "\u00a0"]))
+def test_title_key_ignores_punctuation_and_whitespace(left: str, right: str, separator: str) -> None:
+    assert title_key(left + separator + right) == title_key(left + right)
+
+
+@given(TEXT)
+def test_title_key_ignores_tex_markup(text: str) -> None:
+    assert title_key("$\\" + text + "$") == title_key("{" + text + "}") == title_key(text)
+
+
+@given(TEXT)
+def test_title_key_is_the_same_for_every_unicode_normal_form(text: str) -> None:
+    forms = {title_key(unicodedata.normalize(form, text)) for form in ("NFC", "NFD", "NFKC", "NFKD")}
+    assert len(forms) == 1

@@ -1,0 +1,122 @@
+"""The history store, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from digest.diff import diff_dump, identify
+from digest.errors import StoreError
+from digest.models import Link, Paper
+from digest.store import Store, open_store
+from digest.store.migrations import LATEST_VERSION, schema_version
+
+from conftest import NOW
+
+ABSTRACT = " ".join(f"word{i}" for i in range(40))
+
+
+def paper(title: str, abstract: str = ABSTRACT, rank: int = 1) -> Paper:
+    return Paper(
+        title=title, abstract=abstract, rank=rank, line=rank * 2, links=(Link("https://github.com/a/b", "code"),)
+    )
+
+
+def record(store: Store, sha: str, papers: list[Paper], day: dt.date = dt.date(2026, 3, 12)) -> list[str]:
+    """Ingest ``papers`` as one dump the way the pipeline does; return the new titles."""
+    identified = identify(papers)
+    with store.transaction(exclusive=True):
+        diff = diff_dump(
+            identified,
+            known_keys=store.history.known_title_keys(i.key for i in identified),
+            known_fingerprints=store.history.known_fingerprints(i.fingerprint for i in identified),
+        )
+        store.history.record_dump(
+            sha256=sha, file_name=f"{sha}.txt", listed_on=day, dump_date=day, arrived_at=NOW, ingested_at=NOW, diff=diff
+        )
+    return [entry.paper.title for entry in diff.new]
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    with open_store(store_url, now=NOW) as store:
+        yield store  # type: ignore[misc]
+
+
+def test_migrations_are_recorded_and_applied_once(store_url: str) -> None:
+    with open_store(store_url, now=NOW) as first:
+        assert schema_version(first.db) == LATEST_VERSION
+        rows = first.db.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [row[0] for row in rows] == list(range(1, LATEST_VERSION + 1))
+        assert all(row[1] for row in rows)
+    with open_store(store_url, now=NOW) as again:
+        assert len(again.db.execute("SELECT version FROM schema_migrations")) == LATEST_VERSION
+
+
+def test_a_database_newer_than_the_code_is_refused(store_url: str) -> None:
+    with open_store(store_url, now=NOW) as store:
+        store.db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', ?)", (NOW,))
+    with pytest.raises(StoreError, match="newer than this digest understands"):
+        open_store(store_url, now=NOW)
+
+
+def test_new_papers_are_recorded_and_known_afterwards(store: Store) -> None:
+    assert record(store, "a" * 64, [paper("Alpha", "one " * 30), paper("Beta", "two " * 30, rank=2)]) == [
+        "Alpha",
+        "Beta",
+    ]
+    assert record(store, "b" * 64, [paper("alpha!", "one " * 30), paper("Gamma", "three " * 30, rank=2)]) == ["Gamma"]
+    papers = store.history.papers(limit=None)
+    assert sorted(p.title for p in papers) == ["Alpha", "Beta", "Gamma"]
+    assert all(p.links == (Link("https://github.com/a/b", "code"),) for p in papers)
+    assert {p.first_seen_on for p in papers} == {dt.date(2026, 3, 12)}
+    assert all(p.first_seen_at == NOW for p in papers)
+
+
+def test_a_revised_title_with_the_same_abstract_is_the_same_paper(store: Store) -> None:
+    assert record(store, "a" * 64, [paper("Old Title")]) == ["Old Title"]
+    assert record(store, "b" * 64, [paper("A Better, Revised Title")]) == []
+    (stored,) = store.history.papers(limit=None)
+    assert stored.title == "A Better, Revised Title"
+    # Both titles now lead to the paper.
+    assert record(store, "c" * 64, [paper("old title", "something else entirely " * 5)]) == []
+
+
+def test_dump_records_and_counts(store: Store) -> None:
+    record(store, "a" * 64, [paper("Alpha", "one " * 30), paper("Beta", "two " * 30, rank=2)])
+    dump = store.history.dump_by_hash("a" * 64)
+    assert dump is not None
+    assert (dump.status, dump.paper_count, dump.new_count, dump.dump_date) == ("ingested", 2, 2, dt.date(2026, 3, 12))
+    assert dump.ingested_at == NOW
+    counts = store.history.counts()
+    assert (counts.dumps, counts.papers, counts.rejected) == (1, 2, 0)
+
+
+def test_papers_filter_by_first_seen_date(store: Store) -> None:
+    record(store, "a" * 64, [paper("Early", "one " * 30)], day=dt.date(2026, 3, 1))
+    record(store, "b" * 64, [paper("Late", "two " * 30)], day=dt.date(2026, 3, 20))
+    assert [p.title for p in store.history.papers(since=dt.date(2026, 3, 10))] == ["Late"]
+    assert [p.title for p in store.history.papers(since=None)] == ["Late", "Early"]
+
+
+def test_processed_inbox_files(store: Store) -> None:
+    store.history.mark_processed(name="x.txt", size=3, mtime_ns=5, sha256="a" * 64, status="ingested", now=NOW)
+    assert store.history.is_processed("x.txt", size=3, mtime_ns=5)
+    assert not store.history.is_processed("x.txt", size=4, mtime_ns=5)
+    assert store.history.processed_files() == {"x.txt": (3, 5)}
+
+
+def test_many_lookups_are_chunked(store: Store) -> None:
+    papers = [paper(f"Paper number {i}", f"abstract {i} " * 25, rank=i + 1) for i in range(1200)]
+    assert len(record(store, "a" * 64, papers)) == 1200
+    again = [paper(f"Paper number {i}", f"abstract {i} " * 25, rank=i + 1) for i in range(1300)]
+    assert len(record(store, "b" * 64, again)) == 100
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
+        open_store("postgresql://nobody@127.0.0.1:1/none", now=NOW)
+    with pytest.raises(StoreError, match="unsupported database URL"):
+        open_store("mysql://x/y", now=NOW)
