@@ -80,3 +80,38 @@ class StoredPaper:
     first_rank: int
     first_seen_on: dt.date
     first_seen_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DumpRecord:
+    """A dump as the history recorded it."""
+
+    id: int
+    sha256: str
+    file_name: str
+    listed_on: dt.date | None
+    dump_date: dt.date
+    ingested_at: dt.datetime
+    status: str
+    reason: str | None
+    paper_count: int
+    new_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Everything first seen since the previous digest, in listing order."""
+
+    slug: str  # the archive page's name, e.g. "2026-03-14"
+    date: dt.date  # the newest dump's date
+    papers: tuple[StoredPaper, ...]
+    seen_before: int  # papers of the covered dumps that earlier dumps had listed
+    dump_dates: tuple[dt.date, ...]
+    first_dump_id: int
+    last_dump_id: int
+    published_at: dt.datetime
+    id: int | None = None  # None until the store records it
+
+    @property
+    def new_count(self) -> int:
+        return len(self.papers)

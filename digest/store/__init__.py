@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import AbstractContextManager
 
+from digest.models import DumpRecord
 from digest.store.backend import Database, connect
-from digest.store.history import DumpRecord, History, HistoryCounts
+from digest.store.digests import Digests
+from digest.store.history import History, HistoryCounts
 from digest.store.migrations import migrate
 
-__all__ = ["DumpRecord", "HistoryCounts", "Store", "open_store"]
+__all__ = ["Digests", "DumpRecord", "HistoryCounts", "Store", "open_store"]
 
 
 class Store:
@@ -22,6 +24,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.history = History(db)
+        self.digests = Digests(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

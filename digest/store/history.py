@@ -8,25 +8,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.diff import DumpDiff
-from digest.models import Link, StoredPaper
+from digest.models import DumpRecord, Link, StoredPaper
 from digest.store.backend import Database
 
 #: Look-ups ask for at most this many keys in one statement.
 CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class DumpRecord:
-    id: int
-    sha256: str
-    file_name: str
-    listed_on: dt.date | None
-    dump_date: dt.date
-    ingested_at: dt.datetime
-    status: str
-    reason: str | None
-    paper_count: int
-    new_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +23,8 @@ class HistoryCounts:
     last_dump: DumpRecord | None
 
 
-_DUMP_COLUMNS = "id, sha256, file_name, listed_on, dump_date, ingested_at, status, reason, paper_count, new_count"
-_PAPER_COLUMNS = "id, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at"
+DUMP_COLUMNS = "id, sha256, file_name, listed_on, dump_date, ingested_at, status, reason, paper_count, new_count"
+PAPER_COLUMNS = "id, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at"
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -95,7 +81,7 @@ class History:
     # -- dumps ---------------------------------------------------------------------
 
     def dump_by_hash(self, sha256: str) -> DumpRecord | None:
-        rows = self.db.execute(f"SELECT {_DUMP_COLUMNS} FROM dumps WHERE sha256 = ?", (sha256,))
+        rows = self.db.execute(f"SELECT {DUMP_COLUMNS} FROM dumps WHERE sha256 = ?", (sha256,))
         return DumpRecord(*rows[0]) if rows else None
 
     def record_dump(
@@ -237,7 +223,7 @@ class History:
 
     def papers(self, *, since: dt.date | None = None, limit: int | None = 50) -> list[StoredPaper]:
         """Papers newest first (by first-seen date, then listing order)."""
-        sql = f"SELECT {_PAPER_COLUMNS} FROM papers"
+        sql = f"SELECT {PAPER_COLUMNS} FROM papers"
         params: list[object] = []
         if since is not None:
             sql += " WHERE first_seen_on >= ?"
@@ -253,7 +239,7 @@ class History:
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) FROM dumps"
         )
         ((papers,),) = self.db.execute("SELECT COUNT(*) FROM papers")
-        last = self.db.execute(f"SELECT {_DUMP_COLUMNS} FROM dumps WHERE status = 'ingested' ORDER BY id DESC LIMIT 1")
+        last = self.db.execute(f"SELECT {DUMP_COLUMNS} FROM dumps WHERE status = 'ingested' ORDER BY id DESC LIMIT 1")
         return HistoryCounts(
             dumps=int(dumps) - int(rejected),
             rejected=int(rejected),

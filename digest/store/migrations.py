@@ -79,6 +79,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "digests: published digests and their papers",
+        (
+            """CREATE TABLE digests (
+                id {pk},
+                slug TEXT NOT NULL UNIQUE,
+                digest_date DATE NOT NULL,
+                first_dump_id {bigint} NOT NULL REFERENCES dumps (id),
+                last_dump_id {bigint} NOT NULL REFERENCES dumps (id),
+                paper_count INTEGER NOT NULL,
+                seen_before INTEGER NOT NULL,
+                dump_dates TEXT NOT NULL,
+                published_at TIMESTAMPTZ NOT NULL
+            )""",
+            """CREATE TABLE digest_papers (
+                digest_id {bigint} NOT NULL REFERENCES digests (id),
+                position INTEGER NOT NULL,
+                paper_id {bigint} NOT NULL UNIQUE REFERENCES papers (id),
+                PRIMARY KEY (digest_id, position)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

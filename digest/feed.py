@@ -1,0 +1,82 @@
+"""The RSS 2.0 and Atom feeds, built with feedgen. Pure: items in, bytes out.
+
+One item per paper, newest first. Each has a stable guid (a tag URI with the
+paper's id; not a permalink), its first-seen time as pubDate, its archive
+entry as link, and the escaped abstract with its links as description. The
+channel's lastBuildDate is the newest item's time, so rebuilding with nothing
+new gives byte-identical feeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from digest.config import SiteConfig
+from digest.render import archive_url
+from digest.store.digests import FeedItem
+
+#: How many papers the feeds carry.
+FEED_ITEMS = 200
+#: The channel date of a feed with no items yet (so that it too is reproducible).
+EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Feeds:
+    rss: bytes
+    atom: bytes
+
+
+def paper_guid(site: SiteConfig, paper_id: int, first_seen: dt.datetime) -> str:
+    """A stable, globally unique id: ``tag:HOST,YEAR:paper/ID`` (RFC 4151)."""
+    host = urlsplit(site.url).hostname or "localhost"
+    return f"tag:{host},{first_seen.year}:paper/{paper_id}"
+
+
+def description(item: FeedItem) -> str:
+    parts = [f"<p>{html.escape(item.paper.abstract)}</p>"]
+    links = [
+        f'{"Code" if link.kind == "code" else "Project page"}: <a href="{html.escape(link.url)}">'
+        f"{html.escape(link.url)}</a>"
+        for link in item.paper.links
+    ]
+    if links:
+        parts.append("<p>" + "<br/>".join(links) + "</p>")
+    return "".join(parts)
+
+
+def build_feeds(items: Sequence[FeedItem], site: SiteConfig) -> Feeds:
+    rss = _generator(items, site, self_url=f"{site.url}feed.xml", self_type="application/rss+xml")
+    atom = _generator(items, site, self_url=f"{site.url}atom.xml", self_type="application/atom+xml")
+    return Feeds(rss=rss.rss_str(pretty=True), atom=atom.atom_str(pretty=True))
+
+
+def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, self_type: str) -> Any:
+    from feedgen.feed import FeedGenerator
+
+    feed = FeedGenerator()
+    feed.id(site.url)
+    feed.title(site.title)
+    feed.description(f"New trending research papers from {site.title}, as they are first listed.")
+    # feedgen takes the last link added as the RSS channel's <link>: the site itself.
+    feed.link(href=self_url, rel="self", type=self_type)
+    feed.link(href=site.url, rel="alternate")
+    feed.language("en")
+    feed.generator("digest")
+    feed.updated(max((item.paper.first_seen_at for item in items), default=EMPTY_FEED_DATE))
+    # feedgen lists entries in reverse order of adding: add the oldest first.
+    for item in reversed(items):
+        paper = item.paper
+        entry = feed.add_entry()
+        entry.guid(paper_guid(site, paper.id, paper.first_seen_at), permalink=False)
+        entry.title(paper.title)
+        entry.link(href=f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        entry.description(description(item))
+        entry.published(paper.first_seen_at)
+        entry.updated(paper.first_seen_at)
+    return feed

@@ -1,0 +1,309 @@
+"""Rendering: one jinja2 Environment for the email (HTML and text) and the archive pages.
+
+Pure: values in, strings out. Templates come from the user's folder (the
+``templates`` key) first, then the bundled ``templates/``. HTML templates are
+autoescaped and every undefined name is an error.
+
+The email's CSS is written once in a ``<style>`` block and inlined with
+premailer once per digest. Per-recipient parts (the unsubscribe URL) are
+placeholders filled into the already-inlined HTML by :func:`personalise`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import logging
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import jinja2
+
+from digest.compose import excerpt
+from digest.config import EmailConfig, SiteConfig
+from digest.errors import ConfigError
+from digest.models import Digest, StoredPaper
+
+log = logging.getLogger(__name__)
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: Gmail clips messages above about 102 KB; every email's HTML stays under this.
+EMAIL_HTML_BUDGET = 100_000
+EXCERPT_CHARS = 300
+TEXT_WIDTH = 72
+#: Links longer than this are left to the archive page (they would break a phone's layout).
+MAX_BADGE_URL = 300
+#: How many premailer calls this process made (the render benchmark reports it).
+premailer_calls = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    id: int
+    anchor: str
+    title: str
+    abstract: str
+    excerpt: str
+    truncated: bool
+    url: str  # the paper's entry in the web archive
+    arxiv_url: str
+    code_url: str | None
+    code_label: str | None
+    links: tuple[tuple[str, str], ...]  # (url, kind)
+    first_seen: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    title: str  # the site's name
+    slug: str
+    date: dt.date
+    date_text: str
+    new_count: int
+    seen_before: int
+    dump_dates: tuple[dt.date, ...]
+    papers: tuple[PaperView, ...]
+    archive_url: str
+    feed_url: str
+    home_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    html: str  # inlined, with placeholders
+    text: str  # with placeholders
+    shown: int  # papers shown in full; the rest are "…and N more"
+    placeholders: dict[str, str]  # name -> token in html and text
+
+
+def long_date(day: dt.date) -> str:
+    return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+def archive_url(site: SiteConfig, slug: str) -> str:
+    return f"{site.url}archive/{slug}.html"
+
+
+def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
+    cut = excerpt(paper.abstract, EXCERPT_CHARS)
+    code = next((link.url for link in paper.links if link.kind == "code" and len(link.url) <= MAX_BADGE_URL), None)
+    return PaperView(
+        id=paper.id,
+        anchor=f"paper-{paper.id}",
+        title=paper.title,
+        abstract=paper.abstract,
+        excerpt=cut,
+        truncated=cut != paper.abstract,
+        url=f"{archive_url(site, slug)}#paper-{paper.id}",
+        arxiv_url="https://arxiv.org/search/?searchtype=title&query=" + quote_plus(paper.title[:200]),
+        code_url=code,
+        code_label=_code_label(code) if code else None,
+        links=tuple((link.url, link.kind) for link in paper.links),
+        first_seen=paper.first_seen_on,
+    )
+
+
+def _code_label(url: str) -> str:
+    host = url.split("://", 1)[-1].split("/", 1)[0].removeprefix("www.")
+    return {"github.com": "GitHub", "gitlab.com": "GitLab", "huggingface.co": "Hugging Face"}.get(host, "Code")
+
+
+def digest_view(digest: Digest, site: SiteConfig) -> DigestView:
+    return DigestView(
+        title=site.title,
+        slug=digest.slug,
+        date=digest.date,
+        date_text=long_date(digest.date),
+        new_count=digest.new_count,
+        seen_before=digest.seen_before,
+        dump_dates=digest.dump_dates,
+        papers=tuple(paper_view(paper, site=site, slug=digest.slug) for paper in digest.papers),
+        archive_url=archive_url(site, digest.slug),
+        feed_url=f"{site.url}feed.xml",
+        home_url=site.url,
+    )
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+    """Wrap at ``width`` columns; long URLs stay whole on their own line."""
+    return textwrap.fill(
+        " ".join(text.split()),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith((".html", ".html.j2", ".xml.j2"))
+
+
+class Renderer:
+    """The one jinja2 Environment, and what is rendered with it."""
+
+    def __init__(self, site: SiteConfig, email: EmailConfig, user_templates: Path | None = None) -> None:
+        self.site = site
+        self.email = email
+        self.search_path = [*([user_templates] if user_templates else []), BUNDLED_TEMPLATES]
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(path)) for path in self.search_path]),
+            autoescape=_autoescape,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["wrap"] = wrap_text
+        self.env.filters["long_date"] = long_date
+        self.env.globals["site"] = site
+
+    def render(self, name: str, **context: object) -> str:
+        try:
+            template = self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            searched = ", ".join(str(path) for path in self.search_path)
+            raise ConfigError(
+                "templates",
+                name,
+                f"template not found (searched {searched})",
+                hint="restore the bundled templates/ folder or add the file to your own",
+            ) from None
+        return template.render(**context)
+
+    # -- the email ---------------------------------------------------------------------
+
+    def email_message(self, digest: Digest) -> RenderedEmail:
+        """The digest's email: subject, inlined HTML and text, with per-recipient placeholders."""
+        view = digest_view(digest, self.site)
+        token = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
+        placeholders = {"unsubscribe_url": f"%%unsubscribe-{token}%%"}
+        shown = min(len(view.papers), self.email.max_papers)
+        while True:
+            context = {
+                "digest": view,
+                "papers": view.papers[:shown],
+                "more": len(view.papers) - shown,
+                "unsubscribe_url": placeholders["unsubscribe_url"],
+                "preheader": _preheader(view.papers),
+            }
+            html_text = inline_css(self.render("email.html.j2", **context))
+            if len(html_text.encode("utf-8")) <= EMAIL_HTML_BUDGET or shown <= 1:
+                break
+            # Only for pathological papers or a very large max_papers: show fewer and inline again.
+            ratio = EMAIL_HTML_BUDGET / len(html_text.encode("utf-8"))
+            shown = max(1, min(shown - 1, int(shown * ratio * 0.95)))
+            log.warning("the email would be too large for Gmail; showing %d papers in full", shown)
+        text = self.render("email.txt.j2", **context)
+        subject = self.email.subject.format(date=digest.date, count=digest.new_count)
+        return RenderedEmail(
+            subject=" ".join(subject.split()), html=html_text, text=text, shown=shown, placeholders=placeholders
+        )
+
+    # -- the archive ---------------------------------------------------------------------
+
+    def digest_page(self, digest: Digest) -> str:
+        return self.render("digest.html.j2", digest=digest_view(digest, self.site))
+
+    def index_page(self, digests: Sequence[IndexEntry]) -> str:
+        return self.render("index.html.j2", digests=digests, chart=chart(digests), feed_url=f"{self.site.url}feed.xml")
+
+
+def _preheader(papers: Sequence[PaperView]) -> str:
+    titles = "; ".join(paper.title for paper in papers[:3])
+    return titles if len(titles) <= 140 else titles[:139].rstrip() + "…"
+
+
+def inline_css(document: str) -> str:
+    """Inline the ``<style>`` block's rules into the elements (media queries stay in a block)."""
+    from premailer import Premailer
+
+    global premailer_calls
+    premailer_calls += 1
+    return str(
+        Premailer(
+            document,
+            allow_network=False,
+            strip_important=False,
+            keep_style_tags=False,
+            remove_classes=False,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
+        ).transform(pretty_print=False)
+    )
+
+
+def personalise(rendered: RenderedEmail, **values: str) -> tuple[str, str]:
+    """The HTML and text of one recipient's email: placeholders replaced, HTML-escaped in the HTML."""
+    html_text, text = rendered.html, rendered.text
+    for name, token in rendered.placeholders.items():
+        value = values[name]
+        html_text = html_text.replace(token, html.escape(value, quote=True))
+        text = text.replace(token, value)
+    return html_text, text
+
+
+# -- the archive index and its chart -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    slug: str
+    date: dt.date
+    count: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    width: int
+    height: int
+    bars: tuple[Bar, ...]
+    peak: int
+    summary: str
+
+
+def chart(entries: Sequence[IndexEntry], *, last: int = 60, width: int = 640, height: int = 120) -> Chart:
+    """Bars of new papers per digest, oldest on the left, for the last ``last`` digests."""
+    recent = list(reversed(entries[:last]))
+    peak = max((entry.count for entry in recent), default=0)
+    # Slots for at least 30 bars, newest on the right, so a young archive is not one wide block.
+    slot = width / max(len(recent), 30)
+    offset = width - slot * len(recent)
+    bars = []
+    for index, entry in enumerate(recent):
+        bar_height = max((height - 16) * entry.count / peak, 1) if peak else 0
+        bars.append(
+            Bar(
+                x=round(offset + index * slot + slot * 0.15, 2),
+                y=round(height - bar_height, 2),
+                width=round(slot * 0.7, 2),
+                height=round(bar_height, 2),
+                label=f"{entry.date.isoformat()}: {entry.count} new papers",
+            )
+        )
+    if not recent:
+        summary = "No digests yet"
+    elif len(recent) == 1:
+        summary = f"New papers in the one digest so far: {peak}"
+    else:
+        summary = (
+            f"New papers per digest, {recent[0].date.isoformat()} to {recent[-1].date.isoformat()}"
+            f" ({len(recent)} digests, at most {peak})"
+        )
+    return Chart(width=width, height=height, bars=tuple(bars), peak=peak, summary=summary)

@@ -1,0 +1,55 @@
+"""The static web archive and the feeds: built in memory, then written.
+
+``site.dir`` holds ``index.html``, ``archive/<slug>.html`` (one page per
+digest), ``feed.xml`` (RSS 2.0) and ``atom.xml``. Every file is replaced
+atomically, and only when its content changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from digest.config import SiteConfig
+from digest.feed import FEED_ITEMS, build_feeds
+from digest.files import write_if_changed
+from digest.render import IndexEntry, Renderer, archive_url
+from digest.store import Store
+
+
+def page_path(slug: str) -> str:
+    return f"archive/{slug}.html"
+
+
+def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: bool = False) -> dict[str, bytes]:
+    """Every file of the site that needs writing, by path relative to ``site.dir``.
+
+    Digest pages are rendered when missing on disk (or all of them with
+    ``rebuild``); the index and the feeds always.
+    """
+    records = store.digests.published()
+    files: dict[str, bytes] = {}
+    for record in records:
+        path = page_path(record.slug)
+        if rebuild or not (site.dir / path).exists():
+            digest = store.digests.get(record.id)
+            if digest is not None:
+                files[path] = renderer.digest_page(digest).encode("utf-8")
+    entries = [
+        IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
+    ]
+    files["index.html"] = renderer.index_page(entries).encode("utf-8")
+    feeds = build_feeds(store.digests.feed_items(FEED_ITEMS), site)
+    files["feed.xml"] = feeds.rss
+    files["atom.xml"] = feeds.atom
+    return files
+
+
+def write_site(root: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write the files under ``root``; return those whose content changed."""
+    written = []
+    for relative, content in sorted(files.items()):
+        path = root / relative
+        if write_if_changed(path, content):
+            written.append(path)
+    return written
