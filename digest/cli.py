@@ -126,6 +126,8 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
     with _store(config, env.clock()) as store:
         counts = store.history.counts()
         version = schema_version(store.db)
+        published = store.digests.published()
+    last_digest = published[0] if published else None
     last = counts.last_dump
     report = {
         "database": _redacted(config.database),
@@ -142,7 +144,14 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             "papers": last.paper_count,
             "new": last.new_count,
         },
-        "last_digest": None,
+        "last_digest": None
+        if last_digest is None
+        else {
+            "slug": last_digest.slug,
+            "date": last_digest.date.isoformat(),
+            "papers": last_digest.paper_count,
+            "published_at": last_digest.published_at.isoformat(),
+        },
     }
     if args.json:
         env.out(json.dumps(report, ensure_ascii=False))
@@ -156,7 +165,13 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             f"last dump:   {last.file_name} ({last.dump_date.isoformat()}): {last.paper_count} papers,"
             f" {last.new_count} new; ingested {last.ingested_at:%Y-%m-%d %H:%M} UTC"
         )
-    env.out("last digest: none yet")
+    if last_digest is None:
+        env.out("last digest: none yet")
+    else:
+        env.out(
+            f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
+            f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
+        )
     return ExitStatus.OK
 
 

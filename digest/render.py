@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import html
 import logging
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,12 +130,12 @@ def digest_view(digest: Digest, site: SiteConfig) -> DigestView:
     )
 
 
-def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
-    """Wrap at ``width`` columns; long URLs stay whole on their own line."""
+def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:
+    """Wrap at ``width`` columns (``first`` starts the first line); long URLs stay whole on their own line."""
     return textwrap.fill(
         " ".join(text.split()),
         width=width,
-        initial_indent=indent,
+        initial_indent=indent if first is None else first,
         subsequent_indent=indent,
         break_long_words=False,
         break_on_hyphens=False,
@@ -162,6 +163,7 @@ class Renderer:
         )
         self.env.filters["wrap"] = wrap_text
         self.env.filters["long_date"] = long_date
+        self.env.filters["ljust"] = str.ljust
         self.env.globals["site"] = site
 
     def render(self, name: str, **context: object) -> str:
@@ -185,21 +187,22 @@ class Renderer:
         token = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
         placeholders = {"unsubscribe_url": f"%%unsubscribe-{token}%%"}
         shown = min(len(view.papers), self.email.max_papers)
-        while True:
-            context = {
-                "digest": view,
-                "papers": view.papers[:shown],
-                "more": len(view.papers) - shown,
-                "unsubscribe_url": placeholders["unsubscribe_url"],
-                "preheader": _preheader(view.papers),
-            }
-            html_text = inline_css(self.render("email.html.j2", **context))
-            if len(html_text.encode("utf-8")) <= EMAIL_HTML_BUDGET or shown <= 1:
-                break
-            # Only for pathological papers or a very large max_papers: show fewer and inline again.
-            ratio = EMAIL_HTML_BUDGET / len(html_text.encode("utf-8"))
-            shown = max(1, min(shown - 1, int(shown * ratio * 0.95)))
-            log.warning("the email would be too large for Gmail; showing %d papers in full", shown)
+        more_token = f"%%more-{token}%%"
+        document = self.render(
+            "email.html.j2",
+            digest=view,
+            papers=view.papers[:shown],
+            more_text=more_token,
+            unsubscribe_url=placeholders["unsubscribe_url"],
+            preheader=_preheader(view.papers),
+        )
+        html_text, shown = fit_to_budget(inline_css(document), total=len(view.papers), more_token=more_token)
+        context = {
+            "digest": view,
+            "papers": view.papers[:shown],
+            "more": len(view.papers) - shown,
+            "unsubscribe_url": placeholders["unsubscribe_url"],
+        }
         text = self.render("email.txt.j2", **context)
         subject = self.email.subject.format(date=digest.date, count=digest.new_count)
         return RenderedEmail(
@@ -213,6 +216,42 @@ class Renderer:
 
     def index_page(self, digests: Sequence[IndexEntry]) -> str:
         return self.render("index.html.j2", digests=digests, chart=chart(digests), feed_url=f"{self.site.url}feed.xml")
+
+
+_PAPER_BLOCK = re.compile(r"<!--digest:paper-->(.*?)<!--/digest:paper-->", re.DOTALL)
+_MORE_BLOCK = re.compile(r"<!--digest:more-->(.*?)<!--/digest:more-->", re.DOTALL)
+
+
+def more_papers(count: int) -> str:
+    return f"{count} more {'paper' if count == 1 else 'papers'}"
+
+
+def fit_to_budget(document: str, *, total: int, more_token: str) -> tuple[str, int]:
+    """Keep as many paper blocks of the inlined HTML as fit the budget; return it and how many.
+
+    The template marks each paper and the "...and N more" row with comments, so
+    that papers can be dropped from the end after the one premailer pass. A
+    template without the markers is returned as it is.
+    """
+    blocks = _PAPER_BLOCK.findall(document)
+    more = _MORE_BLOCK.search(document)
+    if more is None:
+        return document, len(blocks)
+    head = document[: document.find("<!--digest:paper-->") if blocks else more.start()]
+    tail = document[more.end() :]
+    budget = EMAIL_HTML_BUDGET - len(head.encode()) - len(tail.encode())
+    kept: list[str] = []
+    for block in blocks:
+        rest = total - len(kept) - 1
+        more_row = more.group(1).replace(more_token, more_papers(rest)) if rest else ""
+        size = sum(len(b.encode()) for b in kept) + len(block.encode()) + len(more_row.encode())
+        if size > budget and kept:
+            log.warning("the email would be too large for Gmail; showing %d papers in full", len(kept))
+            break
+        kept.append(block)
+    rest = total - len(kept)
+    more_row = more.group(1).replace(more_token, more_papers(rest)) if rest else ""
+    return head + "".join(kept) + more_row + tail, len(kept)
 
 
 def _preheader(papers: Sequence[PaperView]) -> str:

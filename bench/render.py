@@ -1,0 +1,96 @@
+"""Rendering speed for a 1,000-paper digest: the email (HTML + text), the feeds, the archive.
+
+Reports the time of each part and the number of premailer calls (one per digest).
+
+    python bench/render.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from digest import render
+from digest.config import EmailConfig, SiteConfig
+from digest.feed import FEED_ITEMS, build_feeds
+from digest.models import Digest, Link, StoredPaper
+from digest.render import IndexEntry, Renderer, archive_url
+from digest.store.digests import FeedItem
+
+NOW = dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)
+WORDS = "model learning neural data training language attention graph diffusion image text reasoning".split()
+
+
+def paper(n: int) -> StoredPaper:
+    rng = random.Random(n)
+    title = " ".join(rng.choice(WORDS).capitalize() for _ in range(10))
+    abstract = " ".join(rng.choice(WORDS) for _ in range(180)) + f". Code: https://github.com/lab/p{n}."
+    return StoredPaper(
+        id=n,
+        title=f"{title} {n}",
+        abstract=abstract,
+        links=(Link(f"https://github.com/lab/p{n}", "code"),),
+        first_dump_id=1,
+        first_rank=n,
+        first_seen_on=dt.date(2026, 11, 21),
+        first_seen_at=NOW,
+    )
+
+
+def timed(label: str, work, repeat: int = 3):  # type: ignore[no-untyped-def]
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    print(f"  {label:<34} {best * 1000:8.1f} ms (best of {repeat})")
+    return result
+
+
+def main() -> None:
+    site = SiteConfig(dir=Path(tempfile.mkdtemp()), url="https://digest.example.org/", title="Trending papers")
+    email = EmailConfig(sender="Digest <d@example.org>", subject="{count} new papers", max_papers=40)
+    papers = tuple(paper(n) for n in range(1, 1001))
+    digest = Digest(
+        slug="2026-11-21",
+        date=dt.date(2026, 11, 21),
+        papers=papers,
+        seen_before=0,
+        dump_dates=(dt.date(2026, 11, 21),),
+        first_dump_id=1,
+        last_dump_id=1,
+        published_at=NOW,
+    )
+    renderer = Renderer(site, email)
+    print("rendering a 1,000-paper digest:")
+    before = render.premailer_calls
+    rendered = timed("email (HTML inlined + text)", lambda: renderer.email_message(digest), repeat=1)
+    calls = render.premailer_calls - before
+    timed("email again (warm)", lambda: renderer.email_message(digest))
+    timed(
+        "feeds (RSS + Atom, 200 items)",
+        lambda: build_feeds([FeedItem(p, digest.slug) for p in papers[:FEED_ITEMS]], site),
+    )
+    page = timed("archive page (1,000 papers)", lambda: renderer.digest_page(digest))
+    entries = [
+        IndexEntry(
+            slug=f"d{i}", date=dt.date(2026, 1, 1) + dt.timedelta(days=i), count=50, url=archive_url(site, f"d{i}")
+        )
+        for i in range(365)
+    ]
+    timed("archive index (365 digests)", lambda: renderer.index_page(entries))
+    print(f"  premailer calls for one digest:    {calls}")
+    print(
+        f"  email HTML: {len(rendered.html.encode()) / 1000:.1f} KB, {rendered.shown} papers shown;"
+        f" archive page {len(page.encode()) / 1000:.0f} KB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The email and the archive in a real browser, at phone and desktop widths, light and dark."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import OVERFLOW_SCRIPT, browser, screenshot_dir  # noqa: F401 - browser is a fixture
+
+from conftest import EXAMPLE_DUMPS, NOW, Project
+
+WIDTHS = [375, 1024]
+SCHEMES = ["light", "dark"]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A preview email of the largest example dump and the archive after publishing all three."""
+    root = tmp_path_factory.mktemp("browser")
+    project = Project(root / "project", "sqlite:///digest.db")
+    project.inbox.mkdir(parents=True)
+    project.write_config()
+    preview = root / "preview"
+    assert project.run("preview", "--dump", str(EXAMPLE_DUMPS[0]), "--out", str(preview)).code == 0
+    for index, path in enumerate(EXAMPLE_DUMPS):
+        project.run("ingest", str(path), now=NOW + dt.timedelta(days=index))
+        project.run("publish", now=NOW + dt.timedelta(days=index))
+    site = project.root / "site"
+    return {
+        "email": preview / "digest-2026-03-12.html",
+        "archive": site / "archive" / "2026-03-12.html",
+        "index": site / "index.html",
+    }
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("page_name", ["email", "archive", "index"])
+def test_pages_render_within_the_viewport(
+    browser: Any,  # noqa: F811
+    rendered: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    page_name: str,
+    width: int,
+    scheme: str,
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    try:
+        page.goto(rendered[page_name].as_uri())
+        assert page.title()
+        assert page.evaluate(OVERFLOW_SCRIPT) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shots = screenshot_dir(tmp_path_factory)
+        page.screenshot(path=str(shots / f"{page_name}-{width}-{scheme}.png"), full_page=True)
+        if page_name == "email":
+            # The papers are there and the unsubscribe link is visible near the top.
+            assert page.locator(".paper-title").count() == 40
+            unsubscribe = page.get_by_role("link", name="Unsubscribe").first
+            assert unsubscribe.is_visible()
+            assert unsubscribe.bounding_box()["y"] < 100
+    finally:
+        page.close()
