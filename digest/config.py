@@ -23,7 +23,12 @@ from digest.errors import ConfigError
 ENVIRONMENT = {
     "DIGEST_CONFIG": "path of schedule.yaml when --config is not given",
     "DIGEST_DATABASE_URL": "database URL; overrides 'database' (use it when the URL holds a password)",
+    "DIGEST_SMTP_URL": "SMTP server: smtp://host:25, smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465;"
+    " unset: messages are written to the outbox folder",
+    "DIGEST_SECRET_KEY": "key that signs unsubscribe and confirm links (32 characters or more)",
 }
+
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 ON_ARRIVAL = "on-arrival"
 T = TypeVar("T")
@@ -42,6 +47,20 @@ class EmailConfig:
     sender: str
     subject: str  # a template with {date} and {count}
     max_papers: int
+    list_id: str = "digest.localhost"
+    unsubscribe_mailto: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    outbox: Path
+    connections: int
+    rate: float  # messages per second over all connections; 0: no limit
+    timeout: dt.timedelta
+    retries: int  # tries of a temporarily failing message within one run
+    bounce_limit: int  # permanent failures before a subscriber is marked bounced
+    claim_timeout: dt.timedelta
+    smtp_url: str | None  # from DIGEST_SMTP_URL; None: write to the outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,7 @@ class Config:
     site: SiteConfig
     email: EmailConfig
     schedule: ScheduleConfig
+    delivery: DeliveryConfig
 
 
 class _Section:
@@ -115,6 +135,36 @@ def as_text(source: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(source, key, f"expected non-empty text, got {_kind(value)}")
     return value.strip()
+
+
+def as_rate(source: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(source, key, f"expected messages per second (0 for no limit), got {_kind(value)}")
+    return float(value)
+
+
+def as_list_id(source: str, key: str, value: Any) -> str:
+    text = as_text(source, key, value)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+", text):
+        raise ConfigError(source, key, f"expected a dotted list id such as 'papers.example.org', got {text!r}")
+    return text
+
+
+def as_smtp_url(source: str, key: str, value: Any) -> str:
+    url = as_text(source, key, value)
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ConfigError(
+            source,
+            key,
+            f"expected smtp://HOST[:PORT], smtp+starttls://USER:PASS@HOST:587 or smtps://..., got"
+            f" {parts.scheme or 'no scheme'}://...",
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(source, key, "has a bad port number") from None
+    return url
 
 
 def as_positive_int(source: str, key: str, value: Any) -> int:
@@ -277,6 +327,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         sender=email_section.take("from", as_address, "Paper digest <digest@localhost>"),
         subject=email_section.take("subject", as_subject, "{count} new papers for {date}"),
         max_papers=email_section.take("max_papers", as_positive_int, 40),
+        list_id=email_section.take("list_id", as_list_id, f"digest.{urlsplit(site.url).hostname}"),
+        unsubscribe_mailto=email_section.take("unsubscribe_mailto", as_address, None),
     )
     email_section.finish()
 
@@ -287,6 +339,21 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         misfire_grace=schedule_section.take("misfire_grace", as_duration, "3h"),
     )
     schedule_section.finish()
+
+    delivery_section = top.section("delivery")
+    delivery = DeliveryConfig(
+        outbox=delivery_section.take("outbox", _path_under(base), "outbox"),
+        connections=delivery_section.take("connections", as_positive_int, 1),
+        rate=delivery_section.take("rate", as_rate, 20),
+        timeout=delivery_section.take("timeout", as_duration, "30s"),
+        retries=delivery_section.take("retries", as_positive_int, 3),
+        bounce_limit=delivery_section.take("bounce_limit", as_positive_int, 3),
+        claim_timeout=delivery_section.take("claim_timeout", as_duration, "10m"),
+        smtp_url=as_smtp_url("environment", "DIGEST_SMTP_URL", environ["DIGEST_SMTP_URL"])
+        if environ.get("DIGEST_SMTP_URL")
+        else None,
+    )
+    delivery_section.finish()
     top.finish()
     return Config(
         source=path.resolve(),
@@ -297,4 +364,5 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         site=site,
         email=email,
         schedule=schedule,
+        delivery=delivery,
     )

@@ -1,8 +1,12 @@
-"""Email messages: one multipart/alternative per recipient, text first, HTML last.
+"""Email messages: multipart/alternative, text/plain first and HTML last. Pure.
 
-Pure: the rendered digest and the recipient in, an :class:`EmailMessage` out.
-Header values are folded and encoded by the email package's SMTP policy, so
-untrusted text never reaches a header raw.
+A digest's message is serialised once per filter variant, with placeholders
+for what differs per recipient (To, Message-ID, the unsubscribe URL in the
+List-Unsubscribe header and in both bodies). :func:`personalise_message` fills
+them in with byte replacements: nothing is re-encoded per recipient. The
+bodies are 8bit UTF-8 (lines kept under SMTP's 998-byte limit) so that a
+placeholder is never split by a transfer encoding; header values go through
+the email package's SMTP policy, so untrusted text never reaches a header raw.
 """
 
 from __future__ import annotations
@@ -10,33 +14,117 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import hashlib
+import html
+import re
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 
-from digest.render import RenderedEmail, personalise
+from digest.render import RenderedEmail
 
 POLICY = email.policy.SMTP.clone(max_line_length=78)
+#: SMTP allows 998 bytes a line; lines longer than this are folded at a space.
+MAX_BODY_LINE = 990
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope:
-    sender: str  # "Name <address>"
-    recipient: str  # a bare address
-    message_id: str  # without angle brackets
-    date: dt.datetime
-    unsubscribe_url: str
+class ListHeaders:
+    list_id: str  # e.g. "papers.example.org"
+    list_name: str
+    unsubscribe_mailto: str | None = None
 
 
-def build_message(rendered: RenderedEmail, envelope: Envelope) -> EmailMessage:
-    html_text, text = personalise(rendered, unsubscribe_url=envelope.unsubscribe_url)
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    """A serialised message with per-recipient placeholders."""
+
+    data: bytes
+    to: bytes
+    message_id: bytes
+    header_url: bytes
+    html_url: bytes
+    text_url: bytes
+
+
+def fold_long_lines(text: str, limit: int = MAX_BODY_LINE) -> str:
+    """Break lines longer than ``limit`` bytes at a space (safe in HTML outside <pre>, and in plain text)."""
+    out = []
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > limit:
+            cut = line.rfind(" ", 0, limit // 2 if not line.isascii() else limit)
+            if cut <= 0:
+                break  # no space to break at (a single huge token): leave it
+            out.append(line[:cut])
+            line = line[cut + 1 :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def prepare_message(
+    rendered: RenderedEmail, *, sender: str, date: dt.datetime, headers: ListHeaders
+) -> MessageTemplate:
+    """Serialise the message once, with placeholders for the recipient's parts."""
+    seed = hashlib.sha256(rendered.html.encode("utf-8") + rendered.text.encode("utf-8")).hexdigest()[:20]
+    to = f"to-{seed}@recipient.invalid"
+    message_id = f"mid-{seed}@message.invalid"
+    header_url = f"https://unsubscribe-{seed}.invalid/"
+    html_url = f"%%unsubscribe-html-{seed}%%"
+    text_url = f"%%unsubscribe-text-{seed}%%"
+    token = rendered.placeholders["unsubscribe_url"]
+
     message = EmailMessage(policy=POLICY)
-    message["From"] = envelope.sender
-    message["To"] = Address(addr_spec=envelope.recipient)
+    message["From"] = sender
+    message["To"] = to
     message["Subject"] = rendered.subject
-    message["Date"] = email.utils.format_datetime(envelope.date)
-    message["Message-ID"] = f"<{envelope.message_id}>"
+    message["Date"] = email.utils.format_datetime(date)
+    message["Message-ID"] = f"<{message_id}>"
     message["MIME-Version"] = "1.0"
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html_text, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message
+    message["List-Id"] = f"{headers.list_name} <{headers.list_id}>"
+    unsubscribe = f"<{header_url}>"
+    if headers.unsubscribe_mailto:
+        unsubscribe += f", <mailto:{headers.unsubscribe_mailto}?subject=unsubscribe>"
+    message["List-Unsubscribe"] = unsubscribe
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message["Precedence"] = "bulk"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(
+        fold_long_lines(rendered.text.replace(token, text_url)), subtype="plain", charset="utf-8", cte="8bit"
+    )
+    message.add_alternative(
+        fold_long_lines(rendered.html.replace(token, html_url)), subtype="html", charset="utf-8", cte="8bit"
+    )
+    return MessageTemplate(
+        data=message.as_bytes(policy=POLICY),
+        to=to.encode(),
+        message_id=message_id.encode(),
+        header_url=header_url.encode(),
+        html_url=html_url.encode(),
+        text_url=text_url.encode(),
+    )
+
+
+_ADDRESS = re.compile(r"[\x21-\x7e]+@[\x21-\x7e]+")
+_MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
+_URL = re.compile(r"https://[\x21-\x7e]+")
+
+
+def personalise_message(template: MessageTemplate, *, recipient: str, message_id: str, unsubscribe_url: str) -> bytes:
+    """One recipient's message bytes. Every value must be plain ASCII without spaces or brackets."""
+    if not _ADDRESS.fullmatch(recipient) or not _MESSAGE_ID.fullmatch(message_id):
+        raise ValueError("recipient and message id must be plain ASCII addresses")
+    if not _URL.fullmatch(unsubscribe_url) or any(char in unsubscribe_url for char in '<>,"'):
+        raise ValueError("the unsubscribe URL must be a plain https URL")
+    url = unsubscribe_url.encode("ascii")
+    return (
+        template.data.replace(template.to, recipient.encode("ascii"))
+        .replace(template.message_id, message_id.encode("ascii"))
+        .replace(template.header_url, url)
+        .replace(template.html_url, html.escape(unsubscribe_url, quote=True).encode("ascii"))
+        .replace(template.text_url, url)
+    )
+
+
+def message_id_for(digest_id: int, subscriber_id: int, *, list_id: str) -> str:
+    """Stable per digest and subscriber, so that a resend carries the same id."""
+    return f"digest-{digest_id}.{subscriber_id}@{list_id}"

@@ -115,3 +115,23 @@ class Digest:
     @property
     def new_count(self) -> int:
         return len(self.papers)
+
+
+SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    status: SubscriberStatus
+    include: tuple[str, ...] = ()  # interest terms: a paper must match one of them
+    exclude: tuple[str, ...] = ()  # a paper matching any of them is left out
+    bounces: int = 0
+    created_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
+    unsubscribed_at: dt.datetime | None = None
+
+    @property
+    def filter_key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (self.include, self.exclude)

@@ -13,7 +13,9 @@ from digest.models import DumpRecord
 from digest.store.backend import Database, connect
 from digest.store.digests import Digests
 from digest.store.history import History, HistoryCounts
+from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
+from digest.store.subscribers import Subscribers
 
 __all__ = ["Digests", "DumpRecord", "HistoryCounts", "Store", "open_store"]
 
@@ -25,6 +27,8 @@ class Store:
         self.db = db
         self.history = History(db)
         self.digests = Digests(db)
+        self.subscribers = Subscribers(db)
+        self.ledger = Ledger(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

@@ -102,6 +102,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "delivery: subscribers and the send ledger",
+        (
+            """CREATE TABLE subscribers (
+                id {pk},
+                email TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+                include_terms TEXT NOT NULL DEFAULT '',
+                exclude_terms TEXT NOT NULL DEFAULT '',
+                bounces INTEGER NOT NULL DEFAULT 0,
+                created_at TIMESTAMPTZ NOT NULL,
+                confirmed_at TIMESTAMPTZ,
+                unsubscribed_at TIMESTAMPTZ
+            )""",
+            "CREATE INDEX subscribers_status ON subscribers (status, id)",
+            """CREATE TABLE deliveries (
+                digest_id {bigint} NOT NULL REFERENCES digests (id),
+                subscriber_id {bigint} NOT NULL REFERENCES subscribers (id),
+                status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                claimed_by TEXT,
+                claimed_at TIMESTAMPTZ,
+                next_attempt_at TIMESTAMPTZ,
+                sent_at TIMESTAMPTZ,
+                PRIMARY KEY (digest_id, subscriber_id)
+            )""",
+            "CREATE INDEX deliveries_status ON deliveries (digest_id, status, subscriber_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

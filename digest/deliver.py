@@ -1,0 +1,241 @@
+"""Sending a digest: the ledger, the messages and a transport, chained.
+
+1. Queue the digest for every active subscriber who has no ledger row for it.
+2. Claim a small batch of deliveries (several workers may share the work).
+3. For each, build the message from its filter variant's template (rendered
+   and serialised once per variant), hand it to the transport in a pool of
+   ``connections`` threads, and record the result as soon as it is known:
+   ``sent`` right after the server accepted it.
+4. Repeat until nothing is left to claim, or until asked to stop: then no new
+   message starts, and those not started go back to the queue.
+
+A temporary failure is retried a few times with backoff, then left queued for
+a later run; a permanent one marks the delivery failed and counts towards the
+subscriber's bounce limit. One recipient's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from digest.config import Config
+from digest.message import ListHeaders, MessageTemplate, message_id_for, personalise_message, prepare_message
+from digest.models import Digest, Subscriber
+from digest.render import Renderer
+from digest.store import Store
+from digest.store.ledger import Claim, worker_name
+from digest.subscribers import filter_papers
+from digest.tokens import make_token
+from digest.transport import OutboxTransport, PermanentFailure, SMTPTransport, TemporaryFailure, Transport
+
+log = logging.getLogger(__name__)
+
+#: Deliveries claimed at a time, per connection.
+CLAIM_PER_CONNECTION = 8
+#: How long a delivery that kept failing temporarily waits before a later run tries it again.
+RETRY_LATER = dt.timedelta(minutes=10)
+NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
+
+
+@dataclass
+class SendReport:
+    digest_id: int
+    queued: int = 0  # ledger rows added by this run
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0  # temporary failures left for a later run
+    skipped: int = 0  # filtered subscribers with nothing to read
+    bounced: int = 0  # subscribers marked bounced by this run
+    stopped: bool = False
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return self.failed + self.deferred
+
+
+def make_transport(config: Config) -> Transport:
+    if config.delivery.smtp_url:
+        return SMTPTransport(
+            config.delivery.smtp_url,
+            sender=config.email.sender,
+            timeout=config.delivery.timeout.total_seconds(),
+            rate=config.delivery.rate,
+        )
+    return OutboxTransport(config.delivery.outbox)
+
+
+class Variants:
+    """Message templates per interest filter, rendered and serialised once each."""
+
+    def __init__(self, digest: Digest, config: Config, renderer: Renderer, date: dt.datetime) -> None:
+        self.digest = digest
+        self.config = config
+        self.renderer = renderer
+        self.date = date
+        self.headers = ListHeaders(
+            list_id=config.email.list_id,
+            list_name=config.site.title,
+            unsubscribe_mailto=config.email.unsubscribe_mailto,
+        )
+        self.cache: dict[tuple[tuple[str, ...], tuple[str, ...]], MessageTemplate | None] = {}
+
+    def for_subscriber(self, subscriber: Subscriber) -> MessageTemplate | None:
+        """The subscriber's template; None when their filter leaves nothing to send."""
+        key = subscriber.filter_key
+        if key not in self.cache:
+            papers = filter_papers(self.digest.papers, subscriber.include, subscriber.exclude)
+            if not papers:
+                self.cache[key] = None
+            else:
+                variant = dataclasses.replace(self.digest, papers=papers)
+                rendered = self.renderer.email_message(variant)
+                self.cache[key] = prepare_message(
+                    rendered, sender=self.config.email.sender, date=self.date, headers=self.headers
+                )
+        return self.cache[key]
+
+
+def unsubscribe_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
+    return f"{config.site.url}unsubscribe/{make_token(key, 'unsubscribe', subscriber.id, subscriber.email)}"
+
+
+def send_digest(
+    store: Store,
+    config: Config,
+    digest: Digest,
+    *,
+    transport: Transport,
+    secret: bytes,
+    clock: Callable[[], dt.datetime],
+    stop: threading.Event | None = None,
+    progress: Callable[[SendReport, int], None] | None = None,
+    backoff: Callable[[int], float] = lambda attempt: min(0.5 * 2**attempt, 8.0),
+) -> SendReport:
+    """Send ``digest`` to everyone who should have it and does not yet; see the module's description."""
+    assert digest.id is not None, "only a recorded digest can be sent"
+    stop = stop or threading.Event()
+    report = SendReport(digest_id=digest.id, queued=store.ledger.enqueue(digest.id))
+    store.ledger.release_dead_claims(digest.id)
+    variants = Variants(digest, config, Renderer(config.site, config.email, config.templates), clock())
+    worker = worker_name()
+    connections = config.delivery.connections
+    retries = config.delivery.retries
+
+    def deliver(recipient: str, data: bytes, key: str) -> tuple[str, str | None]:
+        """Runs in a pool thread: ("sent" | "failed" | "deferred" | "not started", error)."""
+        error: str | None = None
+        for attempt in range(retries):
+            if stop.is_set() and attempt == 0:
+                return "not started", None
+            try:
+                transport.send(recipient, data, key=key)
+                return "sent", None
+            except PermanentFailure as exc:
+                return "failed", exc.message
+            except TemporaryFailure as exc:
+                error = exc.message
+                if attempt + 1 < retries and not stop.wait(backoff(attempt)):
+                    continue
+                break
+        return "deferred", error
+
+    total = store.ledger.counts(digest.id).open
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-send") as pool:
+        while not stop.is_set():
+            claims = store.ledger.claim(
+                digest.id,
+                worker=worker,
+                limit=connections * CLAIM_PER_CONNECTION,
+                now=clock(),
+                stale_after=config.delivery.claim_timeout,
+            )
+            if not claims:
+                break
+            pending: dict[Future[tuple[str, str | None]], Claim] = {}
+            skipped = []
+            for claim in claims:
+                template = variants.for_subscriber(claim.subscriber)
+                if template is None:
+                    skipped.append(claim.subscriber.id)
+                    continue
+                data = personalise_message(
+                    template,
+                    recipient=claim.subscriber.email,
+                    message_id=message_id_for(digest.id, claim.subscriber.id, list_id=config.email.list_id),
+                    unsubscribe_url=unsubscribe_url(config, secret, claim.subscriber),
+                )
+                key = f"digest-{digest.id}-{claim.subscriber.id}"
+                pending[pool.submit(deliver, claim.subscriber.email, data, key)] = claim
+            if skipped:
+                store.ledger.mark_skipped(digest.id, skipped, reason=NOTHING_MATCHES)
+                report.skipped += len(skipped)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    claim = pending.pop(future)
+                    _record(store, config, digest.id, claim, future.result(), report, clock())
+                if progress is not None:
+                    progress(report, total)
+    report.stopped = stop.is_set()
+    transport.close()
+    return report
+
+
+def _record(
+    store: Store,
+    config: Config,
+    digest_id: int,
+    claim: Claim,
+    outcome: tuple[str, str | None],
+    report: SendReport,
+    now: dt.datetime,
+) -> None:
+    status, error = outcome
+    subscriber = claim.subscriber
+    if status == "sent":
+        store.ledger.mark_sent(digest_id, subscriber.id, now=now)
+        report.sent += 1
+    elif status == "failed":
+        with store.transaction():
+            store.ledger.mark_failed(digest_id, subscriber.id, error=error or "refused")
+            bounced = store.subscribers.record_bounce(subscriber.id, limit=config.delivery.bounce_limit)
+        report.failed += 1
+        report.bounced += bounced
+        report.errors.append(f"{subscriber.email}: {error}")
+        log.warning("%s: refused permanently: %s%s", subscriber.email, error, " (now marked bounced)" * bounced)
+    elif status == "deferred":
+        store.ledger.requeue(digest_id, subscriber.id, error=error, attempts=1, not_before=now + RETRY_LATER)
+        report.deferred += 1
+        report.errors.append(f"{subscriber.email}: {error}")
+        log.warning("%s: temporary failure, a later run retries: %s", subscriber.email, error)
+    else:  # not started before a stop
+        store.ledger.requeue(digest_id, subscriber.id)
+
+
+def confirmation_message(
+    config: Config, renderer: Renderer, subscriber: Subscriber, *, secret: bytes, now: dt.datetime
+) -> bytes:
+    """The double opt-in mail: one link to a page whose button confirms the subscription."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    from digest.message import POLICY
+
+    token = make_token(secret, "confirm", subscriber.id, subscriber.email, issued=now)
+    text = renderer.render("confirm.txt.j2", confirm_url=f"{config.site.url}confirm/{token}", subscriber=subscriber)
+    message = EmailMessage(policy=POLICY)
+    message["From"] = config.email.sender
+    message["To"] = subscriber.email
+    message["Subject"] = f"Confirm your subscription to {config.site.title}"
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=config.email.list_id)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, charset="utf-8", cte="8bit")
+    return message.as_bytes(policy=POLICY)

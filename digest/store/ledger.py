@@ -1,0 +1,180 @@
+"""The send ledger: one row per (digest, subscriber), queued -> sending -> sent | failed | skipped.
+
+Workers claim queued rows in small batches (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite has one writer at a time), and ``sent`` is committed as soon
+as the server has accepted the message. A claim whose worker died is taken
+over: at once when that worker was a process of this host that no longer
+exists, otherwise after the claim timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digest.models import Subscriber
+from digest.store.backend import Database
+from digest.store.subscribers import COLUMNS as SUBSCRIBER_COLUMNS
+from digest.store.subscribers import subscriber_from_row
+
+_S_COLUMNS = ", ".join(f"s.{column.strip()}" for column in SUBSCRIBER_COLUMNS.split(","))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_dead(claimed_by: str | None) -> bool:
+    """True when the claim was made by a process of this host that no longer runs."""
+    if not claimed_by or ":" not in claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    subscriber: Subscriber
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCounts:
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending + self.sent + self.failed + self.skipped
+
+    @property
+    def open(self) -> int:
+        return self.queued + self.sending
+
+
+class Ledger:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def enqueue(self, digest_id: int) -> int:
+        """Queue the digest for every active subscriber who has no row yet; return how many were added."""
+        with self.db.transaction(exclusive=True):
+            rows = self.db.execute(
+                "INSERT INTO deliveries (digest_id, subscriber_id, status)"
+                " SELECT ?, id, 'queued' FROM subscribers WHERE status = 'active'"
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING RETURNING subscriber_id",
+                (digest_id,),
+            )
+        return len(rows)
+
+    def release_dead_claims(self, digest_id: int) -> int:
+        """Put back claims of this host's dead processes at once."""
+        owners = self.db.execute(
+            "SELECT DISTINCT claimed_by FROM deliveries WHERE digest_id = ? AND status = 'sending'", (digest_id,)
+        )
+        dead = [str(owner) for (owner,) in owners if _owner_is_dead(owner)]
+        for owner in dead:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
+                " WHERE digest_id = ? AND status = 'sending' AND claimed_by = ?",
+                (digest_id, owner),
+            )
+        return len(dead)
+
+    def claim(
+        self, digest_id: int, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta
+    ) -> list[Claim]:
+        """Claim up to ``limit`` deliveries: queued ones, and claims older than ``stale_after``."""
+        stale = now - stale_after
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
+        with self.db.transaction(exclusive=self.db.dialect == "sqlite"):
+            picked = self.db.execute(
+                "SELECT subscriber_id FROM deliveries WHERE digest_id = ?"
+                " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+                " OR (status = 'sending' AND claimed_at < ?))"
+                f" ORDER BY subscriber_id LIMIT ?{lock}",
+                (digest_id, now, stale, limit),
+            )
+            ids = [int(row[0]) for row in picked]
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            self.db.execute(
+                f"UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_at = ?"
+                f" WHERE digest_id = ? AND subscriber_id IN ({marks})",
+                (worker, now, digest_id, *ids),
+            )
+            rows = self.db.execute(
+                f"SELECT {_S_COLUMNS}, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                f" WHERE d.digest_id = ? AND d.subscriber_id IN ({marks}) ORDER BY s.id",
+                (digest_id, *ids),
+            )
+        return [Claim(subscriber_from_row(row[:-1]), int(row[-1])) for row in rows]
+
+    def mark_sent(self, digest_id: int, subscriber_id: int, *, now: dt.datetime) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL,"
+            " claimed_by = NULL WHERE digest_id = ? AND subscriber_id = ?",
+            (now, digest_id, subscriber_id),
+        )
+
+    def mark_skipped(self, digest_id: int, subscriber_ids: Sequence[int], *, reason: str) -> None:
+        self.db.execute_many(
+            "UPDATE deliveries SET status = 'skipped', last_error = ?, claimed_by = NULL"
+            " WHERE digest_id = ? AND subscriber_id = ?",
+            [(reason, digest_id, subscriber_id) for subscriber_id in subscriber_ids],
+        )
+
+    def mark_failed(self, digest_id: int, subscriber_id: int, *, error: str) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_by = NULL"
+            " WHERE digest_id = ? AND subscriber_id = ?",
+            (error[:500], digest_id, subscriber_id),
+        )
+
+    def requeue(
+        self,
+        digest_id: int,
+        subscriber_id: int,
+        *,
+        error: str | None = None,
+        attempts: int = 0,
+        not_before: dt.datetime | None = None,
+    ) -> None:
+        """Put a delivery back in the queue: after temporary failures (not before a time), or unstarted at a stop."""
+        self.db.execute(
+            "UPDATE deliveries SET status = 'queued', attempts = attempts + ?, last_error = COALESCE(?, last_error),"
+            " next_attempt_at = ?, claimed_by = NULL, claimed_at = NULL"
+            " WHERE digest_id = ? AND subscriber_id = ? AND status = 'sending'",
+            (attempts, error[:500] if error else None, not_before, digest_id, subscriber_id),
+        )
+
+    def counts(self, digest_id: int) -> LedgerCounts:
+        rows = self.db.execute(
+            "SELECT status, COUNT(*) FROM deliveries WHERE digest_id = ? GROUP BY status", (digest_id,)
+        )
+        return LedgerCounts(**{str(status): int(n) for status, n in rows})
+
+    def failures(self, digest_id: int, *, limit: int = 50) -> list[tuple[str, str, int]]:
+        """(address, last error, attempts) of failed deliveries and queued ones that have failed before."""
+        rows = self.db.execute(
+            "SELECT s.email, d.last_error, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " WHERE d.digest_id = ? AND (d.status = 'failed' OR (d.status = 'queued' AND d.last_error IS NOT NULL))"
+            " ORDER BY s.email LIMIT ?",
+            (digest_id, limit),
+        )
+        return [(str(email), str(error or ""), int(attempts)) for email, error, attempts in rows]

@@ -1,0 +1,67 @@
+"""Subscriber rules. Pure: address checks (no DNS look-up) and interest filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from digest.errors import DigestError
+from digest.models import StoredPaper
+
+
+class AddressError(DigestError):
+    """An address that digest will not send to."""
+
+    hint = "give one bare address such as reader@example.org"
+
+
+def normalise_address(text: str) -> str:
+    """A syntax-checked, normalised address (domain lower-cased and IDNA-encoded), or AddressError."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if any(char in text for char in "\r\n\0"):
+        raise AddressError("the address contains a line break or NUL")
+    stripped = text.strip()
+    if "<" in stripped or ">" in stripped or '"' in stripped or "," in stripped or ";" in stripped:
+        raise AddressError(f"{stripped!r} has header syntax (a display name, brackets, quotes or a list)")
+    try:
+        valid = validate_email(stripped, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise AddressError(f"{stripped!r} is not a valid address: {exc}") from None
+    # Local parts are case-sensitive in theory, not in practice: one person, one subscription.
+    return f"{valid.local_part}@{valid.ascii_domain}".lower()
+
+
+def parse_terms(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Interest terms from "a, b; c" (or a list): trimmed, case-folded, unique, sorted."""
+    if text is None:
+        return ()
+    items = re.split(r"[,;\n]", text) if isinstance(text, str) else list(text)
+    return tuple(sorted({" ".join(item.split()).casefold() for item in items if item and item.strip()}))
+
+
+def terms_text(terms: Sequence[str]) -> str:
+    return ", ".join(terms)
+
+
+@lru_cache(maxsize=1024)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    # Whole words: the term may not continue a word on either side.
+    return re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
+
+
+def matches(paper: StoredPaper, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """Whether a paper passes a subscriber's filter (title and abstract, case-insensitive, whole words)."""
+    text = f"{paper.title}\n{paper.abstract}"
+    if any(_term_pattern(term).search(text) for term in exclude):
+        return False
+    return not include or any(_term_pattern(term).search(text) for term in include)
+
+
+def filter_papers(
+    papers: Sequence[StoredPaper], include: Sequence[str], exclude: Sequence[str]
+) -> tuple[StoredPaper, ...]:
+    if not include and not exclude:
+        return tuple(papers)
+    return tuple(paper for paper in papers if matches(paper, include, exclude))
