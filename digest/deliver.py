@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from digest.config import Config
@@ -128,37 +128,49 @@ def send_digest(
     connections = config.delivery.connections
     retries = config.delivery.retries
 
-    def deliver(recipient: str, data: bytes, key: str) -> tuple[str, str | None]:
-        """Runs in a pool thread: ("sent" | "failed" | "deferred" | "not started", error)."""
-        error: str | None = None
+    # The database connection is shared by the pool's threads: one statement at a time.
+    db_lock = threading.Lock()
+
+    def deliver(claim: Claim, data: bytes, key: str) -> None:
+        """Runs in a pool thread; records its own outcome the moment it is known."""
+        recipient = claim.subscriber.email
+        outcome, error = "deferred", None
         for attempt in range(retries):
             if stop.is_set() and attempt == 0:
-                return "not started", None
+                outcome = "not started"
+                break
             try:
                 transport.send(recipient, data, key=key)
-                return "sent", None
+                outcome = "sent"
+                break
             except PermanentFailure as exc:
-                return "failed", exc.message
+                outcome, error = "failed", exc.message
+                break
             except TemporaryFailure as exc:
                 error = exc.message
                 if attempt + 1 < retries and not stop.wait(backoff(attempt)):
                     continue
                 break
-        return "deferred", error
+        with db_lock:
+            _record(store, config, digest_id, claim, (outcome, error), report, clock())
+            if progress is not None:
+                progress(report, total)
 
-    total = store.ledger.counts(digest.id).open
+    digest_id = digest.id
+    total = store.ledger.counts(digest_id).open
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-send") as pool:
         while not stop.is_set():
-            claims = store.ledger.claim(
-                digest.id,
-                worker=worker,
-                limit=connections * CLAIM_PER_CONNECTION,
-                now=clock(),
-                stale_after=config.delivery.claim_timeout,
-            )
+            with db_lock:
+                claims = store.ledger.claim(
+                    digest_id,
+                    worker=worker,
+                    limit=connections * CLAIM_PER_CONNECTION,
+                    now=clock(),
+                    stale_after=config.delivery.claim_timeout,
+                )
             if not claims:
                 break
-            pending: dict[Future[tuple[str, str | None]], Claim] = {}
+            futures: list[Future[None]] = []
             skipped = []
             for claim in claims:
                 template = variants.for_subscriber(claim.subscriber)
@@ -168,21 +180,16 @@ def send_digest(
                 data = personalise_message(
                     template,
                     recipient=claim.subscriber.email,
-                    message_id=message_id_for(digest.id, claim.subscriber.id, list_id=config.email.list_id),
+                    message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
                     unsubscribe_url=unsubscribe_url(config, secret, claim.subscriber),
                 )
-                key = f"digest-{digest.id}-{claim.subscriber.id}"
-                pending[pool.submit(deliver, claim.subscriber.email, data, key)] = claim
+                futures.append(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
             if skipped:
-                store.ledger.mark_skipped(digest.id, skipped, reason=NOTHING_MATCHES)
-                report.skipped += len(skipped)
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    claim = pending.pop(future)
-                    _record(store, config, digest.id, claim, future.result(), report, clock())
-                if progress is not None:
-                    progress(report, total)
+                with db_lock:
+                    store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
+                    report.skipped += len(skipped)
+            for future in futures:
+                future.result()  # re-raises an unexpected error (e.g. the database went away)
     report.stopped = stop.is_set()
     transport.close()
     return report

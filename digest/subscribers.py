@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from digest.errors import DigestError
+from digest.errors import UsageError
 from digest.models import StoredPaper
 
 
-class AddressError(DigestError):
+class AddressError(UsageError):
     """An address that digest will not send to."""
 
     hint = "give one bare address such as reader@example.org"

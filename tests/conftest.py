@@ -8,13 +8,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from digest.cli import Environment, main
+
+# Fixtures of their own modules: a real SMTP server, and a real browser.
+pytest_plugins = ["smtp_server", "browser"]
 
 # HYPOTHESIS_PROFILE=thorough runs the property tests on many more examples.
 settings.register_profile("thorough", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -45,6 +48,7 @@ class Project:
 
     root: Path
     database: str
+    environ: dict[str, str] = field(default_factory=dict)
 
     @property
     def config(self) -> Path:
@@ -63,21 +67,24 @@ class Project:
             target.write_bytes(data)
         return target
 
-    def write_config(self, extra: str = "") -> None:
+    def write_config(self, extra: str = "", *, delivery: str = "") -> None:
+        """schedule.yaml with test defaults; ``delivery`` adds keys to the delivery section."""
         self.config.write_text(
             "timezone: UTC\n"
             "inbox: inbox\n"
             f"database: {self.database}\n"
-            "site:\n  dir: site\n  url: https://digest.example.org/\n" + extra,
+            "site:\n  dir: site\n  url: https://digest.example.org/\n"
+            "delivery:\n  outbox: outbox\n  rate: 0\n" + delivery + extra,
             encoding="utf-8",
         )
 
     def run(self, *args: str, now: dt.datetime = NOW, interactive: bool = False) -> Result:
+        """Run digest in-process with this project's config, environment and clock."""
         stdout, stderr = io.StringIO(), io.StringIO()
         env = Environment(
             stdout=stdout,
             stderr=stderr,
-            environ={},
+            environ=dict(self.environ),
             clock=lambda: now,
             interactive=interactive,
         )
@@ -148,3 +155,6 @@ def pg_project(tmp_path: Path, postgres_url: str) -> Project:
     project.inbox.mkdir(parents=True)
     project.write_config()
     return project
+
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import OVERFLOW_SCRIPT, browser, screenshot_dir  # noqa: F401 - browser is a fixture
+from browser import OVERFLOW_SCRIPT, screenshot_dir
 
 from conftest import EXAMPLE_DUMPS, NOW, Project
 
@@ -39,7 +39,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("page_name", ["email", "archive", "index"])
 def test_pages_render_within_the_viewport(
-    browser: Any,  # noqa: F811
+    browser: Any,
     rendered: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
     page_name: str,

@@ -127,8 +127,8 @@ class Ledger:
 
     def mark_sent(self, digest_id: int, subscriber_id: int, *, now: dt.datetime) -> None:
         self.db.execute(
-            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL,"
-            " claimed_by = NULL WHERE digest_id = ? AND subscriber_id = ?",
+            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
+            " WHERE digest_id = ? AND subscriber_id = ?",
             (now, digest_id, subscriber_id),
         )
 

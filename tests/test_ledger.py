@@ -1,0 +1,170 @@
+"""The send ledger: claims, take-overs, concurrent workers, and crashes at any moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from smtp_server import SMTPServer
+
+from digest.store import Store, open_store
+
+from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
+
+
+def seeded(url: str, subscribers: int) -> tuple[Store, int]:
+    """A store with one digest and ``subscribers`` active subscribers; returns it and the digest id."""
+    from digest.config import load_config  # noqa: F401 - keeps imports local to the helper
+    from digest.diff import diff_dump, identify
+    from digest.models import Paper
+
+    store = open_store(url, now=NOW)
+    papers = [Paper(f"Paper {i}", "some words of an abstract " * 5, rank=i + 1, line=i) for i in range(3)]
+    with store.transaction(exclusive=True):
+        diff = diff_dump(identify(papers), known_keys={}, known_fingerprints={})
+        dump_id = store.history.record_dump(
+            sha256="a" * 64,
+            file_name="d.txt",
+            listed_on=None,
+            dump_date=dt.date(2026, 3, 12),
+            arrived_at=NOW,
+            ingested_at=NOW,
+            diff=diff,
+        )
+    from digest.compose import build_digest
+
+    digest = build_digest(
+        dumps=[store.history.dump_by_hash("a" * 64)],
+        papers=store.history.papers(limit=None),  # type: ignore[list-item]
+        now=NOW,
+    )
+    assert digest is not None and dump_id
+    with store.transaction(exclusive=True):
+        digest_id = store.digests.record(digest)
+        for i in range(subscribers):
+            store.subscribers.add(f"reader{i:04d}@example.org", status="active", now=NOW)
+    return store, digest_id
+
+
+def test_claims_are_exclusive_and_in_batches(store_url: str) -> None:
+    store, digest_id = seeded(store_url, 10)
+    assert store.ledger.enqueue(digest_id) == 10
+    assert store.ledger.enqueue(digest_id) == 0
+    first = store.ledger.claim(digest_id, worker="host:1", limit=4, now=NOW, stale_after=dt.timedelta(minutes=10))
+    second = store.ledger.claim(digest_id, worker="host:2", limit=4, now=NOW, stale_after=dt.timedelta(minutes=10))
+    assert len(first) == len(second) == 4
+    assert not {c.subscriber.id for c in first} & {c.subscriber.id for c in second}
+    counts = store.ledger.counts(digest_id)
+    assert (counts.queued, counts.sending) == (2, 8)
+    store.close()
+
+
+def test_a_stale_claim_is_taken_over(store_url: str) -> None:
+    store, digest_id = seeded(store_url, 3)
+    store.ledger.enqueue(digest_id)
+    stale = dt.timedelta(minutes=10)
+    taken = store.ledger.claim(digest_id, worker="elsewhere:42", limit=3, now=NOW, stale_after=stale)
+    assert len(taken) == 3
+    assert (
+        store.ledger.claim(digest_id, worker="here:1", limit=3, now=NOW + dt.timedelta(minutes=5), stale_after=stale)
+        == []
+    )
+    later = store.ledger.claim(
+        digest_id, worker="here:1", limit=3, now=NOW + dt.timedelta(minutes=11), stale_after=stale
+    )
+    assert len(later) == 3
+    store.close()
+
+
+def test_a_claim_of_a_dead_local_process_is_released_at_once(store_url: str) -> None:
+    from digest.store.ledger import worker_name
+
+    store, digest_id = seeded(store_url, 2)
+    store.ledger.enqueue(digest_id)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ghost = worker_name().rsplit(":", 1)[0] + ":" + dead.stdout.strip()
+    store.ledger.claim(digest_id, worker=ghost, limit=2, now=NOW, stale_after=dt.timedelta(hours=1))
+    store.ledger.claim(digest_id, worker="otherhost:1", limit=2, now=NOW, stale_after=dt.timedelta(hours=1))
+    assert store.ledger.release_dead_claims(digest_id) == 1
+    assert store.ledger.counts(digest_id).queued == 2
+    store.close()
+
+
+# -- processes ---------------------------------------------------------------------------------------
+
+
+def spawn_send(project: Project, smtp: SMTPServer) -> subprocess.Popen[str]:
+    env = {**os.environ, "DIGEST_SECRET_KEY": SECRET, "DIGEST_SMTP_URL": smtp.url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "--config", str(project.config), "send"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def prepare(project: Project, count: int, connections: int) -> None:
+    project.write_config(delivery=f"  connections: {connections}\n  claim_timeout: 10m\n")
+    assert project.run("ingest", str(EXAMPLE_DUMPS[1])).code == 0
+    assert project.run("publish").code == 0
+    csv_file = project.root / "readers.csv"
+    csv_file.write_text("email\n" + "".join(f"reader{i:04d}@example.org\n" for i in range(count)))
+    assert project.run("subscribers", "import", str(csv_file)).code == 0
+
+
+@pytest.mark.slow
+def test_killed_senders_lose_nothing_and_resend_only_what_was_in_flight(
+    project: Project,
+    smtp_server: SMTPServer,
+) -> None:
+    count, connections = 500, 2
+    prepare(project, count, connections)
+    smtp_server.sink.delay = 0.01  # 500 messages take at least 2.5 s over two connections
+    kills = 0
+    for wait in (0.7, 1.0, 1.3):
+        process = spawn_send(project, smtp_server)
+        time.sleep(wait)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.communicate()
+    assert kills == 3, "a sender finished before it could be killed: slow the sink down"
+    partial = len(smtp_server.sink.received)
+    assert 0 < partial < count
+    final = spawn_send(project, smtp_server)
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err
+    got = smtp_server.sink.by_recipient()
+    assert len(got) == count  # everyone has it
+    extra = sum(len(items) - 1 for items in got.values())
+    print(f"crash test: {kills} kills, {partial} messages before the final run, {extra} sent twice")
+    assert extra <= kills * connections  # only what was in flight at a kill came twice
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_workers_share_one_digest_on_postgresql(
+    tmp_path: Path,
+    postgres_url: str,
+    smtp_server: SMTPServer,
+) -> None:
+    project = Project(tmp_path / "project", postgres_url)
+    project.inbox.mkdir(parents=True)
+    prepare(project, 200, 2)
+    smtp_server.sink.delay = 0.005
+    workers = [spawn_send(project, smtp_server) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    got = smtp_server.sink.by_recipient()
+    assert len(got) == 200 and all(len(items) == 1 for items in got.values())
+    with open_store(postgres_url, now=NOW) as store:
+        owners = store.db.execute("SELECT COUNT(DISTINCT claimed_by) FROM deliveries WHERE status = 'sent'")
+    assert owners[0][0] == 2  # both workers did part of the work
