@@ -487,7 +487,8 @@ def _send_confirmation(config: Config, subscriber: Subscriber, secret: bytes | N
     transport = make_transport(config)
     try:
         data = confirmation_message(config, renderer_for(config), subscriber, secret=secret, now=now)
-        transport.send(subscriber.email, data, key=f"confirm-{subscriber.id}-{int(now.timestamp())}")
+        key = f"confirm-{subscriber.id}-{int(now.timestamp())}"
+        transport.send(subscriber.email, transport.wire_format(data), key=key)
     finally:
         transport.close()
 

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from digest.config import Config
@@ -74,8 +74,16 @@ def make_transport(config: Config) -> Transport:
 class Variants:
     """Message templates per interest filter, rendered and serialised once each."""
 
-    def __init__(self, digest: Digest, config: Config, renderer: Renderer, date: dt.datetime) -> None:
+    def __init__(
+        self,
+        digest: Digest,
+        config: Config,
+        renderer: Renderer,
+        date: dt.datetime,
+        wire_format: Callable[[bytes], bytes],
+    ) -> None:
         self.digest = digest
+        self.wire_format = wire_format
         self.config = config
         self.renderer = renderer
         self.date = date
@@ -96,9 +104,10 @@ class Variants:
             else:
                 variant = dataclasses.replace(self.digest, papers=papers)
                 rendered = self.renderer.email_message(variant)
-                self.cache[key] = prepare_message(
+                template = prepare_message(
                     rendered, sender=self.config.email.sender, date=self.date, headers=self.headers
                 )
+                self.cache[key] = dataclasses.replace(template, data=self.wire_format(template.data))
         return self.cache[key]
 
 
@@ -123,7 +132,8 @@ def send_digest(
     stop = stop or threading.Event()
     report = SendReport(digest_id=digest.id, queued=store.ledger.enqueue(digest.id))
     store.ledger.release_dead_claims(digest.id)
-    variants = Variants(digest, config, Renderer(config.site, config.email, config.templates), clock())
+    renderer = Renderer(config.site, config.email, config.templates)
+    variants = Variants(digest, config, renderer, clock(), transport.wire_format)
     worker = worker_name()
     connections = config.delivery.connections
     retries = config.delivery.retries
@@ -158,37 +168,47 @@ def send_digest(
 
     digest_id = digest.id
     total = store.ledger.counts(digest_id).open
+    window = connections * CLAIM_PER_CONNECTION
+    in_flight: set[Future[None]] = set()
+    exhausted = False
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-send") as pool:
-        while not stop.is_set():
-            with db_lock:
-                claims = store.ledger.claim(
-                    digest_id,
-                    worker=worker,
-                    limit=connections * CLAIM_PER_CONNECTION,
-                    now=clock(),
-                    stale_after=config.delivery.claim_timeout,
-                )
-            if not claims:
-                break
-            futures: list[Future[None]] = []
-            skipped = []
-            for claim in claims:
-                template = variants.for_subscriber(claim.subscriber)
-                if template is None:
-                    skipped.append(claim.subscriber.id)
-                    continue
-                data = personalise_message(
-                    template,
-                    recipient=claim.subscriber.email,
-                    message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
-                    unsubscribe_url=unsubscribe_url(config, secret, claim.subscriber),
-                )
-                futures.append(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
-            if skipped:
+        while True:
+            # Keep the pool fed: claim more while fewer than half a window is in flight.
+            if not exhausted and not stop.is_set() and len(in_flight) <= window // 2:
                 with db_lock:
-                    store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
-                    report.skipped += len(skipped)
-            for future in futures:
+                    claims = store.ledger.claim(
+                        digest_id,
+                        worker=worker,
+                        limit=window - len(in_flight),
+                        now=clock(),
+                        stale_after=config.delivery.claim_timeout,
+                    )
+                exhausted = not claims
+                skipped = []
+                for claim in claims:
+                    template = variants.for_subscriber(claim.subscriber)
+                    if template is None:
+                        skipped.append(claim.subscriber.id)
+                        continue
+                    data = personalise_message(
+                        template,
+                        recipient=claim.subscriber.email,
+                        message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
+                        unsubscribe_url=unsubscribe_url(config, secret, claim.subscriber),
+                    )
+                    in_flight.add(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
+                if skipped:
+                    with db_lock:
+                        store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
+                        report.skipped += len(skipped)
+                if claims:
+                    continue
+            if not in_flight:
+                if exhausted or stop.is_set():
+                    break
+                continue
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
                 future.result()  # re-raises an unexpected error (e.g. the database went away)
     report.stopped = stop.is_set()
     transport.close()

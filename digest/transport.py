@@ -9,6 +9,7 @@ several threads; each thread keeps its own SMTP connection.
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 import threading
@@ -38,6 +39,10 @@ class PermanentFailure(DeliveryError):
 
 
 class Transport(Protocol):
+    def wire_format(self, data: bytes) -> bytes:
+        """The form ``send`` takes: done once per message template, not per recipient."""
+        ...
+
     def send(self, recipient: str, data: bytes, *, key: str) -> None: ...
 
     def close(self) -> None: ...
@@ -70,6 +75,9 @@ class OutboxTransport:
         self.folder = folder
         (folder / "new").mkdir(parents=True, exist_ok=True)
         (folder / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def wire_format(self, data: bytes) -> bytes:
+        return data
 
     def send(self, recipient: str, data: bytes, *, key: str) -> None:
         try:
@@ -108,6 +116,7 @@ class SMTPTransport:
                 conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.scheme == "smtp+starttls":
                     conn.starttls(context=ssl.create_default_context())
+            conn.ehlo_or_helo_if_needed()
             if self.username:
                 conn.login(self.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
@@ -134,30 +143,50 @@ class SMTPTransport:
             with contextlib.suppress(OSError):
                 conn.close()
 
+    def wire_format(self, data: bytes) -> bytes:
+        """CRLF line ends and dot-stuffing (RFC 5321 4.5.2), done once instead of per message."""
+        data = _BARE_LINE_END.sub(b"\r\n", data)
+        data = _LEADING_DOT.sub(b"..", data)
+        return data if data.endswith(b"\r\n") else data + b"\r\n"
+
     def send(self, recipient: str, data: bytes, *, key: str) -> None:
+        """Send ``data`` (in wire format) to one recipient; MAIL, RCPT and DATA pipelined when offered."""
         self.limiter.acquire()
         conn = self._connection()
         try:
-            refused = conn.sendmail(self.envelope_from, [recipient], data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, answer = exc.recipients.get(recipient, (550, b"refused"))
-            self._reset(conn)
-            raise _classify(code, answer) from None
+            if self.pipelining(conn):
+                conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+                replies = [conn.getreply(), conn.getreply(), conn.getreply()]
+            else:
+                replies = [conn.mail(self.envelope_from)]
+                if replies[0][0] == 250:
+                    replies.append(conn.rcpt(recipient))
+                if replies[-1][0] in (250, 251):
+                    conn.putcmd("data")
+                    replies.append(conn.getreply())
+            for (code, answer), accepted in zip(replies, ((250,), (250, 251), (354,)), strict=False):
+                if code not in accepted:
+                    if replies[-1][0] == 354:  # the server wants a message after all: end an empty one
+                        conn.send(b".\r\n")
+                        conn.getreply()
+                    self._reset(conn)
+                    raise _classify(code, answer)
+            conn.send(data + b".\r\n")
+            code, answer = conn.getreply()
         except smtplib.SMTPServerDisconnected as exc:
             self._drop()
             raise TemporaryFailure(f"the server closed the connection: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code in (421,):
-                self._drop()
-            else:
-                self._reset(conn)
-            raise _classify(exc.smtp_code, exc.smtp_error) from None
-        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise TemporaryFailure(f"connection to {self.host}:{self.port} failed: {exc}") from None
-        if refused:
-            code, answer = refused[recipient]
+        if code == 421:
+            self._drop()
+        if code != 250:
             raise _classify(code, answer)
+
+    @staticmethod
+    def pipelining(conn: smtplib.SMTP) -> bool:
+        return conn.has_extn("pipelining")
 
     def _reset(self, conn: smtplib.SMTP) -> None:
         try:
@@ -174,6 +203,10 @@ class SMTPTransport:
             except (OSError, smtplib.SMTPException):
                 with contextlib.suppress(OSError):
                     conn.close()
+
+
+_BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
 def _classify(code: int, answer: bytes | str) -> DeliveryError:

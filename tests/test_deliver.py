@@ -30,11 +30,22 @@ def ready(project: Project, smtp: SMTPServer | None, *, delivery: str = "", extr
         assert project.run("subscribers", "add", address).code == 0
 
 
+@pytest.fixture(params=["one command at a time", "pipelined"])
+def pipelining(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with and without SMTP pipelining (aiosmtpd reads pipelined commands, but does not offer it)."""
+    from digest.transport import SMTPTransport
+
+    monkeypatch.setattr(SMTPTransport, "pipelining", staticmethod(lambda conn: request.param == "pipelined"))
+    return str(request.param)
+
+
 def deliveries(project: Project) -> dict[str, object]:
     return json.loads(project.run("deliveries", "--json").stdout)  # type: ignore[no-any-return]
 
 
-def test_every_subscriber_gets_one_well_formed_message(project: Project, smtp_server: SMTPServer) -> None:
+def test_every_subscriber_gets_one_well_formed_message(
+    project: Project, smtp_server: SMTPServer, pipelining: str
+) -> None:
     ready(
         project, smtp_server, extra="email:\n  unsubscribe_mailto: leave@example.org\n  list_id: papers.example.org\n"
     )
@@ -90,7 +101,7 @@ def test_a_rerun_sends_nothing_and_the_message_id_is_stable(project: Project, sm
     assert first["ada@example.org"] == "<digest-1.1@digest.digest.example.org>"
 
 
-def test_temporary_failures_are_retried(project: Project, smtp_server: SMTPServer) -> None:
+def test_temporary_failures_are_retried(project: Project, smtp_server: SMTPServer, pipelining: str) -> None:
     ready(project, smtp_server)
     smtp_server.sink.fail("ada@example.org", "450")
     smtp_server.sink.fail("grace@example.org", "drop")
@@ -100,7 +111,9 @@ def test_temporary_failures_are_retried(project: Project, smtp_server: SMTPServe
     assert sorted(smtp_server.sink.by_recipient()) == sorted(READERS)
 
 
-def test_a_lasting_temporary_failure_is_left_for_a_later_run(project: Project, smtp_server: SMTPServer) -> None:
+def test_a_lasting_temporary_failure_is_left_for_a_later_run(
+    project: Project, smtp_server: SMTPServer, pipelining: str
+) -> None:
     ready(project, smtp_server, delivery="  retries: 2\n")
     smtp_server.sink.fail("ada@example.org", "450", "450")
     result = project.run("send")
