@@ -269,10 +269,10 @@ def _cron(timezone: ZoneInfo) -> Callable[[str, str, Any], str]:
         text = as_text(source, key, value)
         if text == ON_ARRIVAL:
             return text
-        from apscheduler.triggers.cron import CronTrigger
+        from digest.cron import crontab_trigger
 
         try:
-            CronTrigger.from_crontab(text, timezone=timezone)
+            crontab_trigger(text, timezone)
         except ValueError as exc:
             raise ConfigError(
                 source,

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Literal
 
 from digest.config import Config
 from digest.message import ListHeaders, MessageTemplate, message_id_for, personalise_message, prepare_message
@@ -126,11 +127,18 @@ def send_digest(
     stop: threading.Event | None = None,
     progress: Callable[[SendReport, int], None] | None = None,
     backoff: Callable[[int], float] = lambda attempt: min(0.5 * 2**attempt, 8.0),
+    enqueue: Literal["always", "once"] = "always",
 ) -> SendReport:
-    """Send ``digest`` to everyone who should have it and does not yet; see the module's description."""
+    """Send ``digest`` to everyone who should have it and does not yet; see the module's description.
+
+    ``enqueue="always"`` (``digest send``) also queues subscribers who joined since the
+    digest was first sent; ``"once"`` (``digest run``) only resumes after the first time.
+    """
     assert digest.id is not None, "only a recorded digest can be sent"
     stop = stop or threading.Event()
-    report = SendReport(digest_id=digest.id, queued=store.ledger.enqueue(digest.id))
+    report = SendReport(digest_id=digest.id)
+    if enqueue == "always" or store.digests.mark_queued(digest.id, now=clock()):
+        report.queued = store.ledger.enqueue(digest.id)
     store.ledger.release_dead_claims(digest.id)
     renderer = Renderer(config.site, config.email, config.templates)
     variants = Variants(digest, config, renderer, clock(), transport.wire_format)

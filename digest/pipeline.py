@@ -1,20 +1,25 @@
-"""The one place that chains the stages: history -> digest -> archive, feeds and email."""
+"""The one place that chains the stages: inbox -> history -> digest -> archive, feeds -> mail."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.compose import build_digest
 from digest.config import Config
-from digest.models import Digest, StoredPaper
+from digest.deliver import SendReport, send_digest
+from digest.ingest import IngestContext, ingest_pending
+from digest.models import Digest, IngestResult, StoredPaper
 from digest.parse import parse_dump
 from digest.render import Renderer
 from digest.site import build_site, write_site
 from digest.store import Store
+from digest.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -83,4 +88,120 @@ def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
         first_dump_id=0,
         last_dump_id=0,
         published_at=now,
+    )
+
+
+@dataclass
+class RunReport:
+    """What one pass of ``digest run`` did."""
+
+    ingested: list[IngestResult] = field(default_factory=list)
+    digest: Digest | None = None
+    sends: list[SendReport] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[IngestResult]:
+        return [result for result in self.ingested if result.status == "rejected"]
+
+    @property
+    def problems(self) -> int:
+        return len(self.rejected) + sum(report.problems for report in self.sends)
+
+    @property
+    def did_anything(self) -> bool:
+        return bool(
+            any(result.status == "ingested" for result in self.ingested)
+            or self.digest is not None
+            or any(report.sent or report.failed or report.deferred for report in self.sends)
+        )
+
+
+def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
+    return IngestContext(inbox=config.inbox, timezone=config.timezone, now=now)
+
+
+def run_once(
+    store: Store,
+    config: Config,
+    *,
+    clock: Callable[[], dt.datetime],
+    secret: Callable[[], bytes],
+    transport: Callable[[], Transport],
+    stop: threading.Event | None = None,
+    ingest: bool = True,
+    send: bool = True,
+) -> RunReport:
+    """One pass: ingest pending dumps, publish what is new, send what is unsent. Idempotent.
+
+    ``secret`` and ``transport`` are asked for only when there is mail to send.
+    """
+    report = RunReport()
+    if ingest:
+        report.ingested = ingest_pending(store, ingest_context(config, clock()))
+    report.digest = publish(store, config, now=clock()).digest
+    if not send:
+        return report
+    for digest_id in store.digests.to_send():
+        if stop is not None and stop.is_set():
+            break
+        digest = store.digests.get(digest_id)
+        if digest is None:
+            continue
+        if not store.subscribers.counts().get("active") and store.ledger.counts(digest_id).open == 0:
+            store.digests.mark_queued(digest_id, now=clock())  # nobody to send to: nothing left to do
+            continue
+        report.sends.append(
+            send_digest(
+                store, config, digest, transport=transport(), secret=secret(), clock=clock, stop=stop, enqueue="once"
+            )
+        )
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What ``digest run`` would do now (for --dry-run); nothing is written."""
+
+    dumps: list[tuple[str, str, int]]  # (file, "ingest" or the reason it would be rejected, new papers)
+    new_papers: int  # papers a digest would hold
+    digests_to_send: int
+    active_subscribers: int
+
+
+def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
+    from digest.diff import diff_dump, identify
+    from digest.errors import DumpError
+    from digest.inbox import pending_files
+    from digest.ingest import order_pending
+
+    context = ingest_context(config, now)
+    files = order_pending(pending_files(config.inbox, store.history.processed_files()), context)
+    seen_keys: dict[str, int] = {}
+    dumps = []
+    new_total = 0
+    for file in files:
+        try:
+            dump = parse_dump(file.path.read_bytes(), today=context.today)
+        except (DumpError, OSError) as exc:
+            dumps.append((file.name, f"reject: {getattr(exc, 'message', exc)}", 0))
+            continue
+        if store.history.dump_by_hash(dump.sha256) is not None:
+            dumps.append((file.name, "duplicate", 0))
+            continue
+        identified = identify(dump.papers)
+        known = store.history.known_title_keys(item.key for item in identified)
+        diff = diff_dump(
+            identified,
+            known_keys={**known, **seen_keys},
+            known_fingerprints=store.history.known_fingerprints(item.fingerprint for item in identified),
+        )
+        seen_keys.update((entry.key, 0) for entry in diff.new)
+        dumps.append((file.name, "ingest", len(diff.new)))
+        new_total += len(diff.new)
+    pending = pending_digest(store, now)
+    return RunPlan(
+        dumps=dumps,
+        new_papers=new_total + (pending.new_count if pending else 0),
+        digests_to_send=len(store.digests.to_send()) + (1 if new_total and not pending else 0),
+        active_subscribers=store.subscribers.counts().get("active", 0),
     )

@@ -34,6 +34,18 @@ class Store:
         """A transaction; ``exclusive`` also queues this writer behind any other."""
         return self.db.transaction(exclusive=exclusive)
 
+    def state(self, key: str) -> dt.datetime | None:
+        """A time the scheduler remembers across restarts."""
+        rows = self.db.execute("SELECT value FROM scheduler_state WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_state(self, key: str, value: dt.datetime) -> None:
+        self.db.execute(
+            "INSERT INTO scheduler_state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     def close(self) -> None:
         self.db.close()
 

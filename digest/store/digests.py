@@ -129,3 +129,18 @@ class Digests:
             (limit,),
         )
         return [FeedItem(paper_from_row(row[:-1]), str(row[-1])) for row in rows]
+
+    def to_send(self) -> list[int]:
+        """Digests with work for a sender, oldest first: never queued, or with open deliveries."""
+        rows = self.db.execute(
+            "SELECT id FROM digests d WHERE d.queued_at IS NULL OR EXISTS (SELECT 1 FROM deliveries l"
+            " WHERE l.digest_id = d.id AND l.status IN ('queued', 'sending')) ORDER BY id"
+        )
+        return [int(row[0]) for row in rows]
+
+    def mark_queued(self, digest_id: int, *, now: dt.datetime) -> bool:
+        """Record that the digest was queued; False when it had been already."""
+        rows = self.db.execute(
+            "UPDATE digests SET queued_at = ? WHERE id = ? AND queued_at IS NULL RETURNING id", (now, digest_id)
+        )
+        return bool(rows)

@@ -133,6 +133,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX deliveries_status ON deliveries (digest_id, status, subscriber_id)",
         ),
     ),
+    Migration(
+        4,
+        "scheduling: when a digest was queued for sending, and the scheduler's state",
+        (
+            "ALTER TABLE digests ADD COLUMN queued_at TIMESTAMPTZ",
+            """CREATE TABLE scheduler_state (
+                key TEXT PRIMARY KEY,
+                value TIMESTAMPTZ NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,77 @@
+"""Crontab expressions as crontab(5) reads them, for APScheduler 3.
+
+APScheduler 3's ``CronTrigger.from_crontab`` counts weekdays from Monday = 0,
+while crontab counts from Sunday = 0 (7 is Sunday too): "0 7 * * 1" would fire
+on Tuesdays. Numeric day-of-week values are translated to day names here, so
+schedule.yaml means what it would mean in a crontab.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _crontab_days(field: str) -> str:
+    """A crontab day-of-week field as APScheduler day names ("1-5" -> "mon,tue,wed,thu,fri")."""
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in day of week: {part!r}")
+        if base == "*":
+            start, end = 0, 6
+        elif "-" in base:
+            first, last = base.split("-", 1)
+            start, end = _day(first), _day(last)
+            if end == 0 and last.strip() == "7":
+                end = 7
+        else:
+            start = end = _day(base)
+            if step_text:
+                end = 6
+        if start > end:
+            raise ValueError(f"day-of-week range runs backwards: {part!r}")
+        days.update(day % 7 for day in range(start, end + 1, step))
+    return ",".join(DAY_NAMES[day] for day in sorted(days))
+
+
+def _day(text: str) -> int:
+    text = text.strip().lower()
+    if text.isdigit():
+        value = int(text)
+        if not 0 <= value <= 7:
+            raise ValueError(f"day of week {value} is out of range (0-7, 0 and 7 are Sunday)")
+        return value % 7 if value != 7 else 0
+    if text[:3] in DAY_NAMES:
+        return DAY_NAMES.index(text[:3])
+    raise ValueError(f"unknown day of week {text!r}")
+
+
+def crontab_trigger(expression: str, timezone: ZoneInfo) -> Any:
+    """An APScheduler CronTrigger for a five-field crontab expression; ValueError when it is bad."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_crontab_days(weekday), timezone=timezone
+    )
+
+
+def previous_fire_time(trigger: Any, now: dt.datetime, *, within: dt.timedelta) -> dt.datetime | None:
+    """The last time the trigger fired at or before ``now``, looking back at most ``within``."""
+    moment = trigger.get_next_fire_time(None, now - within)
+    last = None
+    while moment is not None and moment <= now:
+        last = moment
+        moment = trigger.get_next_fire_time(moment, moment + dt.timedelta(seconds=1))
+    return last
