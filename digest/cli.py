@@ -512,6 +512,28 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.deliver import send_confirmation
+    from digest.store import open_store
+    from digest.web import WebApp, serve
+
+    config = _config(args, env)
+    secret = _secret(env)
+    with _store(config, env.clock()):
+        pass  # fail at start when the database is unreachable
+    app = WebApp(
+        config,
+        open_store=lambda: open_store(config.database, now=env.clock()),
+        secret=secret,
+        send_confirmation=lambda store, subscriber, now: send_confirmation(config, subscriber, secret=secret, now=now),
+        clock=env.clock,
+    )
+    if env.is_interactive or args.verbose:
+        env.out(f"serving {config.site.dir} and the subscription pages at http://{args.host}:{args.port}/")
+    serve(app.application(), host=args.host, port=args.port)
+    return ExitStatus.OK
+
+
 def _send_dry_run(store: Store, config: Config, digest: Digest, env: Environment) -> ExitStatus:
     from digest.subscribers import filter_papers
 
@@ -566,17 +588,10 @@ def _secret(env: Environment) -> bytes:
 
 
 def _send_confirmation(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
-    from digest.deliver import confirmation_message, make_transport
-    from digest.pipeline import renderer_for
+    from digest.deliver import send_confirmation
 
     assert secret is not None
-    transport = make_transport(config)
-    try:
-        data = confirmation_message(config, renderer_for(config), subscriber, secret=secret, now=now)
-        key = f"confirm-{subscriber.id}-{int(now.timestamp())}"
-        transport.send(subscriber.email, transport.wire_format(data), key=key)
-    finally:
-        transport.close()
+    send_confirmation(config, subscriber, secret=secret, now=now)
 
 
 def _progress_line(env: Environment) -> Callable[..., None]:
@@ -743,6 +758,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Logs one line per job to stderr.",
         "digest schedule --config /etc/digest/schedule.yaml",
     )
+
+    serve = command(
+        "serve",
+        cmd_serve,
+        "Serve the web archive and feeds, and the subscribe, confirm and one-click unsubscribe pages.",
+        "digest serve --host 127.0.0.1 --port 8000",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, default=8000, help="port to listen on (default 8000)")
 
     subscribers = command(
         "subscribers",

@@ -75,6 +75,14 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    confirm_max_age: dt.timedelta  # how long a confirmation link works
+    subscribe_per_ip: int  # subscribe posts an address may make per hour
+    subscribe_per_address: int  # confirmation mails one address may get per day
+    max_body: int  # largest request body accepted, in bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: Path
     timezone: ZoneInfo
@@ -85,6 +93,7 @@ class Config:
     email: EmailConfig
     schedule: ScheduleConfig
     delivery: DeliveryConfig
+    web: WebConfig
 
 
 class _Section:
@@ -354,6 +363,15 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         else None,
     )
     delivery_section.finish()
+
+    web_section = top.section("web")
+    web = WebConfig(
+        confirm_max_age=web_section.take("confirm_max_age", as_duration, "7d"),
+        subscribe_per_ip=web_section.take("subscribe_per_ip", as_positive_int, 20),
+        subscribe_per_address=web_section.take("subscribe_per_address", as_positive_int, 3),
+        max_body=web_section.take("max_body", as_positive_int, 16384),
+    )
+    web_section.finish()
     top.finish()
     return Config(
         source=path.resolve(),
@@ -365,4 +383,5 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         email=email,
         schedule=schedule,
         delivery=delivery,
+        web=web,
     )

@@ -274,3 +274,16 @@ def confirmation_message(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, charset="utf-8", cte="8bit")
     return message.as_bytes(policy=POLICY)
+
+
+def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, now: dt.datetime) -> None:
+    """Mail a pending subscriber their confirmation link, through the configured transport."""
+    transport = make_transport(config)
+    try:
+        renderer = Renderer(config.site, config.email, config.templates)
+        data = confirmation_message(config, renderer, subscriber, secret=secret, now=now)
+        transport.send(
+            subscriber.email, transport.wire_format(data), key=f"confirm-{subscriber.id}-{int(now.timestamp())}"
+        )
+    finally:
+        transport.close()

@@ -106,7 +106,7 @@ def prepare_message(
 
 _ADDRESS = re.compile(r"[\x21-\x7e]+@[\x21-\x7e]+")
 _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
-_URL = re.compile(r"https://[\x21-\x7e]+")
+_URL = re.compile(r"https?://[\x21-\x7e]+")
 
 
 def personalise_message(template: MessageTemplate, *, recipient: str, message_id: str, unsubscribe_url: str) -> bytes:
@@ -114,7 +114,7 @@ def personalise_message(template: MessageTemplate, *, recipient: str, message_id
     if not _ADDRESS.fullmatch(recipient) or not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError("recipient and message id must be plain ASCII addresses")
     if not _URL.fullmatch(unsubscribe_url) or any(char in unsubscribe_url for char in '<>,"'):
-        raise ValueError("the unsubscribe URL must be a plain https URL")
+        raise ValueError("the unsubscribe URL must be a plain http(s) URL")
     url = unsubscribe_url.encode("ascii")
     return (
         template.data.replace(template.to, recipient.encode("ascii"))
