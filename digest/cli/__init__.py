@@ -1,0 +1,118 @@
+"""The command line: thin commands over the library.
+
+``program`` is the program without error handling; ``main`` does all of it,
+and is the only place where errors become exit codes and one-line messages.
+Heavy modules are imported inside the commands, so ``digest --help`` is fast.
+Each command module (history, publishing, mail, service) registers its own
+subcommands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from digest import __version__
+from digest.cli import history, mail, publishing, service
+from digest.cli.env import Environment
+from digest.cli.parsing import EXIT_CODES, Parser, common_options
+from digest.errors import ConfigError, DigestError, ExitStatus, LockedError, UsageError
+
+__all__ = ["Environment", "build_parser", "main", "program"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = Parser(
+        prog="digest",
+        description="A daily digest of trending research papers: ingest listing dumps, "
+        "find the papers nobody has been sent yet, publish them by email, RSS and a web archive.",
+        epilog=EXIT_CODES + "\n\nexample:\n  digest ingest && digest status",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, handler: Callable[..., ExitStatus], summary: str, example: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    for module in (history, publishing, service, mail):
+        module.register(command, common)
+    return parser
+
+
+def program(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """The program without error handling."""
+    handler: Callable[[argparse.Namespace, Environment], ExitStatus] = args.handler
+    return handler(args, env)
+
+
+def _configure_logging(args: argparse.Namespace, env: Environment) -> None:
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(env.stderr)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    root = logging.getLogger("digest")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run one command; return its exit status. Errors become one line on stderr."""
+    env = env or Environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        try:
+            with contextlib.redirect_stdout(env.stdout):
+                args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help and --version
+            return int(exit_.code or 0)
+        for option in ("config", "verbose", "debug"):
+            if not hasattr(args, option):
+                setattr(args, option, None if option == "config" else False)
+        if getattr(args, "handler", None) is None:
+            parser.print_help(env.stdout)
+            return ExitStatus.USAGE
+        _configure_logging(args, env)
+        return int(program(args, env))
+    except KeyboardInterrupt:
+        env.err("interrupted")
+        return ExitStatus.FAILURE
+    except DigestError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        env.err(f"error: {exc.one_line()}")
+        return _exit_status(exc)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any error into a line
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        else:
+            env.err(f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for details)")
+        return ExitStatus.FAILURE
+
+
+def _exit_status(exc: DigestError) -> ExitStatus:
+    if isinstance(exc, UsageError | ConfigError):
+        return ExitStatus.USAGE
+    if isinstance(exc, LockedError):
+        return ExitStatus.LOCKED
+    return ExitStatus.FAILURE

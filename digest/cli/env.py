@@ -1,0 +1,75 @@
+"""What every command shares: the injectable environment, the config and the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    import argparse
+
+    from digest.config import Config
+    from digest.store import Store
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Environment:
+    """Everything a command touches of the outside world; tests pass their own."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], dt.datetime] = _utc_now
+    interactive: bool | None = None  # None: ask whether stdout is a terminal
+
+    @property
+    def is_interactive(self) -> bool:
+        if self.interactive is not None:
+            return self.interactive
+        isatty = getattr(self.stdout, "isatty", None)
+        return bool(isatty and isatty())
+
+    def out(self, line: str = "") -> None:
+        print(line, file=self.stdout)
+
+    def err(self, line: str) -> None:
+        print(f"digest: {line}", file=self.stderr)
+
+
+def config_from(args: argparse.Namespace, env: Environment) -> Config:
+    """The validated configuration: --config, else $DIGEST_CONFIG, else ./schedule.yaml."""
+    from digest.config import load_config
+
+    path = args.config or env.environ.get("DIGEST_CONFIG") or "schedule.yaml"
+    return load_config(Path(path), env.environ)
+
+
+def store_for(config: Config, now: dt.datetime) -> Store:
+    from digest.store import open_store
+
+    return open_store(config.database, now=now)
+
+
+def signing_key(env: Environment) -> bytes:
+    from digest.tokens import secret_key
+
+    return secret_key(dict(env.environ))
+
+
+def redacted(url: str) -> str:
+    from digest.store.backend import redact
+
+    return redact(url)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

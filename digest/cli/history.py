@@ -1,0 +1,154 @@
+"""Commands over the history: ingest, papers, status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.cli.env import Environment, clip, config_from, redacted, store_for
+from digest.cli.parsing import CommandFactory, Parser, date_arg, positive_arg
+from digest.errors import ExitStatus
+
+if TYPE_CHECKING:
+    pass
+
+
+def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.ingest import IngestContext, ingest_paths, ingest_pending
+
+    config = config_from(args, env)
+    now = env.clock()
+    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now)
+    with store_for(config, now) as store:
+        if args.files:
+            results = ingest_paths(store, [Path(name) for name in args.files], context)
+        else:
+            results = ingest_pending(store, context)
+    chatty = env.is_interactive or args.verbose
+    for result in results:
+        if args.json:
+            env.out(json.dumps(result.as_json(), ensure_ascii=False))
+        elif result.status == "rejected":
+            pass  # reported on stderr below
+        elif chatty:
+            env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+        if result.status == "rejected":
+            env.err(f"rejected {result.file}: {result.reason} (set aside in {config.inbox / 'rejected'})")
+    if not results and chatty and not args.json:
+        env.out("nothing to ingest")
+    return ExitStatus.PARTIAL if any(r.status == "rejected" for r in results) else ExitStatus.OK
+
+
+def cmd_papers(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        papers = store.history.papers(since=args.new_since, limit=args.limit)
+    for paper in papers:
+        if args.json:
+            env.out(
+                json.dumps(
+                    {
+                        "id": paper.id,
+                        "title": paper.title,
+                        "first_seen": paper.first_seen_on.isoformat(),
+                        "rank": paper.first_rank,
+                        "code": [link.url for link in paper.links if link.kind == "code"],
+                        "links": [link.url for link in paper.links],
+                        "abstract": paper.abstract,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            code = next((link.url for link in paper.links if link.kind == "code"), "")
+            env.out(f"{paper.first_seen_on.isoformat()}  {clip(paper.title, 90)}" + (f"  [{code}]" if code else ""))
+    return ExitStatus.OK
+
+
+def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.store.migrations import schema_version
+
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        counts = store.history.counts()
+        version = schema_version(store.db)
+        published = store.digests.published()
+    last_digest = published[0] if published else None
+    last = counts.last_dump
+    report = {
+        "database": redacted(config.database),
+        "schema_version": version,
+        "dumps": counts.dumps,
+        "rejected": counts.rejected,
+        "papers": counts.papers,
+        "last_dump": None
+        if last is None
+        else {
+            "file": last.file_name,
+            "date": last.dump_date.isoformat(),
+            "ingested_at": last.ingested_at.isoformat(),
+            "papers": last.paper_count,
+            "new": last.new_count,
+        },
+        "last_digest": None
+        if last_digest is None
+        else {
+            "slug": last_digest.slug,
+            "date": last_digest.date.isoformat(),
+            "papers": last_digest.paper_count,
+            "published_at": last_digest.published_at.isoformat(),
+        },
+    }
+    if args.json:
+        env.out(json.dumps(report, ensure_ascii=False))
+        return ExitStatus.OK
+    env.out(f"database:    {report['database']} (schema version {version})")
+    env.out(f"history:     {counts.dumps} dumps, {counts.papers} papers, {counts.rejected} rejected dumps")
+    if last is None:
+        env.out("last dump:   none yet")
+    else:
+        env.out(
+            f"last dump:   {last.file_name} ({last.dump_date.isoformat()}): {last.paper_count} papers,"
+            f" {last.new_count} new; ingested {last.ingested_at:%Y-%m-%d %H:%M} UTC"
+        )
+    if last_digest is None:
+        env.out("last digest: none yet")
+    else:
+        env.out(
+            f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
+            f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
+        )
+    return ExitStatus.OK
+
+
+def register(command: CommandFactory, common: Parser) -> None:
+    """Add this module's commands to the parser."""
+    ingest = command(
+        "ingest",
+        cmd_ingest,
+        "Read new dumps into the history and report their new papers. Without FILE, every "
+        "pending dump of the inbox is read, oldest first; bad dumps are set aside in inbox/rejected/.",
+        "digest ingest --json inbox/2026-03-12.txt",
+    )
+    ingest.add_argument("files", nargs="*", metavar="FILE", help="dump files to ingest, in this order")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object per dump per line")
+
+    papers = command(
+        "papers",
+        cmd_papers,
+        "List papers of the history, most recently seen first.",
+        "digest papers --new-since 2026-03-01 --json",
+    )
+    papers.add_argument("--new-since", type=date_arg, metavar="DATE", help="only papers first seen on or after DATE")
+    papers.add_argument("--limit", type=positive_arg, default=50, metavar="N", help="at most N papers (default 50)")
+    papers.add_argument("--json", action="store_true", help="print one JSON object per paper per line")
+
+    status = command(
+        "status",
+        cmd_status,
+        "Show the history's counts, the last dump and the last digest.",
+        "digest status --json",
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,0 +1,349 @@
+"""Commands about mail: subscribers, send, deliveries."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.parsing import EXIT_CODES, CommandFactory, Parser, positive_arg
+from digest.errors import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.models import Digest, Subscriber
+    from digest.store import Store
+
+
+def cmd_subscribers_add(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.subscribers import normalise_address, parse_terms
+
+    config = config_from(args, env)
+    address = normalise_address(args.email)
+    now = env.clock()
+    secret = signing_key(env) if args.pending else None
+    with store_for(config, now) as store:
+        with store.transaction(exclusive=True):
+            subscriber, created = store.subscribers.add(
+                address,
+                status="pending" if args.pending else "active",
+                include=parse_terms(args.include),
+                exclude=parse_terms(args.exclude),
+                now=now,
+            )
+        if args.pending and subscriber.status == "pending":
+            send_confirmation_to(config, subscriber, secret, now)
+    if env.is_interactive or args.verbose:
+        verb = "added" if created else "updated"
+        env.out(f"{verb} {subscriber.email} ({subscriber.status})")
+    return ExitStatus.OK
+
+
+def cmd_subscribers_remove(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.errors import DigestError
+    from digest.subscribers import normalise_address
+
+    config = config_from(args, env)
+    address = normalise_address(args.email)
+    now = env.clock()
+    with store_for(config, now) as store:
+        subscriber = store.subscribers.by_email(address)
+        if subscriber is None:
+            raise DigestError(f"{address} is not a subscriber", hint="see 'digest subscribers list'")
+        store.subscribers.set_status(subscriber.id, "unsubscribed", now=now)
+    if env.is_interactive or args.verbose:
+        env.out(f"unsubscribed {address}")
+    return ExitStatus.OK
+
+
+def cmd_subscribers_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        for subscriber in store.subscribers.iter_all(status=args.status):
+            if args.json:
+                env.out(
+                    json.dumps(
+                        {
+                            "email": subscriber.email,
+                            "status": subscriber.status,
+                            "include": list(subscriber.include),
+                            "exclude": list(subscriber.exclude),
+                            "bounces": subscriber.bounces,
+                            "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
+                        }
+                    )
+                )
+            else:
+                terms = ""
+                if subscriber.include:
+                    terms += f"  include: {', '.join(subscriber.include)}"
+                if subscriber.exclude:
+                    terms += f"  exclude: {', '.join(subscriber.exclude)}"
+                env.out(f"{subscriber.email:<40} {subscriber.status:<12}{terms}")
+    return ExitStatus.OK
+
+
+def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import csv
+
+    from digest.subscribers import AddressError, normalise_address, parse_terms
+
+    config = config_from(args, env)
+    now = env.clock()
+    path = Path(args.file)
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    added = updated = bad = 0
+    secret = signing_key(env) if args.pending else None
+    with handle, store_for(config, now) as store:
+        reader = csv.DictReader(handle)
+        fields = [name.strip().lower() for name in reader.fieldnames or []]
+        if "email" not in fields:
+            raise UsageError(
+                f"{path}: the first line must name the columns, with an 'email' column",
+                hint="e.g. email,include,exclude",
+            )
+        reader.fieldnames = fields
+        unknown = set(fields) - {"email", "include", "exclude"}
+        if unknown:
+            raise UsageError(f"{path}: unknown columns {', '.join(sorted(unknown))} (use email, include, exclude)")
+        for row in reader:
+            line = reader.line_num
+            try:
+                address = normalise_address(row.get("email") or "")
+            except AddressError as exc:
+                env.err(f"{path}:{line}: {exc.message}; row skipped")
+                bad += 1
+                continue
+            with store.transaction(exclusive=True):
+                subscriber, created = store.subscribers.add(
+                    address,
+                    status="pending" if args.pending else "active",
+                    include=parse_terms(row.get("include")),
+                    exclude=parse_terms(row.get("exclude")),
+                    now=now,
+                )
+            if args.pending and subscriber.status == "pending":
+                send_confirmation_to(config, subscriber, secret, now)
+            added += created
+            updated += not created
+    if env.is_interactive or args.verbose:
+        env.out(f"imported {added} new and {updated} known addresses; {bad} rows skipped")
+    return ExitStatus.PARTIAL if bad else ExitStatus.OK
+
+
+def cmd_subscribers_export(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import csv
+
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        writer = csv.writer(env.stdout, lineterminator="\n")
+        writer.writerow(["email", "status", "include", "exclude", "created_at"])
+        for subscriber in store.subscribers.iter_all(status=args.status):
+            writer.writerow(
+                [
+                    subscriber.email,
+                    subscriber.status,
+                    ", ".join(subscriber.include),
+                    ", ".join(subscriber.exclude),
+                    subscriber.created_at.isoformat() if subscriber.created_at else "",
+                ]
+            )
+    return ExitStatus.OK
+
+
+def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import signal
+    import threading
+
+    from digest.deliver import make_transport, send_digest
+
+    config = config_from(args, env)
+    now = env.clock()
+    with store_for(config, now) as store:
+        digest = store.digests.get(args.digest)
+        if digest is None:
+            which = f"digest {args.digest}" if args.digest else "a published digest"
+            raise UsageError(f"there is no {which} to send", hint="run 'digest publish' first")
+        if args.dry_run:
+            return send_dry_run(store, config, digest, env)
+        secret = signing_key(env)
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        progress = progress_line(env) if env.is_interactive else None
+        try:
+            report = send_digest(
+                store,
+                config,
+                digest,
+                transport=make_transport(config),
+                secret=secret,
+                clock=env.clock,
+                stop=stop,
+                progress=progress,
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if progress is not None:
+            env.stderr.write("\n")
+    for error in report.errors:
+        env.err(f"not delivered: {error}")
+    if env.is_interactive or args.verbose:
+        env.out(
+            f"digest {digest.slug}: {report.sent} sent, {report.failed} failed, {report.deferred} to retry later,"
+            f" {report.skipped} skipped by filters" + (" (stopped early)" if report.stopped else "")
+        )
+    return ExitStatus.PARTIAL if report.problems else ExitStatus.OK
+
+
+def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment) -> ExitStatus:
+    from digest.subscribers import filter_papers
+
+    counts = store.ledger.counts(digest.id or 0)
+    would = skipped = 0
+    for subscriber in store.subscribers.iter_all(status="active"):
+        if filter_papers(digest.papers, subscriber.include, subscriber.exclude):
+            would += 1
+        else:
+            skipped += 1
+    env.out(
+        f"digest {digest.slug} ({digest.new_count} papers): {counts.sent} already sent;"
+        f" would send to at most {max(would - counts.sent, 0)} active subscribers,"
+        f" {skipped} skipped by their filters; transport:"
+        f" {'SMTP' if config.delivery.smtp_url else f'outbox {config.delivery.outbox}'}"
+    )
+    return ExitStatus.OK
+
+
+def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        digest = store.digests.get(args.digest)
+        if digest is None or digest.id is None:
+            raise UsageError("there is no published digest yet", hint="run 'digest publish' first")
+        counts = store.ledger.counts(digest.id)
+        failures = store.ledger.failures(digest.id)
+    if args.json:
+        env.out(
+            json.dumps(
+                {
+                    "digest": digest.slug,
+                    **dataclasses.asdict(counts),
+                    "failures": [{"email": e, "error": r, "attempts": a} for e, r, a in failures],
+                }
+            )
+        )
+        return ExitStatus.OK
+    env.out(
+        f"digest {digest.slug}: {counts.sent} sent, {counts.failed} failed, {counts.queued} queued,"
+        f" {counts.sending} sending, {counts.skipped} skipped"
+    )
+    for address, error, attempts in failures:
+        env.out(f"  {address}: {error} ({attempts} attempts)")
+    return ExitStatus.OK
+
+
+def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
+    from digest.deliver import send_confirmation
+
+    assert secret is not None
+    send_confirmation(config, subscriber, secret=secret, now=now)
+
+
+def progress_line(env: Environment) -> Callable[..., None]:
+    def show(report: object, total: int) -> None:
+        from digest.deliver import SendReport
+
+        assert isinstance(report, SendReport)
+        done = report.sent + report.failed + report.deferred + report.skipped
+        env.stderr.write(f"\rsending: {done}/{total}  ({report.sent} sent, {report.problems} problems)")
+        env.stderr.flush()
+
+    return show
+
+
+def register(command: CommandFactory, common: Parser) -> None:
+    """Add this module's commands to the parser."""
+    subscribers = command(
+        "subscribers",
+        lambda args, env: ExitStatus.USAGE,
+        "Manage subscribers: add, remove, list, import, export.",
+        "digest subscribers add reader@example.org --include 'diffusion, robotics'",
+    )
+    actions = subscribers.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
+
+    def action(name: str, handler: Callable[..., ExitStatus], summary: str, example: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add = action(
+        "add",
+        cmd_subscribers_add,
+        "Add a subscriber (active at once; --pending mails a confirmation link).",
+        "digest subscribers add reader@example.org --exclude 'quantum'",
+    )
+    add.add_argument("email", help="one bare address")
+    add.add_argument("--include", metavar="TERMS", help="only papers matching one of these comma-separated terms")
+    add.add_argument("--exclude", metavar="TERMS", help="leave out papers matching any of these terms")
+    add.add_argument("--pending", action="store_true", help="send a confirmation mail instead of activating")
+    remove = action(
+        "remove",
+        cmd_subscribers_remove,
+        "Unsubscribe an address (its record is kept).",
+        "digest subscribers remove reader@example.org",
+    )
+    remove.add_argument("email")
+    listing = action("list", cmd_subscribers_list, "List subscribers.", "digest subscribers list --status active")
+    listing.add_argument("--status", choices=["pending", "active", "unsubscribed", "bounced"])
+    listing.add_argument("--json", action="store_true", help="print one JSON object per subscriber per line")
+    importing = action(
+        "import",
+        cmd_subscribers_import,
+        "Import subscribers from CSV (columns: email, and optionally include, exclude). "
+        "Bad rows are reported with their line and skipped.",
+        "digest subscribers import readers.csv",
+    )
+    importing.add_argument("file", metavar="FILE.csv")
+    importing.add_argument("--pending", action="store_true", help="mail confirmation links instead of activating")
+    exporting = action(
+        "export",
+        cmd_subscribers_export,
+        "Write subscribers as CSV to standard output.",
+        "digest subscribers export --status active > readers.csv",
+    )
+    exporting.add_argument("--status", choices=["pending", "active", "unsubscribed", "bounced"])
+
+    send = command(
+        "send",
+        cmd_send,
+        "Send a digest to every active subscriber who has not had it (default: the latest published one). "
+        "Re-running resumes; nothing accepted by the server is sent twice. Uses DIGEST_SMTP_URL, else the outbox.",
+        "DIGEST_SMTP_URL=smtp://localhost:25 digest send",
+    )
+    send.add_argument("--digest", type=positive_arg, metavar="ID", help="the digest to send (default: the latest)")
+    send.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
+
+    deliveries = command(
+        "deliveries",
+        cmd_deliveries,
+        "Show a digest's deliveries: counts by status and the failures with their reasons.",
+        "digest deliveries --json",
+    )
+    deliveries.add_argument("--digest", type=positive_arg, metavar="ID", help="default: the latest digest")
+    deliveries.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,0 +1,58 @@
+"""The argument parser's shared parts: exit codes in every help, common options, argument types."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable
+from typing import Protocol
+
+from digest.errors import ExitStatus, UsageError
+
+EXIT_CODES = """exit status:
+  0  success
+  1  failure: the command could not do its work
+  2  usage or configuration error
+  3  finished, but something was rejected or failed (see stderr)
+  4  another digest run holds the lock; nothing was done"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def common_options() -> Parser:
+    """--config, --verbose and --debug, accepted before or after the command."""
+    common = Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the configuration file (default: $DIGEST_CONFIG, else ./schedule.yaml)",
+    )
+    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="say what is done")
+    group.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="log everything; show tracebacks"
+    )
+    return common
+
+
+class CommandFactory(Protocol):
+    def __call__(
+        self, name: str, handler: Callable[..., ExitStatus], summary: str, example: str
+    ) -> argparse.ArgumentParser: ...
+
+
+def date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def positive_arg(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)

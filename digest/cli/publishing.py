@@ -1,0 +1,104 @@
+"""Commands that render: publish the archive and feeds, preview the email."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.cli.env import Environment, config_from, store_for
+from digest.cli.parsing import CommandFactory, Parser
+from digest.errors import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    from digest.models import Digest
+
+
+def cmd_publish(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.pipeline import publish
+
+    config = config_from(args, env)
+    now = env.clock()
+    with store_for(config, now) as store:
+        result = publish(store, config, now=now, rebuild=args.rebuild)
+    if env.is_interactive or args.verbose:
+        if result.digest is None:
+            env.out("nothing new since the last digest; archive and feeds refreshed")
+        else:
+            page = config.site.dir / "archive" / f"{result.digest.slug}.html"
+            env.out(f"published {result.digest.slug}: {result.digest.new_count} new papers ({page})")
+        env.out(f"{len(result.written)} site files written in {config.site.dir}")
+    return ExitStatus.OK
+
+
+def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import email
+    import email.policy
+
+    from digest.message import ListHeaders, personalise_message, prepare_message
+    from digest.pipeline import digest_of_dump, pending_digest, renderer_for
+
+    config = config_from(args, env)
+    now = env.clock()
+    digest: Digest | None
+    if args.dump:
+        digest = digest_of_dump(Path(args.dump), config=config, now=now)
+    else:
+        with store_for(config, now) as store:
+            digest = store.digests.get() or pending_digest(store, now)
+        if digest is None:
+            raise UsageError("there is no digest to preview yet", hint="run 'digest ingest' first, or use --dump FILE")
+    rendered = renderer_for(config).email_message(digest)
+    headers = ListHeaders(config.email.list_id, config.site.title, config.email.unsubscribe_mailto)
+    data = personalise_message(
+        prepare_message(rendered, sender=config.email.sender, date=now, headers=headers),
+        recipient="subscriber@example.org",
+        message_id=f"preview.{digest.slug}@{config.email.list_id}",
+        unsubscribe_url=f"{config.site.url}unsubscribe/preview",
+    )
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    html_part = message.get_body(("html",))
+    text_part = message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    assert isinstance(html_part, email.message.EmailMessage) and isinstance(text_part, email.message.EmailMessage)
+    paths = {
+        "html": out / f"digest-{digest.slug}.html",
+        "text": out / f"digest-{digest.slug}.txt",
+        "eml": out / f"digest-{digest.slug}.eml",
+    }
+    paths["html"].write_text(html_part.get_content(), encoding="utf-8")
+    paths["text"].write_text(text_part.get_content(), encoding="utf-8")
+    paths["eml"].write_bytes(data)
+    size = len(html_part.get_content().encode("utf-8"))
+    env.out(f"subject: {rendered.subject}")
+    env.out(f"papers:  {rendered.shown} shown of {digest.new_count}")
+    env.out(f"html:    {paths['html']} ({size / 1000:.1f} KB; Gmail clips above 102 KB)")
+    env.out(f"text:    {paths['text']}")
+    env.out(f"eml:     {paths['eml']}")
+    return ExitStatus.OK
+
+
+def register(command: CommandFactory, common: Parser) -> None:
+    """Add this module's commands to the parser."""
+    publish = command(
+        "publish",
+        cmd_publish,
+        "Record the digest of everything new since the last one (if anything is new), then write or "
+        "refresh the web archive and the feeds in site.dir.",
+        "digest publish --verbose",
+    )
+    publish.add_argument("--rebuild", action="store_true", help="render every archive page again")
+
+    preview = command(
+        "preview",
+        cmd_preview,
+        "Write the digest email as .html, .txt and a complete .eml, and tell the HTML's size. "
+        "By default the latest digest (or the one the next publish would send).",
+        "digest preview --dump inbox/2026-03-12.txt --out preview/",
+    )
+    source = preview.add_mutually_exclusive_group()
+    source.add_argument("--dump", metavar="FILE", help="preview one dump file, every paper as new")
+    source.add_argument("--latest", action="store_true", help="preview the latest digest (the default)")
+    preview.add_argument("--out", metavar="DIR", default="preview", help="where to write (default ./preview)")

@@ -1,0 +1,151 @@
+"""Commands that run the whole job: run (for cron), schedule, serve."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING
+
+from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.parsing import CommandFactory, Parser, positive_arg
+from digest.errors import ExitStatus
+
+if TYPE_CHECKING:
+    pass
+
+
+def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import signal
+    import threading
+
+    from digest.deliver import make_transport
+    from digest.lock import run_lock
+    from digest.pipeline import plan_run, run_once
+
+    config = config_from(args, env)
+    now = env.clock()
+    if args.dry_run:
+        with store_for(config, now) as store:
+            plan = plan_run(store, config, now=now)
+        for name, action, new in plan.dumps:
+            env.out(f"would {action if action != 'ingest' else f'ingest ({new} new papers)'}: {name}")
+        env.out(f"would publish a digest of {plan.new_papers} papers" if plan.new_papers else "nothing new to publish")
+        env.out(
+            f"would send {plan.digests_to_send} digest(s) to up to {plan.active_subscribers} active subscribers"
+            if plan.digests_to_send and plan.active_subscribers
+            else "nothing to send"
+        )
+        return ExitStatus.OK
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with run_lock(config.database), store_for(config, now) as store:
+            report = run_once(
+                store,
+                config,
+                clock=env.clock,
+                secret=lambda: signing_key(env),
+                transport=lambda: make_transport(config),
+                stop=stop,
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for result in report.rejected:
+        env.err(f"rejected {result.file}: {result.reason} (set aside in {config.inbox / 'rejected'})")
+    for send in report.sends:
+        for error in send.errors:
+            env.err(f"not delivered: {error}")
+    if args.verbose or (env.is_interactive and report.did_anything):
+        if not report.did_anything:
+            env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
+        for result in report.ingested:
+            if result.status != "rejected":
+                env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+        if report.digest is not None:
+            env.out(f"published {report.digest.slug}: {report.digest.new_count} new papers")
+        for send in report.sends:
+            env.out(
+                f"digest {send.digest_id}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
+                f" later, {send.skipped} skipped by filters"
+            )
+    return ExitStatus.PARTIAL if report.problems else ExitStatus.OK
+
+
+def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    import signal
+
+    from digest.deliver import make_transport
+    from digest.schedule import DigestScheduler
+    from digest.store import open_store
+
+    stop_requested: list[object] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
+    config = config_from(args, env)
+    with store_for(config, env.clock()):
+        pass  # fail at start, not at the first job, when the database is unreachable
+    logging.getLogger("digest").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    scheduler = DigestScheduler(
+        config,
+        open_store=lambda: open_store(config.database, now=env.clock()),
+        clock=env.clock,
+        secret=lambda: signing_key(env),
+        transport=lambda: make_transport(config),
+    )
+    scheduler.install_signal_handlers()
+    if stop_requested:
+        scheduler.request_stop()
+    scheduler.run_forever()
+    return ExitStatus.OK
+
+
+def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.deliver import send_confirmation
+    from digest.store import open_store
+    from digest.web import WebApp, serve
+
+    config = config_from(args, env)
+    secret = signing_key(env)
+    with store_for(config, env.clock()):
+        pass  # fail at start when the database is unreachable
+    app = WebApp(
+        config,
+        open_store=lambda: open_store(config.database, now=env.clock()),
+        secret=secret,
+        send_confirmation=lambda store, subscriber, now: send_confirmation(config, subscriber, secret=secret, now=now),
+        clock=env.clock,
+    )
+    if env.is_interactive or args.verbose:
+        env.out(f"serving {config.site.dir} and the subscription pages at http://{args.host}:{args.port}/")
+    serve(app.application(), host=args.host, port=args.port)
+    return ExitStatus.OK
+
+
+def register(command: CommandFactory, common: Parser) -> None:
+    """Add this module's commands to the parser."""
+    run = command(
+        "run",
+        cmd_run,
+        "One pass, for cron: ingest every pending dump, publish what is new, send what is unsent. "
+        "Idempotent; quiet on success without a terminal; exits 4 at once when another run holds the lock.",
+        "digest run --config /etc/digest/schedule.yaml",
+    )
+    run.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
+
+    command(
+        "schedule",
+        cmd_schedule,
+        "Run the scheduler: poll the inbox and send at the times schedule.yaml sets, until SIGTERM or SIGINT. "
+        "Logs one line per job to stderr.",
+        "digest schedule --config /etc/digest/schedule.yaml",
+    )
+
+    serve = command(
+        "serve",
+        cmd_serve,
+        "Serve the web archive and feeds, and the subscribe, confirm and one-click unsubscribe pages.",
+        "digest serve --host 127.0.0.1 --port 8000",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=positive_arg, default=8000, help="port to listen on (default 8000)")
