@@ -153,11 +153,32 @@ def test_status_reports_counts_and_last_dump(project: Project) -> None:
     assert "000_3c17afee710faccb.txt (2026-03-12): 89 papers, 89 new" in out
 
 
-@pytest.mark.parametrize("command", ["ingest", "papers", "status"])
-def test_every_command_has_help_with_an_example(project: Project, command: str) -> None:
-    result = project.run(command, "--help")
+def all_commands() -> list[list[str]]:
+    """Every command and subcommand the parser knows, e.g. ["subscribers", "add"]."""
+    import argparse
+
+    from digest.cli import build_parser
+
+    found: list[list[str]] = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found.append([*path, name])
+                    walk(sub, [*path, name])
+
+    walk(build_parser(), [])
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
+def test_every_command_has_help_with_an_example(project: Project, command: list[str]) -> None:
+    result = project.run(*command, "--help")
     assert result.code == 0
-    assert "example:" in result.stdout and f"digest {command}" in result.stdout
+    description = result.stdout.split("\n\n")[1]
+    assert len(description.split()) >= 5, "the command needs a description"
+    assert "example:" in result.stdout and f"digest {command[0]}" in result.stdout.split("example:")[1]
     assert "exit status:" in result.stdout
 
 

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digest",
         description="A daily digest of trending research papers: ingest listing dumps, "
         "find the papers nobody has been sent yet, publish them by email, RSS and a web archive.",
-        epilog=EXIT_CODES + "\n\nexample:\n  digest ingest && digest status",
+        epilog=EXIT_CODES + "\n\nexample:\n  digest run --verbose",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )

@@ -309,7 +309,12 @@ def register(command: CommandFactory, common: Parser) -> None:
         "digest subscribers remove reader@example.org",
     )
     remove.add_argument("email")
-    listing = action("list", cmd_subscribers_list, "List subscribers.", "digest subscribers list --status active")
+    listing = action(
+        "list",
+        cmd_subscribers_list,
+        "List subscribers with their status and interest filters, in the order they joined.",
+        "digest subscribers list --status active",
+    )
     listing.add_argument("--status", choices=["pending", "active", "unsubscribed", "bounced"])
     listing.add_argument("--json", action="store_true", help="print one JSON object per subscriber per line")
     importing = action(
