@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from digest import __version__
 from digest.cli import history, mail, publishing, service
 from digest.cli.env import Environment
-from digest.cli.parsing import EXIT_CODES, Parser, common_options
+from digest.cli.parsing import EXIT_CODES, Parser, add_command, common_options
 from digest.errors import ConfigError, DigestError, ExitStatus, LockedError, UsageError
 
 __all__ = ["Environment", "build_parser", "main", "program"]
@@ -37,17 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"digest {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    def command(name: str, handler: Callable[..., ExitStatus], summary: str, example: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(
-            name,
-            help=summary,
-            description=summary,
-            epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[common],
-        )
-        sub.set_defaults(handler=handler)
-        return sub
+    command = functools.partial(add_command, commands, common)
 
     for module in (history, publishing, service, mail):
         module.register(command, common)

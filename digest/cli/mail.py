@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, signing_key, store_for
-from digest.cli.parsing import EXIT_CODES, CommandFactory, Parser, positive_arg
+from digest.cli.parsing import CommandFactory, Parser, add_command, positive_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -280,17 +281,7 @@ def register(command: CommandFactory, common: Parser) -> None:
     )
     actions = subscribers.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
 
-    def action(name: str, handler: Callable[..., ExitStatus], summary: str, example: str) -> argparse.ArgumentParser:
-        sub = actions.add_parser(
-            name,
-            help=summary,
-            description=summary,
-            epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[common],
-        )
-        sub.set_defaults(handler=handler)
-        return sub
+    action = functools.partial(add_command, actions, common)
 
     add = action(
         "add",

@@ -56,3 +56,24 @@ def positive_arg(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[Parser],
+    common: Parser,
+    name: str,
+    handler: Callable[..., ExitStatus],
+    summary: str,
+    example: str,
+) -> argparse.ArgumentParser:
+    """A (sub)command with its summary, an example and the exit codes in its help."""
+    sub = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    sub.set_defaults(handler=handler)
+    return sub
