@@ -38,7 +38,7 @@ from digest.transport import OutboxTransport, PermanentFailure, SMTPTransport, T
 log = logging.getLogger(__name__)
 
 #: Deliveries claimed at a time, per connection.
-CLAIM_PER_CONNECTION = 8
+CLAIM_PER_CONNECTION = 16
 #: How long a delivery that kept failing temporarily waits before a later run tries it again.
 RETRY_LATER = dt.timedelta(minutes=10)
 NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"

@@ -45,6 +45,26 @@ class MessageTemplate:
     html_url: bytes
     text_url: bytes
 
+    def segments(self) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+        """The data cut at its placeholders: the pieces between them, and which placeholder each cut was."""
+        names = {
+            self.to: "to",
+            self.message_id: "message_id",
+            self.header_url: "url",
+            self.html_url: "html_url",
+            self.text_url: "url",
+        }
+        pattern = re.compile(b"|".join(re.escape(token) for token in names))
+        pieces: list[bytes] = []
+        slots: list[str] = []
+        last = 0
+        for match in pattern.finditer(self.data):
+            pieces.append(self.data[last : match.start()])
+            slots.append(names[match.group(0)])
+            last = match.end()
+        pieces.append(self.data[last:])
+        return tuple(pieces), tuple(slots)
+
 
 def fold_long_lines(text: str, limit: int = MAX_BODY_LINE) -> str:
     """Break lines longer than ``limit`` bytes at a space (safe in HTML outside <pre>, and in plain text)."""
@@ -115,14 +135,30 @@ def personalise_message(template: MessageTemplate, *, recipient: str, message_id
         raise ValueError("recipient and message id must be plain ASCII addresses")
     if not _URL.fullmatch(unsubscribe_url) or any(char in unsubscribe_url for char in '<>,"'):
         raise ValueError("the unsubscribe URL must be a plain http(s) URL")
-    url = unsubscribe_url.encode("ascii")
-    return (
-        template.data.replace(template.to, recipient.encode("ascii"))
-        .replace(template.message_id, message_id.encode("ascii"))
-        .replace(template.header_url, url)
-        .replace(template.html_url, html.escape(unsubscribe_url, quote=True).encode("ascii"))
-        .replace(template.text_url, url)
-    )
+    values = {
+        "to": recipient.encode("ascii"),
+        "message_id": message_id.encode("ascii"),
+        "url": unsubscribe_url.encode("ascii"),
+        "html_url": html.escape(unsubscribe_url, quote=True).encode("ascii"),
+    }
+    pieces, slots = _segments(template)
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out += (values[slot], piece)
+    return b"".join(out)
+
+
+_SEGMENTS: dict[int, tuple[MessageTemplate, tuple[tuple[bytes, ...], tuple[str, ...]]]] = {}
+
+
+def _segments(template: MessageTemplate) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """A template's segments, cut once (a digest has a handful of templates, each used many times)."""
+    cached = _SEGMENTS.get(id(template))
+    if cached is None or cached[0] is not template:
+        if len(_SEGMENTS) > 64:
+            _SEGMENTS.clear()
+        cached = _SEGMENTS[id(template)] = (template, template.segments())
+    return cached[1]
 
 
 def message_id_for(digest_id: int, subscriber_id: int, *, list_id: str) -> str:

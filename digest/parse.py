@@ -65,7 +65,7 @@ _DATE = re.compile(r"(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})(?!\d)(?:,?\s
 # Header lines, matched against a whole line (case-insensitive) ...
 _BOILERPLATE_LINE = re.compile(
     r"(?:new|subscribe|by\s*ak and the research community"
-    r"|get trending papers in your e-?mail inbox[^!]*!?|.{0,40}once a day!?)",
+    r"|get trending papers in your e-?mail inbox[^!]*!?|.{0,40}once a day!)",
     re.IGNORECASE,
 )
 # ... and the ones that may be glued to what follows them (case-sensitive, so

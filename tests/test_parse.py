@@ -146,3 +146,8 @@ def test_links_are_classified_and_trailing_punctuation_stripped() -> None:
 def test_papers_carry_their_links() -> None:
     dump = parse_dump(("Title\n" + ABSTRACT_B).encode(), today=TODAY)
     assert dump.papers[0].code_links == (Link("https://github.com/acme/thing", "code"),)
+
+
+def test_a_first_title_mentioning_once_a_day_is_a_title() -> None:
+    assert titles("Learning Once a Day\n" + ABSTRACT_A) == ["Learning Once a Day"]
+    assert titles("Get trending papers in your email inbox once a day!\nReal Title\n" + ABSTRACT_A) == ["Real Title"]
