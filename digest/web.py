@@ -495,7 +495,17 @@ async def _in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) ->
 
 
 def serve(app: ASGIApp, *, host: str, port: int) -> None:
+    import socket
+
     import uvicorn
+
+    try:  # a clear one-line error for a taken port, before uvicorn starts
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise DigestError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", hint="choose another --port or --host"
+        ) from None
 
     uvicorn.run(
         app,

@@ -256,3 +256,15 @@ def test_pages_and_feeds_are_compressed_for_clients_that_ask(served: Served) -> 
     assert etag.endswith('-gz"') and etag != plain.headers["etag"]
     for tag in (etag, plain.headers["etag"]):
         assert httpx.get(served.base + "feed.xml", headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_a_taken_port_is_a_one_line_error(project: Project) -> None:
+    import socket
+
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = project.run("serve", "--port", str(port))
+    assert result.code == 1
+    (line,) = result.stderr.splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "choose another --port" in line
