@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.errors import ConfigError
 from digest.files import write_atomic
 
 REJECTED_FOLDER = "rejected"
@@ -43,9 +44,17 @@ def stat_file(path: Path) -> InboxFile:
 
 
 def pending_files(inbox: Path, processed: Mapping[str, tuple[int, int]]) -> list[InboxFile]:
-    """Dumps in ``inbox`` not yet processed, in no particular order."""
+    """Dumps in ``inbox`` not yet processed, in no particular order.
+
+    A missing inbox is an error, not an empty day: a misspelt path must not pass in silence.
+    """
     if not inbox.is_dir():
-        return []
+        raise ConfigError(
+            "configuration",
+            "inbox",
+            f"the folder {inbox} does not exist",
+            hint="create it, or fix 'inbox' in schedule.yaml",
+        )
     pending = []
     for entry in os.scandir(inbox):
         if entry.name.startswith(".") or not entry.name.endswith(".txt") or not entry.is_file():

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +207,19 @@ def test_python_dash_m_and_the_console_script_work() -> None:
         [sys.executable, "-m", "digest", "--version"], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("digest ")
+
+
+def test_a_missing_inbox_is_an_error_not_an_empty_day(project: Project) -> None:
+    project.inbox.rmdir()
+    for args in (["ingest"], ["run"]):
+        result = project.run(*args)
+        assert result.code == ExitStatus.USAGE, args
+        (line,) = result.stderr.splitlines()
+        assert "inbox: the folder" in line and "does not exist" in line
+
+
+def test_a_missing_or_unwritable_path_is_one_line(project: Project, tmp_path: Path) -> None:
+    missing = project.run("preview", "--dump", str(tmp_path / "nope.txt"))
+    assert missing.code == ExitStatus.FAILURE
+    (line,) = missing.stderr.splitlines()
+    assert line == f"digest: error: {tmp_path / 'nope.txt'}: No such file or directory"

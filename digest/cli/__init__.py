@@ -91,6 +91,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             traceback.print_exc(file=env.stderr)
         env.err(f"error: {exc.one_line()}")
         return _exit_status(exc)
+    except OSError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        env.err(f"error: {where}{exc.strerror or exc}")
+        return ExitStatus.FAILURE
     except Exception as exc:  # noqa: BLE001 - the one place that turns any error into a line
         if debug:
             import traceback
