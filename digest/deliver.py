@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from digest.config import Config
-from digest.message import ListHeaders, MessageTemplate, message_id_for, personalise_message, prepare_message
+from digest.message import CompiledMessage, ListHeaders, message_id_for, personalise_message, prepare_message
 from digest.models import Digest, Subscriber
 from digest.render import Renderer
 from digest.store import Store
@@ -93,9 +93,9 @@ class Variants:
             list_name=config.site.title,
             unsubscribe_mailto=config.email.unsubscribe_mailto,
         )
-        self.cache: dict[tuple[tuple[str, ...], tuple[str, ...]], MessageTemplate | None] = {}
+        self.cache: dict[tuple[tuple[str, ...], tuple[str, ...]], CompiledMessage | None] = {}
 
-    def for_subscriber(self, subscriber: Subscriber) -> MessageTemplate | None:
+    def for_subscriber(self, subscriber: Subscriber) -> CompiledMessage | None:
         """The subscriber's template; None when their filter leaves nothing to send."""
         key = subscriber.filter_key
         if key not in self.cache:
@@ -108,7 +108,7 @@ class Variants:
                 template = prepare_message(
                     rendered, sender=self.config.email.sender, date=self.date, headers=self.headers
                 )
-                self.cache[key] = dataclasses.replace(template, data=self.wire_format(template.data))
+                self.cache[key] = template.compile(self.wire_format)
         return self.cache[key]
 
 

@@ -1,6 +1,6 @@
 """Email messages: multipart/alternative, text/plain first and HTML last. Pure.
 
-A digest's message is serialised once per filter variant, with placeholders
+A digest's message is serialised and compiled once per filter variant, with placeholders
 for what differs per recipient (To, Message-ID, the unsubscribe URL in the
 List-Unsubscribe header and in both bodies). :func:`personalise_message` fills
 them in with byte replacements: nothing is re-encoded per recipient. The
@@ -17,6 +17,7 @@ import email.utils
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -45,8 +46,8 @@ class MessageTemplate:
     html_url: bytes
     text_url: bytes
 
-    def segments(self) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
-        """The data cut at its placeholders: the pieces between them, and which placeholder each cut was."""
+    def compile(self, wire_format: Callable[[bytes], bytes] = lambda data: data) -> CompiledMessage:
+        """Put the data in the transport's wire format and cut it at its placeholders, once."""
         names = {
             self.to: "to",
             self.message_id: "message_id",
@@ -55,15 +56,24 @@ class MessageTemplate:
             self.text_url: "url",
         }
         pattern = re.compile(b"|".join(re.escape(token) for token in names))
+        data = wire_format(self.data)
         pieces: list[bytes] = []
         slots: list[str] = []
         last = 0
-        for match in pattern.finditer(self.data):
-            pieces.append(self.data[last : match.start()])
+        for match in pattern.finditer(data):
+            pieces.append(data[last : match.start()])
             slots.append(names[match.group(0)])
             last = match.end()
-        pieces.append(self.data[last:])
-        return tuple(pieces), tuple(slots)
+        pieces.append(data[last:])
+        return CompiledMessage(tuple(pieces), tuple(slots))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledMessage:
+    """A message cut at its placeholders: a recipient's copy is one join."""
+
+    pieces: tuple[bytes, ...]
+    slots: tuple[str, ...]  # which value goes between pieces[i] and pieces[i + 1]
 
 
 def fold_long_lines(text: str, limit: int = MAX_BODY_LINE) -> str:
@@ -129,7 +139,7 @@ _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
 _URL = re.compile(r"https?://[\x21-\x7e]+")
 
 
-def personalise_message(template: MessageTemplate, *, recipient: str, message_id: str, unsubscribe_url: str) -> bytes:
+def personalise_message(message: CompiledMessage, *, recipient: str, message_id: str, unsubscribe_url: str) -> bytes:
     """One recipient's message bytes. Every value must be plain ASCII without spaces or brackets."""
     if not _ADDRESS.fullmatch(recipient) or not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError("recipient and message id must be plain ASCII addresses")
@@ -141,24 +151,10 @@ def personalise_message(template: MessageTemplate, *, recipient: str, message_id
         "url": unsubscribe_url.encode("ascii"),
         "html_url": html.escape(unsubscribe_url, quote=True).encode("ascii"),
     }
-    pieces, slots = _segments(template)
-    out = [pieces[0]]
-    for slot, piece in zip(slots, pieces[1:], strict=True):
+    out = [message.pieces[0]]
+    for slot, piece in zip(message.slots, message.pieces[1:], strict=True):
         out += (values[slot], piece)
     return b"".join(out)
-
-
-_SEGMENTS: dict[int, tuple[MessageTemplate, tuple[tuple[bytes, ...], tuple[str, ...]]]] = {}
-
-
-def _segments(template: MessageTemplate) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
-    """A template's segments, cut once (a digest has a handful of templates, each used many times)."""
-    cached = _SEGMENTS.get(id(template))
-    if cached is None or cached[0] is not template:
-        if len(_SEGMENTS) > 64:
-            _SEGMENTS.clear()
-        cached = _SEGMENTS[id(template)] = (template, template.segments())
-    return cached[1]
 
 
 def message_id_for(digest_id: int, subscriber_id: int, *, list_id: str) -> str:

@@ -20,7 +20,6 @@ from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
 
 def seeded(url: str, subscribers: int) -> tuple[Store, int]:
     """A store with one digest and ``subscribers`` active subscribers; returns it and the digest id."""
-    from digest.config import load_config  # noqa: F401 - keeps imports local to the helper
     from digest.diff import diff_dump, identify
     from digest.models import Paper
 

@@ -74,7 +74,7 @@ def assert_golden(path: Path, actual: str) -> None:
 
 
 def scrub(text: str) -> str:
-    """Remove what changes from run to run: nothing in the email today but MIME boundaries elsewhere."""
+    """Replace the placeholder token (derived from the digest) with a fixed name."""
     return re.sub(r"%%unsubscribe-[0-9a-f]+%%", "%%unsubscribe%%", text)
 
 

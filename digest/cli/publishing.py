@@ -51,7 +51,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     rendered = renderer_for(config).email_message(digest)
     headers = ListHeaders(config.email.list_id, config.site.title, config.email.unsubscribe_mailto)
     data = personalise_message(
-        prepare_message(rendered, sender=config.email.sender, date=now, headers=headers),
+        prepare_message(rendered, sender=config.email.sender, date=now, headers=headers).compile(),
         recipient="subscriber@example.org",
         message_id=f"preview.{digest.slug}@{config.email.list_id}",
         unsubscribe_url=f"{config.site.url}unsubscribe/preview",

@@ -132,8 +132,3 @@ class Subscribers:
             str(status): int(n)
             for status, n in self.db.execute("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
         }
-
-    def filters_of_active(self) -> list[tuple[str, str]]:
-        """The distinct (include, exclude) filters of active subscribers."""
-        rows = self.db.execute("SELECT DISTINCT include_terms, exclude_terms FROM subscribers WHERE status = 'active'")
-        return [(str(include), str(exclude)) for include, exclude in rows]
