@@ -15,7 +15,7 @@ from digest.config import Config
 from digest.deliver import SendReport, send_digest
 from digest.ingest import IngestContext, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
-from digest.parse import parse_dump
+from digest.formats.text import parse_dump
 from digest.render import Renderer
 from digest.site import build_site, write_site
 from digest.store import Store

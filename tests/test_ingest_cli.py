@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ExitStatus
-from digest.parse import parse_dump
+from digest.formats.text import parse_dump
 
 from conftest import EXAMPLE_DUMPS, ROOT, Project
 

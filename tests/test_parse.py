@@ -9,7 +9,7 @@ import pytest
 
 from digest.errors import DumpError
 from digest.models import Link
-from digest.parse import find_links, parse_dump
+from digest.formats.text import find_links, parse_dump
 
 from conftest import EXAMPLE_DUMPS
 

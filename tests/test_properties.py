@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from digest.identity import title_key
-from digest.parse import parse_dump
+from digest.formats.text import parse_dump
 
 TODAY = dt.date(2026, 11, 22)
 

@@ -1,0 +1,1 @@
+"""Listing formats: each module turns one kind of input into papers. Pure."""
