@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from digest.diff import diff_dump, identify
 from digest.errors import DumpError
+from digest.formats.text import content_hash, decode, parse_text, peek_date
 from digest.inbox import InboxFile, pending_files, set_aside, stat_file
 from digest.models import IngestResult
-from digest.formats.text import content_hash, decode, parse_text, peek_date
 from digest.store import Store
 
 log = logging.getLogger(__name__)

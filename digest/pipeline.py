@@ -13,9 +13,9 @@ from pathlib import Path
 from digest.compose import build_digest
 from digest.config import Config
 from digest.deliver import SendReport, send_digest
+from digest.formats.text import parse_dump
 from digest.ingest import IngestContext, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
-from digest.formats.text import parse_dump
 from digest.render import Renderer
 from digest.site import build_site, write_site
 from digest.store import Store
