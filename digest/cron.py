@@ -68,10 +68,28 @@ def crontab_trigger(expression: str, timezone: ZoneInfo) -> Any:
 
 
 def previous_fire_time(trigger: Any, now: dt.datetime, *, within: dt.timedelta) -> dt.datetime | None:
-    """The last time the trigger fired at or before ``now``, looking back at most ``within``."""
-    moment = trigger.get_next_fire_time(None, now - within)
+    """The last time the trigger fired at or before ``now``, looking back at most ``within``.
+
+    The search walks forward in absolute time from ``now - within``. Around a
+    daylight-saving change APScheduler 3 can answer a moment that is not after
+    the one asked about (in the repeated hour it returns the same wall time
+    again); the probe then moves on by a minute, the resolution of a crontab,
+    so the walk always ends, after at most one step per minute of ``within``.
+    """
+    probe = now - within
     last = None
-    while moment is not None and moment <= now:
+    for _ in range(int(within.total_seconds() // 60) + 2):
+        moment = trigger.get_next_fire_time(last, probe)
+        if moment is None or moment > now:
+            return last
+        if moment < probe or (last is not None and moment <= last):
+            probe = _later(probe, dt.timedelta(minutes=1))
+            continue
         last = moment
-        moment = trigger.get_next_fire_time(moment, moment + dt.timedelta(seconds=1))
+        probe = _later(moment, dt.timedelta(seconds=1))
     return last
+
+
+def _later(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    """``moment + step`` in absolute time (aware arithmetic in one zone is wall-clock arithmetic)."""
+    return (moment.astimezone(dt.UTC) + step).astimezone(moment.tzinfo)
