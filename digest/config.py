@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError
@@ -87,6 +87,7 @@ class Config:
     source: Path
     timezone: ZoneInfo
     inbox: Path
+    inbox_settle: dt.timedelta  # inbox files modified more recently than this wait for a later pass
     database: str
     templates: Path | None
     site: SiteConfig
@@ -161,7 +162,7 @@ def as_list_id(source: str, key: str, value: Any) -> str:
 
 def as_smtp_url(source: str, key: str, value: Any) -> str:
     url = as_text(source, key, value)
-    parts = urlsplit(url)
+    parts = _split_url(source, key, url)
     if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
         raise ConfigError(
             source,
@@ -176,12 +177,21 @@ def as_smtp_url(source: str, key: str, value: Any) -> str:
     return url
 
 
+def _split_url(source: str, key: str, url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise ConfigError(source, key, f"is not a valid URL ({exc})") from None
+
+
 def as_positive_int(source: str, key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(source, key, f"expected a whole number of at least 1, got {_kind(value)}")
     return value
 
 
+#: Longer durations are typing mistakes (and overflow the clock arithmetic).
+MAX_DURATION = dt.timedelta(days=3660)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -203,7 +213,16 @@ def as_duration(source: str, key: str, value: Any) -> dt.timedelta:
         raise ConfigError(source, key, f"expected {expected}, got {_kind(value)}")
     if seconds <= 0:
         raise ConfigError(source, key, f"expected {expected}, got {value!r} (it must be more than zero)")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigError(source, key, f"expected {expected}, got {value!r} (at most {MAX_DURATION.days} days)")
     return dt.timedelta(seconds=seconds)
+
+
+def as_duration_or_zero(source: str, key: str, value: Any) -> dt.timedelta:
+    """A duration as :func:`as_duration` reads it, or zero (0, "0s") to switch something off."""
+    if value in (0, "0", "0s") and not isinstance(value, bool):
+        return dt.timedelta(0)
+    return as_duration(source, key, value)
 
 
 def as_timezone(source: str, key: str, value: Any) -> ZoneInfo:
@@ -226,7 +245,7 @@ def _path_under(base: Path) -> Callable[[str, str, Any], Path]:
 def _database_url(base: Path, *, allow_password: bool = False) -> Callable[[str, str, Any], str]:
     def as_database_url(source: str, key: str, value: Any) -> str:
         url = as_text(source, key, value)
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _split_url(source, key, url).scheme.lower()
         if scheme == "sqlite":
             rest = url.split(":", 1)[1]
             if rest in {"//", "///:memory:"}:
@@ -247,7 +266,7 @@ def _database_url(base: Path, *, allow_password: bool = False) -> Callable[[str,
 
 def as_site_url(source: str, key: str, value: Any) -> str:
     url = as_text(source, key, value)
-    parts = urlsplit(url)
+    parts = _split_url(source, key, url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError(
             source, key, f"expected an absolute http(s) URL such as https://example.org/digest/, got {url!r}"
@@ -281,16 +300,37 @@ def _cron(timezone: ZoneInfo) -> Callable[[str, str, Any], str]:
         from digest.cron import crontab_trigger
 
         try:
-            crontab_trigger(text, timezone)
+            trigger = crontab_trigger(text, timezone)
         except ValueError as exc:
             raise ConfigError(
                 source,
                 key,
                 f"bad cron expression {text!r} ({exc}); expected five fields such as '0 7 * * *', or 'on-arrival'",
             ) from None
+        if trigger.get_next_fire_time(None, dt.datetime(2000, 1, 1, tzinfo=timezone)) is None:
+            raise ConfigError(source, key, f"the cron expression {text!r} never fires (no such day in any year)")
         return text
 
     return as_cron
+
+
+def _unique_key_loader() -> type:
+    """A YAML SafeLoader that refuses a key given twice in one mapping (the second would win in silence)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def load_config(path: Path, environ: Mapping[str, str]) -> Config:
@@ -307,7 +347,7 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -317,6 +357,7 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     top = _Section(source, "", data)
     timezone = top.take("timezone", as_timezone, "UTC")
     inbox = top.take("inbox", _path_under(base), "inbox")
+    inbox_settle = top.take("inbox_settle", as_duration_or_zero, "5s")
     database = top.take("database", _database_url(base), "sqlite:///digest.db")
     if environ.get("DIGEST_DATABASE_URL"):
         from_environment = _database_url(Path.cwd(), allow_password=True)
@@ -377,6 +418,7 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         source=path.resolve(),
         timezone=timezone,
         inbox=inbox,
+        inbox_settle=inbox_settle,
         database=database,
         templates=templates,
         site=site,

@@ -60,6 +60,11 @@ def test_the_environment_overrides_the_database(tmp_path: Path) -> None:
         ("database: mysql://x/y\n", "database", "sqlite:///PATH or postgresql://"),
         ("database: postgresql://u:pw@h/d\n", "database", "DIGEST_DATABASE_URL"),
         ("site: [1, 2]\n", "site", "expected a mapping"),
+        ("delivery: {timeout: 99999999999d}\n", "delivery.timeout", "at most 3660 days"),
+        ("schedule: {poll: 1.0e+300}\n", "schedule.poll", "at most 3660 days"),
+        ("schedule: {send: '0 7 30 2 *'}\n", "schedule.send", "never fires"),
+        ("site: {url: 'https://[::1/'}\n", "site.url", "not a valid URL"),
+        ("inbox_settle: soon\n", "inbox_settle", "positive duration"),
     ],
 )
 def test_bad_values_name_their_key(tmp_path: Path, yaml_text: str, key: str, words: str) -> None:
@@ -91,3 +96,29 @@ def test_a_config_error_exits_2_with_one_line(project: Project) -> None:
     (line,) = result.stderr.splitlines()
     assert "schedule.yaml: schedule.send: bad cron expression" in line
     assert project.run("status", "--config", str(project.root / "missing.yaml")).code == 2
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text("site: {url: 'https://x.org/'}\ndelivery:\n  rate: 5\n  rate: 50\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert "line 4" in caught.value.one_line()
+    assert "'rate' is given twice" in caught.value.one_line()
+
+
+def test_a_malformed_smtp_url_names_the_variable(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text("site: {url: 'https://x.org/'}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {"DIGEST_SMTP_URL": "smtp://[::1"})
+    assert caught.value.key == "DIGEST_SMTP_URL"
+    assert "not a valid URL" in caught.value.one_line()
+
+
+def test_the_settle_time_can_be_switched_off(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text("site: {url: 'https://x.org/'}\ninbox_settle: 0\n")
+    assert load_config(path, {}).inbox_settle == dt.timedelta(0)
+    path.write_text("site: {url: 'https://x.org/'}\n")
+    assert load_config(path, {}).inbox_settle == dt.timedelta(seconds=5)
