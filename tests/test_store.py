@@ -11,7 +11,7 @@ from digest.diff import diff_dump, identify
 from digest.errors import StoreError
 from digest.models import Link, Paper
 from digest.store import Store, open_store
-from digest.store.migrations import LATEST_VERSION, schema_version
+from digest.store.migrations import LATEST_VERSION, MIGRATIONS, schema_version
 
 from conftest import NOW
 
@@ -49,10 +49,10 @@ def test_migrations_are_recorded_and_applied_once(store_url: str) -> None:
     with open_store(store_url, now=NOW) as first:
         assert schema_version(first.db) == LATEST_VERSION
         rows = first.db.execute("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert [row[0] for row in rows] == list(range(1, LATEST_VERSION + 1))
+        assert [row[0] for row in rows] == [migration.version for migration in MIGRATIONS]
         assert all(row[1] for row in rows)
     with open_store(store_url, now=NOW) as again:
-        assert len(again.db.execute("SELECT version FROM schema_migrations")) == LATEST_VERSION
+        assert len(again.db.execute("SELECT version FROM schema_migrations")) == len(MIGRATIONS)
 
 
 def test_a_database_newer_than_the_code_is_refused(store_url: str) -> None:
@@ -120,3 +120,21 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
         open_store("postgresql://nobody@127.0.0.1:1/none", now=NOW)
     with pytest.raises(StoreError, match="unsupported database URL"):
         open_store("mysql://x/y", now=NOW)
+
+
+def test_a_full_disk_and_a_locked_database_say_so(tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.errors import StoreError
+    from digest.store.backend import _sqlite_error, connect
+
+    db = connect(f"sqlite:///{tmp_path / 'small.db'}")
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.execute("PRAGMA max_page_count = 3")  # a real SQLITE_FULL, as on a full disk
+    with pytest.raises(StoreError) as caught:
+        db.execute_many("INSERT INTO t VALUES (?)", [("x" * 2000,)] * 50)
+    assert "is full" in caught.value.one_line() and "free some space" in caught.value.one_line()
+    assert "'database'" not in caught.value.one_line()
+    db.close()
+    locked = _sqlite_error(sqlite3.OperationalError("database is locked"), "/srv/digest.db")
+    assert "locked by another process" in locked.one_line() and "'database'" not in locked.one_line()

@@ -67,7 +67,12 @@ class SQLiteDatabase:
         self.url = url
         self.path = path
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of the SQLite database {path}: {exc.strerror or exc}"
+                ) from exc
         try:
             self._conn = sqlite3.connect(
                 path,
@@ -81,20 +86,20 @@ class SQLiteDatabase:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the SQLite database {path}: {exc}") from exc
+            raise _sqlite_error(exc, path, doing="open") from exc
         self._in_transaction = False
 
     def execute(self, sql: str, params: Params = ()) -> list[Row]:
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"database error: {exc}") from exc
+            raise _sqlite_error(exc, self.path) from exc
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         try:
             self._conn.executemany(sql, rows)
         except sqlite3.Error as exc:
-            raise StoreError(f"database error: {exc}") from exc
+            raise _sqlite_error(exc, self.path) from exc
 
     @contextmanager
     def transaction(self, *, exclusive: bool = False) -> Iterator[None]:
@@ -146,14 +151,14 @@ class PostgresDatabase:
             cursor = self._conn.execute(self._translate(sql), params)
             return cursor.fetchall() if cursor.description else []
         except self._psycopg.Error as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+            raise _postgres_error(exc) from exc
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         try:
             with self._conn.cursor() as cursor:
                 cursor.executemany(self._translate(sql), list(rows))
         except self._psycopg.Error as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+            raise _postgres_error(exc) from exc
 
     @contextmanager
     def transaction(self, *, exclusive: bool = False) -> Iterator[None]:
@@ -167,7 +172,7 @@ class PostgresDatabase:
                     self.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK_ID,))
                 yield
         except self._psycopg.Error as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+            raise _postgres_error(exc) from exc
         finally:
             self._transaction_depth -= 1
 
@@ -205,3 +210,40 @@ def redact(url: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_RETRY_LATER = "another digest command (or a program holding the file) is still working; try again when it has finished"
+
+
+def _sqlite_error(exc: sqlite3.Error, path: str, *, doing: str = "use") -> StoreError:
+    """What went wrong with a SQLite database, in words that point at the real cause."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+        return StoreError(
+            f"the disk holding the database {path} is full; the last step was not recorded",
+            hint="free some space on that disk and run again",
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in str(exc):
+        return StoreError(f"the database {path} stayed locked by another process for 60 s", hint=_RETRY_LATER)
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(
+            f"cannot {doing} the SQLite database {path}: {exc}",
+            hint="check that the file and its folder exist and are writable, or fix 'database' in schedule.yaml",
+        )
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StoreError(
+            f"the file {path} is not a usable SQLite database: {exc}",
+            hint="restore it from a backup, or fix 'database' in schedule.yaml",
+        )
+    return StoreError(f"database error: {exc}")
+
+
+def _postgres_error(exc: Exception) -> StoreError:
+    state = getattr(exc, "sqlstate", None) or ""
+    if state == "53100":  # disk_full
+        return StoreError(
+            f"the PostgreSQL server's disk is full: {_first_line(exc)}", hint="free space on the database server"
+        )
+    if state in ("55P03", "40P01"):  # lock_not_available, deadlock_detected
+        return StoreError(f"the database is locked by another process: {_first_line(exc)}", hint=_RETRY_LATER)
+    return StoreError(f"database error: {_first_line(exc)}")
