@@ -61,6 +61,33 @@ def describe(report: RunReport) -> str:
     return " ".join(parts)
 
 
+class BusyJobNotice(logging.Filter):
+    """APScheduler's "maximum number of running instances reached", once per busy spell, in our words.
+
+    While a long send runs, every poll that comes due is skipped, and APScheduler
+    says so each time. The first skip of a job is logged as one ``job=`` line;
+    the rest are dropped until that job has run again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances" not in str(record.msg):
+            return True
+        job = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?"
+        name = job.split(" (", 1)[0]
+        if name in self.reported:
+            return False
+        self.reported.add(name)
+        record.msg, record.args = "job=%s outcome=skipped reason=busy (the previous job is still running)", (name,)
+        return True
+
+    def ran(self, job: str) -> None:
+        self.reported.discard(job)
+
+
 class DigestScheduler:
     def __init__(
         self,
@@ -79,6 +106,7 @@ class DigestScheduler:
         self.stop = threading.Event()
         self.jobs = threading.Lock()  # one job at a time in this process
         self.scheduler: Any = None
+        self.busy_notice = BusyJobNotice()
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -104,6 +132,7 @@ class DigestScheduler:
     def poll(self) -> None:
         if self.stop.is_set():
             return
+        self.busy_notice.ran("poll")
         try:
             with self._locked("poll", wait=False) as ok:
                 if not ok:
@@ -132,6 +161,7 @@ class DigestScheduler:
         if self.stop.is_set():
             return
         started = self.clock()
+        self.busy_notice.ran("send")
         log.info("job=send outcome=started")
         try:
             with self._locked("send", wait=True) as ok:
@@ -224,13 +254,22 @@ class DigestScheduler:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
 
+    def route_scheduler_logs(self) -> None:
+        """APScheduler's warnings go out like ours ("digest: ..."), and a busy job is said once."""
+        ours = logging.getLogger("digest")
+        theirs = logging.getLogger("apscheduler")
+        theirs.setLevel(logging.WARNING)
+        theirs.handlers[:] = ours.handlers
+        theirs.propagate = False
+        logging.getLogger("apscheduler.scheduler").addFilter(self.busy_notice)
+
     def run_forever(self) -> None:
         """Run until stopped. Call install_signal_handlers() first, as early as possible."""
         scheduler = self.build()
         if self.stop.is_set():  # a signal arrived while starting
             log.info("scheduler stopped before its first job")
             return
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self.route_scheduler_logs()
         log.info(
             "scheduler started: poll every %ss, send %s (%s)",
             int(self.config.schedule.poll.total_seconds()),

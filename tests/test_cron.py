@@ -86,3 +86,31 @@ def test_the_search_ends_and_finds_a_real_fire_time_not_after_now(
     if found is not None:
         assert now - within <= found <= now
         assert trigger.get_next_fire_time(None, found) == found
+
+
+def test_a_busy_job_is_reported_once_per_busy_spell_in_our_format() -> None:
+    import io
+    import logging
+
+    from digest.schedule import BusyJobNotice
+
+    notice = BusyJobNotice()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    logger = logging.getLogger("test.apscheduler.scheduler")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.addFilter(notice)
+    job = "poll (trigger: interval[0:05:00], next run at: 2026-11-22 09:05:00 UTC)"
+    message = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+    for _ in range(5):
+        logger.warning(message, job, 1)
+    notice.ran("poll")
+    logger.warning(message, job, 1)
+    logger.warning("something else entirely")
+    assert stream.getvalue().splitlines() == [
+        "digest: job=poll outcome=skipped reason=busy (the previous job is still running)",
+        "digest: job=poll outcome=skipped reason=busy (the previous job is still running)",
+        "digest: something else entirely",
+    ]
