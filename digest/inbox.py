@@ -2,7 +2,10 @@
 
 A dump is a ``*.txt`` file directly in the inbox (hidden files and
 sub-folders are ignored, so write a dump under a dot-name and rename it
-into place). A file counts as processed once the history records its name
+into place). A file modified less than the settle time ago may still be
+being written: it waits for a later pass. An entry that cannot be read (a
+symlink loop, no permission) is reported with its reason and set aside,
+never allowed to stop the other dumps. A file counts as processed once the history records its name
 with the same size and modification time; a changed file is looked at again
 (and is a ``duplicate`` if its content was ingested before).
 """
@@ -10,6 +13,7 @@ with the same size and modification time; a changed file is looked at again
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 from collections.abc import Mapping
@@ -19,6 +23,8 @@ from pathlib import Path
 from digest.errors import ConfigError
 from digest.files import write_atomic
 
+log = logging.getLogger(__name__)
+
 REJECTED_FOLDER = "rejected"
 
 
@@ -27,6 +33,7 @@ class InboxFile:
     path: Path
     size: int
     mtime_ns: int
+    problem: str | None = None  # why the entry cannot be read, when it cannot
 
     @property
     def name(self) -> str:
@@ -43,10 +50,18 @@ def stat_file(path: Path) -> InboxFile:
     return InboxFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns)
 
 
-def pending_files(inbox: Path, processed: Mapping[str, tuple[int, int]]) -> list[InboxFile]:
+def pending_files(
+    inbox: Path,
+    processed: Mapping[str, tuple[int, int]],
+    *,
+    now: dt.datetime | None = None,
+    settle: dt.timedelta = dt.timedelta(0),
+) -> list[InboxFile]:
     """Dumps in ``inbox`` not yet processed, in no particular order.
 
     A missing inbox is an error, not an empty day: a misspelt path must not pass in silence.
+    Files modified less than ``settle`` before ``now`` are left for a later pass (a
+    modification time after ``now`` is a clock disagreement, not a file being written).
     """
     if not inbox.is_dir():
         raise ConfigError(
@@ -57,13 +72,35 @@ def pending_files(inbox: Path, processed: Mapping[str, tuple[int, int]]) -> list
         )
     pending = []
     for entry in os.scandir(inbox):
-        if entry.name.startswith(".") or not entry.name.endswith(".txt") or not entry.is_file():
+        if entry.name.startswith(".") or not entry.name.endswith(".txt"):
             continue
-        info = entry.stat()
+        try:
+            if not entry.is_file():
+                continue
+            info = entry.stat()
+        except OSError as exc:
+            pending.append(_unreadable_entry(entry, exc))
+            continue
         if processed.get(entry.name) == (info.st_size, info.st_mtime_ns):
             continue
-        pending.append(InboxFile(Path(entry.path), info.st_size, info.st_mtime_ns))
+        file = InboxFile(Path(entry.path), info.st_size, info.st_mtime_ns)
+        if now is not None and dt.timedelta(0) <= now - file.arrived_at < settle:
+            log.info(
+                "%s: modified %.0f s ago, waiting for it to settle", entry.name, (now - file.arrived_at).total_seconds()
+            )
+            continue
+        pending.append(file)
     return pending
+
+
+def _unreadable_entry(entry: os.DirEntry[str], exc: OSError) -> InboxFile:
+    """An inbox entry that cannot be read, described by the link itself (which can always be stat'ed)."""
+    try:
+        info = entry.stat(follow_symlinks=False)
+        size, mtime_ns = info.st_size, info.st_mtime_ns
+    except OSError:
+        size, mtime_ns = -1, -1
+    return InboxFile(Path(entry.path), size, mtime_ns, problem=f"cannot read the file: {exc.strerror or exc}")
 
 
 def set_aside(path: Path, *, inbox: Path, reason: str) -> Path:
@@ -76,7 +113,7 @@ def set_aside(path: Path, *, inbox: Path, reason: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, path.name)
     write_atomic(target.with_name(target.name + ".reason"), reason.rstrip("\n") + "\n")
-    if path.resolve().parent == inbox.resolve():
+    if path.parent.resolve() == inbox.resolve():
         os.replace(path, target)
     else:
         shutil.copy2(path, target)

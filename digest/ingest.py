@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from digest.diff import diff_dump, identify
 from digest.errors import DumpError
 from digest.formats.text import content_hash, decode, parse_text, peek_date
-from digest.inbox import InboxFile, pending_files, set_aside, stat_file
+from digest.inbox import REJECTED_FOLDER, InboxFile, pending_files, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
 
@@ -35,6 +35,7 @@ class IngestContext:
     inbox: Path
     timezone: ZoneInfo
     now: dt.datetime
+    settle: dt.timedelta = dt.timedelta(0)  # inbox files younger than this wait for a later pass
 
     @property
     def today(self) -> dt.date:
@@ -46,7 +47,7 @@ class IngestContext:
 
 def ingest_pending(store: Store, context: IngestContext) -> list[IngestResult]:
     """Ingest every pending dump of the inbox, oldest first."""
-    files = pending_files(context.inbox, store.history.processed_files())
+    files = pending_files(context.inbox, store.history.processed_files(), now=context.now, settle=context.settle)
     results = (ingest_file(store, file, context, from_inbox=True) for file in order_pending(files, context))
     return [result for result in results if result is not None]
 
@@ -84,19 +85,22 @@ def order_pending(files: Sequence[InboxFile], context: IngestContext) -> list[In
 def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_inbox: bool) -> IngestResult | None:
     """Ingest one file; None when an overlapping run processed it meanwhile."""
     name = file.name
+    if file.problem is not None:
+        return _reject(store, file, context, sha256=None, data=b"", reason=file.problem, from_inbox=from_inbox)
     try:
         data = file.path.read_bytes()
     except OSError as exc:
-        return _unreadable(file.path, exc)
+        reason = f"cannot read the file: {exc.strerror or exc}"
+        return _reject(store, file, context, sha256=None, data=b"", reason=reason, from_inbox=from_inbox)
     try:
         text = decode(data)
         sha256 = content_hash(text)
     except DumpError as exc:
-        return _reject(store, file, context, sha256=None, data=data, error=exc, from_inbox=from_inbox)
+        return _reject(store, file, context, sha256=None, data=data, reason=exc.message, from_inbox=from_inbox)
     try:
         dump = parse_text(text, today=context.today)
     except DumpError as exc:
-        return _reject(store, file, context, sha256=sha256, data=data, error=exc, from_inbox=from_inbox)
+        return _reject(store, file, context, sha256=sha256, data=data, reason=exc.message, from_inbox=from_inbox)
 
     dump_date = dump.listed_on or context.arrival_date(file)
     identified = identify(dump.papers)
@@ -130,6 +134,11 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
                 ingested_at=context.now,
                 diff=diff,
             )
+            history.complete_abstracts(
+                (entry.known_id, entry.paper.abstract, entry.fingerprint)
+                for entry in diff.entries
+                if entry.known_id is not None
+            )
             new = diff.new
             result = IngestResult(
                 file=name,
@@ -160,12 +169,21 @@ def _reject(
     *,
     sha256: str | None,
     data: bytes,
-    error: DumpError,
+    reason: str,
     from_inbox: bool,
 ) -> IngestResult:
-    reason = error.message
-    sha256 = sha256 or _raw_hash(data)
+    """Record a rejected file and set it aside; say truthfully when it could not be moved."""
+    sha256 = sha256 or _raw_hash(data or f"{file.name}:{file.size}:{file.mtime_ns}".encode())
+    moved = True
     with store.transaction(exclusive=True):
+        try:
+            set_aside(file.path, inbox=context.inbox, reason=reason)
+        except FileNotFoundError:
+            pass  # another run set it aside already
+        except OSError as exc:
+            moved = False
+            reason += f"; it could not be moved to {context.inbox / REJECTED_FOLDER} ({exc.strerror or exc})"
+            reason += ", and is skipped until it changes"
         store.history.record_rejected(
             sha256=sha256,
             file_name=file.name,
@@ -174,23 +192,17 @@ def _reject(
             dump_date=context.arrival_date(file),
             reason=reason,
         )
-        try:
-            set_aside(file.path, inbox=context.inbox, reason=reason)
-        except FileNotFoundError:
-            pass  # another run set it aside already
-        except OSError as exc:
-            # It cannot be moved (a read-only inbox): remember it, so it is not retried every run.
-            log.warning("%s: cannot move it to %s/rejected/ (%s)", file.name, context.inbox, exc.strerror)
-            if from_inbox:
-                store.history.mark_processed(
-                    name=file.name,
-                    size=file.size,
-                    mtime_ns=file.mtime_ns,
-                    sha256=sha256,
-                    status="rejected",
-                    now=context.now,
-                )
-    return IngestResult(file=file.name, sha256=sha256, date=None, status="rejected", reason=reason)
+        if from_inbox and not moved:
+            # Remember it, so that it is not reported again every run (until it changes).
+            store.history.mark_processed(
+                name=file.name,
+                size=file.size,
+                mtime_ns=file.mtime_ns,
+                sha256=sha256,
+                status="rejected",
+                now=context.now,
+            )
+    return IngestResult(file=file.name, sha256=sha256, date=None, status="rejected", reason=reason, set_aside=moved)
 
 
 def _unreadable(path: Path, exc: OSError) -> IngestResult:

@@ -54,6 +54,7 @@ class IngestResult:
     papers: int = 0
     new: int = 0
     new_titles: tuple[str, ...] = field(default=())
+    set_aside: bool = False  # a rejected file was moved (or copied) to the rejected folder
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -117,7 +117,7 @@ class RunReport:
 
 
 def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
-    return IngestContext(inbox=config.inbox, timezone=config.timezone, now=now)
+    return IngestContext(inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle)
 
 
 def run_once(
@@ -175,11 +175,15 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
     from digest.ingest import order_pending
 
     context = ingest_context(config, now)
-    files = order_pending(pending_files(config.inbox, store.history.processed_files()), context)
+    processed = store.history.processed_files()
+    files = order_pending(pending_files(config.inbox, processed, now=now, settle=config.inbox_settle), context)
     seen_keys: dict[str, int] = {}
     dumps = []
     new_total = 0
     for file in files:
+        if file.problem is not None:
+            dumps.append((file.name, f"reject: {file.problem}", 0))
+            continue
         try:
             dump = parse_dump(file.path.read_bytes(), today=context.today)
         except (DumpError, OSError) as exc:

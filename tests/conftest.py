@@ -72,6 +72,7 @@ class Project:
         self.config.write_text(
             "timezone: UTC\n"
             "inbox: inbox\n"
+            "inbox_settle: 0s\n"
             f"database: {self.database}\n"
             "site:\n  dir: site\n  url: https://digest.example.org/\n"
             "delivery:\n  outbox: outbox\n  rate: 0\n" + delivery + extra,

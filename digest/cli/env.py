@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import argparse
 
     from digest.config import Config
+    from digest.models import IngestResult
     from digest.store import Store
 
 
@@ -54,9 +55,16 @@ def config_from(args: argparse.Namespace, env: Environment) -> Config:
 
 
 def store_for(config: Config, now: dt.datetime) -> Store:
+    from digest.site import check_site
     from digest.store import open_store
 
-    return open_store(config.database, now=now)
+    store = open_store(config.database, now=now)
+    try:
+        check_site(store, config.site.dir)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def signing_key(env: Environment) -> bytes:
@@ -73,3 +81,9 @@ def redacted(url: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rejection_line(result: IngestResult, inbox: Path) -> str:
+    """One stderr line for a rejected dump, saying where it went only when it went there."""
+    where = f" (set aside in {inbox / 'rejected'})" if result.set_aside else ""
+    return f"rejected {result.file}: {result.reason}{where}"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, clip, config_from, redacted, store_for
+from digest.cli.env import Environment, clip, config_from, redacted, rejection_line, store_for
 from digest.cli.parsing import CommandFactory, Parser, date_arg, positive_arg
 from digest.errors import ExitStatus
 
@@ -20,7 +20,7 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     config = config_from(args, env)
     now = env.clock()
-    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now)
+    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle)
     with store_for(config, now) as store:
         if args.files:
             results = ingest_paths(store, [Path(name) for name in args.files], context)
@@ -35,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
         elif chatty:
             env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
         if result.status == "rejected":
-            env.err(f"rejected {result.file}: {result.reason} (set aside in {config.inbox / 'rejected'})")
+            env.err(rejection_line(result, config.inbox))
     if not results and chatty and not args.json:
         env.out("nothing to ingest")
     return ExitStatus.PARTIAL if any(r.status == "rejected" for r in results) else ExitStatus.OK

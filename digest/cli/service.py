@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.env import Environment, config_from, rejection_line, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     for result in report.rejected:
-        env.err(f"rejected {result.file}: {result.reason} (set aside in {config.inbox / 'rejected'})")
+        env.err(rejection_line(result, config.inbox))
     for send in report.sends:
         for error in send.errors:
             env.err(f"not delivered: {error}")

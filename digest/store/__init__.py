@@ -46,6 +46,10 @@ class Store:
             (key, value),
         )
 
+    def identity(self) -> str:
+        """The random name this history was given when it was created."""
+        return str(self.db.execute("SELECT id FROM store_identity")[0][0])
+
     def close(self) -> None:
         self.db.close()
 

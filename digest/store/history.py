@@ -162,6 +162,21 @@ class History:
         )
         return dump_id
 
+    def complete_abstracts(self, listed: Iterable[tuple[int, str, str | None]]) -> None:
+        """Give known papers the longer abstract a later listing shows.
+
+        ``listed`` holds (paper id, abstract as now listed, its fingerprint). A
+        stored abstract that is a strict prefix of the listed one was cut short (a
+        dump copied while it was still being written); any other difference is left
+        alone. Call inside the ingest transaction.
+        """
+        rows = [(abstract, fingerprint, paper_id, abstract, abstract) for paper_id, abstract, fingerprint in listed]
+        self.db.execute_many(
+            "UPDATE papers SET abstract = ?, abstract_hash = COALESCE(?, abstract_hash)"
+            " WHERE id = ? AND LENGTH(abstract) < LENGTH(?) AND SUBSTR(?, 1, LENGTH(abstract)) = abstract",
+            rows,
+        )
+
     def record_rejected(
         self,
         *,

@@ -7,6 +7,7 @@ number and name. Never edit a released migration: add a new one.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from digest.errors import StoreError
@@ -144,6 +145,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        9,
+        "identity: a random name for this history, also written into the site folder it publishes",
+        (
+            """CREATE TABLE store_identity (
+                id TEXT PRIMARY KEY,
+                created_at TIMESTAMPTZ NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -174,6 +185,10 @@ def migrate(db: Database, *, now: dt.datetime) -> list[int]:
                 (migration.version, migration.name, now),
             )
             done.append(migration.version)
+        db.execute(
+            "INSERT INTO store_identity (id, created_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM store_identity)",
+            (uuid.uuid4().hex, now),
+        )
         return done
 
 
