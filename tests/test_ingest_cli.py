@@ -223,3 +223,12 @@ def test_a_missing_or_unwritable_path_is_one_line(project: Project, tmp_path: Pa
     assert missing.code == ExitStatus.FAILURE
     (line,) = missing.stderr.splitlines()
     assert line == f"digest: error: {tmp_path / 'nope.txt'}: No such file or directory"
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(project: Project) -> None:
+    """`digest papers | head -1`: no "Broken pipe" error, no traceback."""
+    assert project.run("ingest", str(EXAMPLE_DUMPS[0])).code == 0
+    command = f"{sys.executable} -m digest --config {project.config} papers --limit 500 | head -n 1"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, cwd=project.root)
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -91,6 +92,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             traceback.print_exc(file=env.stderr)
         env.err(f"error: {exc.one_line()}")
         return _exit_status(exc)
+    except BrokenPipeError:
+        # The reader went away (`digest papers | head`): stop quietly, as Unix tools do.
+        _silence(env.stdout)
+        return ExitStatus.OK
     except OSError as exc:
         if debug:
             import traceback
@@ -107,6 +112,17 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         else:
             env.err(f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for details)")
         return ExitStatus.FAILURE
+
+
+def _silence(stream: object) -> None:
+    """Point a closed pipe's file descriptor at /dev/null, so that flushing it at exit says nothing."""
+    try:
+        fileno = stream.fileno()  # type: ignore[attr-defined]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _exit_status(exc: DigestError) -> ExitStatus:
