@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError
@@ -56,7 +56,8 @@ class DeliveryConfig:
     outbox: Path
     connections: int
     rate: float  # messages per second over all connections; 0: no limit
-    timeout: dt.timedelta
+    timeout: dt.timedelta  # connecting, and each SMTP command
+    data_timeout: dt.timedelta  # the answer to a message's final "." (RFC 5321 allows 10 minutes)
     retries: int  # tries of a temporarily failing message within one run
     bounce_limit: int  # permanent failures before a subscriber is marked bounced
     claim_timeout: dt.timedelta
@@ -174,6 +175,13 @@ def as_smtp_url(source: str, key: str, value: Any) -> str:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         raise ConfigError(source, key, "has a bad port number") from None
+    options = parse_qs(parts.query, keep_blank_values=True)
+    for name in sorted(set(options) - {"cafile", "verify"}):
+        raise ConfigError(source, key, f"unknown option {name!r}; the options are cafile=PATH and verify=off")
+    if "cafile" in options and not Path(options["cafile"][-1]).is_file():
+        raise ConfigError(source, key, f"cafile {options['cafile'][-1]!r} is not a readable file")
+    if options.get("verify", ["on"])[-1].lower() not in ("on", "off", "yes", "no", "true", "false", "1", "0"):
+        raise ConfigError(source, key, "verify takes on or off")
     return url
 
 
@@ -396,6 +404,7 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         connections=delivery_section.take("connections", as_positive_int, 1),
         rate=delivery_section.take("rate", as_rate, 20),
         timeout=delivery_section.take("timeout", as_duration, "30s"),
+        data_timeout=delivery_section.take("data_timeout", as_duration, "10m"),
         retries=delivery_section.take("retries", as_positive_int, 3),
         bounce_limit=delivery_section.take("bounce_limit", as_positive_int, 3),
         claim_timeout=delivery_section.take("claim_timeout", as_duration, "10m"),

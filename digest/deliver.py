@@ -9,9 +9,20 @@
 4. Repeat until nothing is left to claim, or until asked to stop: then no new
    message starts, and those not started go back to the queue.
 
-A temporary failure is retried a few times with backoff, then left queued for
-a later run; a permanent one marks the delivery failed and counts towards the
-subscriber's bounce limit. One recipient's failure never stops the others.
+Whose fault a failure is decides what it does:
+
+- a 5xx to a recipient's RCPT fails that delivery and counts towards the
+  recipient's bounce limit; a 4xx to it is retried with backoff, then left for a
+  later run. One recipient's failure never stops the others;
+- a failure that is not about a recipient (the server refuses the sender or the
+  message, is down, hangs; the outbox cannot be written) is never held against
+  anyone: the delivery stays queued. A permanent one, or a few in a row, trips
+  the breaker: no new message starts, everything left stays queued, and the run
+  says once what the server said;
+- no answer after a message's final "." means it may have been delivered: it is
+  recorded as sent but *uncertain*, and not resent;
+- when a result cannot be recorded (the database went away), no new message
+  starts: a message sent but not recorded would be sent again by the next run.
 """
 
 from __future__ import annotations
@@ -26,14 +37,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from digest.config import Config
-from digest.message import CompiledMessage, ListHeaders, message_id_for, personalise_message, prepare_message
-from digest.models import Digest, Subscriber
+from digest.mailing import Variants, unsubscribe_url
+from digest.message import message_id_for, personalise_message
+from digest.models import Digest
 from digest.render import Renderer
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
-from digest.subscribers import filter_papers
-from digest.tokens import make_token
-from digest.transport import OutboxTransport, PermanentFailure, SMTPTransport, TemporaryFailure, Transport
+from digest.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +51,11 @@ log = logging.getLogger(__name__)
 CLAIM_PER_CONNECTION = 16
 #: How long a delivery that kept failing temporarily waits before a later run tries it again.
 RETRY_LATER = dt.timedelta(minutes=10)
+#: Consecutive failures that are not about a recipient after which the run stops.
+BREAKER_LIMIT = 3
 NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
+
+Outcome = Literal["sent", "failed", "deferred", "server", "halt", "uncertain", "not started"]
 
 
 @dataclass
@@ -50,70 +64,46 @@ class SendReport:
     queued: int = 0  # ledger rows added by this run
     sent: int = 0
     failed: int = 0
-    deferred: int = 0  # temporary failures left for a later run
+    deferred: int = 0  # temporary failures of a recipient, left for a later run
+    uncertain: int = 0  # no answer after the message: may have been delivered, not resent
     skipped: int = 0  # filtered subscribers with nothing to read
     bounced: int = 0  # subscribers marked bounced by this run
     stopped: bool = False
+    halted: str | None = None  # why the breaker stopped the run: what the server (or the outbox) said
+    left: int = 0  # deliveries still open when the run ended (queued, or claimed by another worker)
+    left_with_others: int = 0  # of those, claimed by another worker that is still sending
     errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def problems(self) -> int:
-        return self.failed + self.deferred
+        return self.failed + self.deferred + self.uncertain + (1 if self.halted else 0)
+
+    @property
+    def work_left(self) -> bool:
+        return self.left > 0
 
 
-def make_transport(config: Config) -> Transport:
-    if config.delivery.smtp_url:
-        return SMTPTransport(
-            config.delivery.smtp_url,
-            sender=config.email.sender,
-            timeout=config.delivery.timeout.total_seconds(),
-            rate=config.delivery.rate,
-        )
-    return OutboxTransport(config.delivery.outbox)
+class Breaker:
+    """Counts failures that are not about a recipient; trips on a permanent one or a few in a row."""
 
+    def __init__(self, limit: int = BREAKER_LIMIT) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.tripped = threading.Event()
+        self.reason: str | None = None
 
-class Variants:
-    """Message templates per interest filter, rendered and serialised once each."""
+    def failure(self, message: str, *, permanent: bool) -> None:
+        self.in_a_row += 1
+        if permanent or self.in_a_row >= self.limit:
+            self.trip(message)
 
-    def __init__(
-        self,
-        digest: Digest,
-        config: Config,
-        renderer: Renderer,
-        date: dt.datetime,
-        wire_format: Callable[[bytes], bytes],
-    ) -> None:
-        self.digest = digest
-        self.wire_format = wire_format
-        self.config = config
-        self.renderer = renderer
-        self.date = date
-        self.headers = ListHeaders(
-            list_id=config.email.list_id,
-            list_name=config.site.title,
-            unsubscribe_mailto=config.email.unsubscribe_mailto,
-        )
-        self.cache: dict[tuple[tuple[str, ...], tuple[str, ...]], CompiledMessage | None] = {}
+    def success(self) -> None:
+        self.in_a_row = 0
 
-    def for_subscriber(self, subscriber: Subscriber) -> CompiledMessage | None:
-        """The subscriber's template; None when their filter leaves nothing to send."""
-        key = subscriber.filter_key
-        if key not in self.cache:
-            papers = filter_papers(self.digest.papers, subscriber.include, subscriber.exclude)
-            if not papers:
-                self.cache[key] = None
-            else:
-                variant = dataclasses.replace(self.digest, papers=papers)
-                rendered = self.renderer.email_message(variant)
-                template = prepare_message(
-                    rendered, sender=self.config.email.sender, date=self.date, headers=self.headers
-                )
-                self.cache[key] = template.compile(self.wire_format)
-        return self.cache[key]
-
-
-def unsubscribe_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
-    return f"{config.site.url}unsubscribe/{make_token(key, 'unsubscribe', subscriber.id, subscriber.email)}"
+    def trip(self, message: str) -> None:
+        if self.reason is None:
+            self.reason = message
+        self.tripped.set()
 
 
 def send_digest(
@@ -135,54 +125,71 @@ def send_digest(
     digest was first sent; ``"once"`` (``digest run``) only resumes after the first time.
     """
     assert digest.id is not None, "only a recorded digest can be sent"
+    digest_id = digest.id
     stop = stop or threading.Event()
-    report = SendReport(digest_id=digest.id)
-    if enqueue == "always" or store.digests.mark_queued(digest.id, now=clock()):
-        report.queued = store.ledger.enqueue(digest.id)
-    store.ledger.release_dead_claims(digest.id)
+    report = SendReport(digest_id=digest_id)
+    if enqueue == "always" or store.digests.mark_queued(digest_id, now=clock()):
+        report.queued = store.ledger.enqueue(digest_id)
+    store.ledger.release_dead_claims(digest_id)
     renderer = Renderer(config.site, config.email, config.templates)
     variants = Variants(digest, config, renderer, clock(), transport.wire_format)
     worker = worker_name()
-    connections = config.delivery.connections
     retries = config.delivery.retries
+    breaker = Breaker()
+    lost: list[BaseException] = []  # a result that could not be recorded: the store went away
+
+    def halted() -> bool:
+        return stop.is_set() or breaker.tripped.is_set()
 
     # The database connection is shared by the pool's threads: one statement at a time.
     db_lock = threading.Lock()
 
-    def deliver(claim: Claim, data: bytes, key: str) -> None:
-        """Runs in a pool thread; records its own outcome the moment it is known."""
-        recipient = claim.subscriber.email
-        outcome, error = "deferred", None
-        for attempt in range(retries):
-            if stop.is_set() and attempt == 0:
-                outcome = "not started"
-                break
+    def attempt(recipient: str, data: bytes, key: str) -> tuple[Outcome, str | None]:
+        error: str | None = None
+        for number in range(retries):
+            if halted() and number == 0:
+                return "not started", None
             try:
                 transport.send(recipient, data, key=key)
-                outcome = "sent"
-                break
+                return "sent", None
             except PermanentFailure as exc:
-                outcome, error = "failed", exc.message
-                break
+                return "failed", exc.message
+            except MaybeDelivered as exc:
+                return "uncertain", exc.message
+            except ServerFailure as exc:
+                if exc.permanent:
+                    return "halt", exc.one_line()
+                error = exc.one_line()
+                outcome: Outcome = "server"
             except TemporaryFailure as exc:
-                error = exc.message
-                if attempt + 1 < retries and not stop.wait(backoff(attempt)):
-                    continue
-                break
+                error, outcome = exc.message, "deferred"
+            if number + 1 >= retries or stop.wait(backoff(number)) or breaker.tripped.is_set():
+                return outcome, error
+        return "deferred", error
+
+    def deliver(claim: Claim, data: bytes, key: str) -> None:
+        """Runs in a pool thread; records its own outcome the moment it is known."""
+        outcome, error = attempt(claim.subscriber.email, data, key)
         with db_lock:
-            _record(store, config, digest_id, claim, (outcome, error), report, clock())
+            if lost:  # nothing can be recorded: leave the claim for a later run to release
+                return
+            try:
+                _record(store, config, digest_id, claim, (outcome, error), report, breaker, clock())
+            except Exception as exc:
+                lost.append(exc)
+                breaker.trip("a delivery result could not be recorded")
+                raise
             if progress is not None:
                 progress(report, total)
 
-    digest_id = digest.id
     total = store.ledger.counts(digest_id).open
-    window = connections * CLAIM_PER_CONNECTION
+    window = config.delivery.connections * CLAIM_PER_CONNECTION
     in_flight: set[Future[None]] = set()
     exhausted = False
-    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-send") as pool:
+    with ThreadPoolExecutor(max_workers=config.delivery.connections, thread_name_prefix="digest-send") as pool:
         while True:
             # Keep the pool fed: claim more while fewer than half a window is in flight.
-            if not exhausted and not stop.is_set() and len(in_flight) <= window // 2:
+            if not exhausted and not halted() and len(in_flight) <= window // 2:
                 with db_lock:
                     claims = store.ledger.claim(
                         digest_id,
@@ -212,15 +219,26 @@ def send_digest(
                 if claims:
                     continue
             if not in_flight:
-                if exhausted or stop.is_set():
+                if exhausted or halted():
                     break
                 continue
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
-                future.result()  # re-raises an unexpected error (e.g. the database went away)
-    report.stopped = stop.is_set()
+                if future.exception() is not None and not lost:
+                    future.result()  # an unexpected error: re-raise it
     transport.close()
+    if lost:
+        raise lost[0]
+    report.stopped = stop.is_set()
+    report.halted = breaker.reason
+    _count_left(store, digest_id, worker, report)
     return report
+
+
+def _count_left(store: Store, digest_id: int, worker: str, report: SendReport) -> None:
+    counts = store.ledger.counts(digest_id)
+    report.left = counts.open
+    report.left_with_others = store.ledger.claimed_by_others(digest_id, worker)
 
 
 def _record(
@@ -228,15 +246,25 @@ def _record(
     config: Config,
     digest_id: int,
     claim: Claim,
-    outcome: tuple[str, str | None],
+    outcome: tuple[Outcome, str | None],
     report: SendReport,
+    breaker: Breaker,
     now: dt.datetime,
 ) -> None:
     status, error = outcome
     subscriber = claim.subscriber
     if status == "sent":
-        store.ledger.mark_sent(digest_id, subscriber.id, now=now)
+        with store.transaction():
+            store.ledger.mark_sent(digest_id, subscriber.id, now=now)
+            if subscriber.bounces:
+                store.subscribers.reset_bounces(subscriber.id)
         report.sent += 1
+        breaker.success()
+    elif status == "uncertain":
+        store.ledger.mark_sent(digest_id, subscriber.id, now=now, uncertain=error)
+        report.uncertain += 1
+        report.errors.append(f"{subscriber.email}: {error}; it may have been delivered, so it is not sent again")
+        breaker.failure(error or "no answer after the message", permanent=False)
     elif status == "failed":
         with store.transaction():
             store.ledger.mark_failed(digest_id, subscriber.id, error=error or "refused")
@@ -245,45 +273,16 @@ def _record(
         report.bounced += bounced
         report.errors.append(f"{subscriber.email}: {error}")
         log.warning("%s: refused permanently: %s%s", subscriber.email, error, " (now marked bounced)" * bounced)
+        breaker.success()
     elif status == "deferred":
         store.ledger.requeue(digest_id, subscriber.id, error=error, attempts=1, not_before=now + RETRY_LATER)
         report.deferred += 1
         report.errors.append(f"{subscriber.email}: {error}")
         log.warning("%s: temporary failure, a later run retries: %s", subscriber.email, error)
+        breaker.success()
+    elif status in ("server", "halt"):
+        store.ledger.requeue(digest_id, subscriber.id, error=error)
+        breaker.failure(error or "the server failed", permanent=status == "halt")
+        log.info("%s: not delivered, not the recipient's fault; left queued: %s", subscriber.email, error)
     else:  # not started before a stop
         store.ledger.requeue(digest_id, subscriber.id)
-
-
-def confirmation_message(
-    config: Config, renderer: Renderer, subscriber: Subscriber, *, secret: bytes, now: dt.datetime
-) -> bytes:
-    """The double opt-in mail: one link to a page whose button confirms the subscription."""
-    from email.message import EmailMessage
-    from email.utils import format_datetime, make_msgid
-
-    from digest.message import POLICY
-
-    token = make_token(secret, "confirm", subscriber.id, subscriber.email, issued=now)
-    text = renderer.render("confirm.txt.j2", confirm_url=f"{config.site.url}confirm/{token}", subscriber=subscriber)
-    message = EmailMessage(policy=POLICY)
-    message["From"] = config.email.sender
-    message["To"] = subscriber.email
-    message["Subject"] = f"Confirm your subscription to {config.site.title}"
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=config.email.list_id)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, charset="utf-8", cte="8bit")
-    return message.as_bytes(policy=POLICY)
-
-
-def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, now: dt.datetime) -> None:
-    """Mail a pending subscriber their confirmation link, through the configured transport."""
-    transport = make_transport(config)
-    try:
-        renderer = Renderer(config.site, config.email, config.templates)
-        data = confirmation_message(config, renderer, subscriber, secret=secret, now=now)
-        transport.send(
-            subscriber.email, transport.wire_format(data), key=f"confirm-{subscriber.id}-{int(now.timestamp())}"
-        )
-    finally:
-        transport.close()

@@ -98,6 +98,8 @@ class RunReport:
     ingested: list[IngestResult] = field(default_factory=list)
     digest: Digest | None = None
     sends: list[SendReport] = field(default_factory=list)
+    stopped: bool = False  # asked to stop before every published digest was sent
+    unsent: int = 0  # published digests not sent yet when the run was stopped
 
     @property
     def rejected(self) -> list[IngestResult]:
@@ -106,6 +108,10 @@ class RunReport:
     @property
     def problems(self) -> int:
         return len(self.rejected) + sum(report.problems for report in self.sends)
+
+    @property
+    def work_left(self) -> bool:
+        return bool(self.unsent or any(report.work_left for report in self.sends))
 
     @property
     def did_anything(self) -> bool:
@@ -141,8 +147,10 @@ def run_once(
     report.digest = publish(store, config, now=clock()).digest
     if not send:
         return report
-    for digest_id in store.digests.to_send():
+    pending = store.digests.to_send()
+    for position, digest_id in enumerate(pending):
         if stop is not None and stop.is_set():
+            report.stopped, report.unsent = True, len(pending) - position
             break
         digest = store.digests.get(digest_id)
         if digest is None:
@@ -150,11 +158,13 @@ def run_once(
         if not store.subscribers.counts().get("active") and store.ledger.counts(digest_id).open == 0:
             store.digests.mark_queued(digest_id, now=clock())  # nobody to send to: nothing left to do
             continue
-        report.sends.append(
-            send_digest(
-                store, config, digest, transport=transport(), secret=secret(), clock=clock, stop=stop, enqueue="once"
-            )
+        sent = send_digest(
+            store, config, digest, transport=transport(), secret=secret(), clock=clock, stop=stop, enqueue="once"
         )
+        report.sends.append(sent)
+        if sent.halted:  # the server is the problem: the next digest would fare no better
+            report.unsent = len(pending) - position - 1
+            break
     return report
 
 

@@ -1,9 +1,17 @@
 """Transports: SMTP (with connection reuse, a rate limit, timeouts) and an outbox folder.
 
-A transport's ``send`` raises :class:`TemporaryFailure` for what a later try may
-cure (4xx answers, dropped connections, timeouts) and :class:`PermanentFailure`
-for what it will not (a 5xx answer for this recipient). ``send`` is called from
-several threads; each thread keeps its own SMTP connection.
+A transport's ``send`` says whose problem a failure is:
+
+- :class:`PermanentFailure`: the server refused this recipient (a 5xx to RCPT);
+- :class:`TemporaryFailure`: this recipient, not now (a 4xx to RCPT);
+- :class:`ServerFailure`: not about any one recipient: the server is down, slow,
+  refuses the sender or the message, or the outbox cannot be written. Its
+  ``permanent`` flag says whether trying again can help;
+- :class:`MaybeDelivered`: the message was sent but no answer came after its
+  final ".": it may have been delivered, and must not be resent blindly.
+
+``send`` is called from several threads; each thread keeps its own SMTP connection.
+The rate limit holds per process: several ``digest send`` processes each keep to it.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from collections.abc import Callable
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.errors import DigestError
 from digest.files import write_atomic
@@ -31,11 +39,23 @@ class DeliveryError(DigestError):
 
 
 class TemporaryFailure(DeliveryError):
-    pass
+    """A 4xx answer about this recipient: a later try may succeed."""
 
 
 class PermanentFailure(DeliveryError):
-    pass
+    """A 5xx answer to this recipient's RCPT: it counts against the recipient."""
+
+
+class ServerFailure(DeliveryError):
+    """A failure that is not about one recipient; ``permanent`` when trying again cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.permanent = permanent
+
+
+class MaybeDelivered(DeliveryError):
+    """No answer came after the message's final ".": the server may have accepted it."""
 
 
 class Transport(Protocol):
@@ -83,49 +103,77 @@ class OutboxTransport:
         try:
             write_atomic(self.folder / "new" / f"{key}.eml", data)
         except OSError as exc:
-            raise TemporaryFailure(f"cannot write to the outbox {self.folder}: {exc.strerror}") from exc
+            raise ServerFailure(
+                f"cannot write to the outbox {self.folder}: {exc.strerror or exc}",
+                hint="check that the 'delivery.outbox' folder is writable and its disk has room",
+            ) from exc
 
     def close(self) -> None:
         pass
 
 
 class SMTPTransport:
-    """SMTP from a URL: smtp://host[:25], smtp+starttls://user:pass@host[:587], smtps://user:pass@host[:465]."""
+    """SMTP from a URL: smtp://host[:25], smtp+starttls://user:pass@host[:587], smtps://user:pass@host[:465].
 
-    def __init__(self, url: str, *, sender: str, timeout: float, rate: float) -> None:
+    TLS certificates are verified against the system's authorities; ``?cafile=PATH`` in the URL
+    trusts another authority, ``?verify=off`` accepts any certificate (a test server on one's own
+    network, never across the internet).
+    """
+
+    def __init__(
+        self, url: str, *, sender: str, timeout: float, rate: float, data_timeout: float | None = None
+    ) -> None:
         parts = urlsplit(url)
         self.scheme = parts.scheme
         self.host = parts.hostname or "localhost"
         self.port = parts.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[parts.scheme]
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        self.tls = tls_context(parse_qs(parts.query))
         self.envelope_from = parseaddr(sender)[1]
         self.timeout = timeout
+        self.data_timeout = data_timeout or timeout
         self.limiter = RateLimiter(rate)
         self.local = threading.local()
         self.connections: list[smtplib.SMTP] = []
         self.lock = threading.Lock()
 
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
     def _connect(self) -> smtplib.SMTP:
         try:
             if self.scheme == "smtps":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls)
             else:
                 conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.scheme == "smtp+starttls":
-                    conn.starttls(context=ssl.create_default_context())
+                    conn.starttls(context=self.tls)
             conn.ehlo_or_helo_if_needed()
             if self.username:
                 conn.login(self.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(
-                f"the SMTP server {self.host}:{self.port} refused the login ({exc.smtp_code})",
+            raise ServerFailure(
+                f"the SMTP server {self.server} refused the login ({exc.smtp_code})",
+                permanent=True,
                 hint="check the user and password in DIGEST_SMTP_URL",
             ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ServerFailure(
+                f"the certificate of {self.server} does not verify: {exc.verify_message}",
+                permanent=True,
+                hint="fix the server's certificate, or add ?cafile=PATH to DIGEST_SMTP_URL to trust its authority",
+            ) from None
+        except smtplib.SMTPConnectError as exc:
+            answer = _answer(exc.smtp_code, exc.smtp_error)
+            raise ServerFailure(f"{self.server} refused the connection: {answer}") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            if _timed_out(exc):
+                raise ServerFailure(
+                    f"no answer from {self.server} within {self.timeout:g} s while connecting"
+                ) from None
+            raise ServerFailure(f"cannot connect to {self.server}: {exc}") from None
         with self.lock:
             self.connections.append(conn)
         return conn
@@ -154,39 +202,69 @@ class SMTPTransport:
         self.limiter.acquire()
         conn = self._connection()
         try:
-            if self.pipelining(conn):
-                conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
-                replies = [conn.getreply(), conn.getreply(), conn.getreply()]
-            else:
-                replies = [conn.mail(self.envelope_from)]
-                if replies[0][0] == 250:
-                    replies.append(conn.rcpt(recipient))
-                if replies[-1][0] in (250, 251):
-                    conn.putcmd("data")
-                    replies.append(conn.getreply())
-            for (code, answer), accepted in zip(replies, ((250,), (250, 251), (354,)), strict=False):
-                if code not in accepted:
-                    if replies[-1][0] == 354:  # the server wants a message after all: end an empty one
-                        conn.send(b".\r\n")
-                        conn.getreply()
-                    self._reset(conn)
-                    raise _classify(code, answer)
+            self._envelope(conn, recipient)
             conn.send(data + b".\r\n")
-            code, answer = conn.getreply()
-        except smtplib.SMTPServerDisconnected as exc:
-            self._drop()
-            raise TemporaryFailure(f"the server closed the connection: {exc}") from None
+        except DeliveryError:
+            raise
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
-            raise TemporaryFailure(f"connection to {self.host}:{self.port} failed: {exc}") from None
+            raise ServerFailure(self._lost(exc, "before the message was complete")) from None
+        # RFC 5321 4.5.3.2.6: the answer to the final "." may take up to 10 minutes.
+        try:
+            if conn.sock is not None:
+                conn.sock.settimeout(self.data_timeout)
+            code, answer = conn.getreply()
+            if conn.sock is not None:
+                conn.sock.settimeout(self.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            message = self._lost(exc, "after the message was sent", timeout=self.data_timeout)
+            if _timed_out(exc):  # the server may still be working on it: sending it again could duplicate it
+                raise MaybeDelivered(message) from None
+            raise ServerFailure(message) from None  # a closed connection: the server did not take it
         if code == 421:
             self._drop()
         if code != 250:
-            raise _classify(code, answer)
+            raise ServerFailure(f"the server did not take the message: {_answer(code, answer)}", permanent=code >= 500)
+
+    def _envelope(self, conn: smtplib.SMTP, recipient: str) -> None:
+        """MAIL, RCPT and DATA; raises the failure each refusal means."""
+        if self.pipelining(conn):
+            conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+            replies = [conn.getreply(), conn.getreply(), conn.getreply()]
+        else:
+            replies = [conn.mail(self.envelope_from)]
+            if replies[0][0] == 250:
+                replies.append(conn.rcpt(recipient))
+            if replies[-1][0] in (250, 251):
+                conn.putcmd("data")
+                replies.append(conn.getreply())
+        for step, ((code, answer), accepted) in enumerate(zip(replies, ((250,), (250, 251), (354,)), strict=False)):
+            if code in accepted:
+                continue
+            if replies[-1][0] == 354:  # the server wants a message after all: end an empty one
+                conn.send(b".\r\n")
+                conn.getreply()
+            self._reset(conn)
+            text = _answer(code, answer)
+            if code == 421:
+                self._drop()
+            if step == 1 and code != 421:  # RCPT's answer is about the recipient
+                raise PermanentFailure(text) if code >= 500 else TemporaryFailure(text)
+            sender = f"refused the sender <{self.envelope_from}>"
+            what = (sender, "ended the session", "refused to take a message")[step]
+            raise ServerFailure(f"the server {what}: {text}", permanent=500 <= code < 600)
 
     @staticmethod
     def pipelining(conn: smtplib.SMTP) -> bool:
         return conn.has_extn("pipelining")
+
+    def _lost(self, exc: BaseException, when: str, *, timeout: float | None = None) -> str:
+        if _timed_out(exc):
+            return f"no answer from {self.server} within {timeout or self.timeout:g} s {when}"
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return f"{self.server} closed the connection {when}"
+        return f"the connection to {self.server} failed {when}: {exc}"
 
     def _reset(self, conn: smtplib.SMTP) -> None:
         try:
@@ -205,11 +283,25 @@ class SMTPTransport:
                     conn.close()
 
 
+def tls_context(options: dict[str, list[str]]) -> ssl.SSLContext:
+    """The TLS settings of DIGEST_SMTP_URL's query: ``cafile=PATH`` and ``verify=off``."""
+    context = ssl.create_default_context(cafile=options.get("cafile", [None])[-1])
+    if options.get("verify", ["on"])[-1].lower() in ("off", "no", "false", "0"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
-def _classify(code: int, answer: bytes | str) -> DeliveryError:
+def _timed_out(exc: BaseException) -> bool:
+    """smtplib reports a timeout while reading as "Connection unexpectedly closed: timed out"."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError) or "timed out" in str(exc)
+
+
+def _answer(code: int, answer: bytes | str) -> str:
+    """A server's answer as one short line: "550 5.7.1 Relaying denied"."""
     text = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
-    message = f"{code} {' '.join(text.split())}"[:300]
-    return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)
+    return f"{code} {' '.join(text.split())}"[:300]

@@ -159,9 +159,13 @@ def test_two_workers_share_one_digest_on_postgresql(
     prepare(project, 200, 2)
     smtp_server.sink.delay = 0.005
     workers = [spawn_send(project, smtp_server) for _ in range(2)]
+    codes = []
     for worker in workers:
         _, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err
+        codes.append(worker.returncode)
+        # The worker that ends first while the other still sends says so, and exits 3: work is left.
+        assert worker.returncode == 0 or (worker.returncode == 3 and "being sent by another worker" in err), err
+    assert 0 in codes  # the last one to finish saw nothing left
     got = smtp_server.sink.by_recipient()
     assert len(got) == 200 and all(len(items) == 1 for items in got.values())
     with open_store(postgres_url, now=NOW) as store:

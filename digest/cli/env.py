@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import argparse
 
     from digest.config import Config
+    from digest.deliver import SendReport
     from digest.models import IngestResult
     from digest.store import Store
 
@@ -87,3 +88,20 @@ def rejection_line(result: IngestResult, inbox: Path) -> str:
     """One stderr line for a rejected dump, saying where it went only when it went there."""
     where = f" (set aside in {inbox / 'rejected'})" if result.set_aside else ""
     return f"rejected {result.file}: {result.reason}{where}"
+
+
+def send_problem_lines(report: SendReport) -> list[str]:
+    """What a send leaves undone, one line each: undelivered addresses, a tripped breaker, work left."""
+    lines = [f"not delivered: {error}" for error in report.errors]
+    waiting = f"; {report.left} deliveries stay queued for a later run" if report.left else ""
+    if report.halted:
+        lines.append(f"stopped sending: {report.halted}{waiting}")
+    elif report.stopped and report.left:
+        lines.append(f"stopped on request{waiting}")
+    elif report.left_with_others:
+        lines.append(
+            f"{report.left} deliveries are not finished ({report.left_with_others} being sent by another worker)"
+        )
+    elif report.left:
+        lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried")
+    return lines

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.env import Environment, config_from, send_problem_lines, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, add_command, positive_arg
 from digest.errors import ExitStatus, UsageError
 
@@ -164,7 +164,8 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
     import threading
 
-    from digest.deliver import make_transport, send_digest
+    from digest.deliver import send_digest
+    from digest.mailing import make_transport
 
     config = config_from(args, env)
     now = env.clock()
@@ -195,14 +196,16 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 signal.signal(sig, handler)
         if progress is not None:
             env.stderr.write("\n")
-    for error in report.errors:
-        env.err(f"not delivered: {error}")
+    for line in send_problem_lines(report):
+        env.err(line)
     if env.is_interactive or args.verbose:
+        uncertain = f", {report.uncertain} uncertain" if report.uncertain else ""
         env.out(
             f"digest {digest.slug}: {report.sent} sent, {report.failed} failed, {report.deferred} to retry later,"
-            f" {report.skipped} skipped by filters" + (" (stopped early)" if report.stopped else "")
+            f" {report.skipped} skipped by filters{uncertain}, {report.left} left"
+            + (" (stopped early)" if report.stopped or report.halted else "")
         )
-    return ExitStatus.PARTIAL if report.problems else ExitStatus.OK
+    return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
 
 
 def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment) -> ExitStatus:
@@ -244,8 +247,8 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
         )
         return ExitStatus.OK
     env.out(
-        f"digest {digest.slug}: {counts.sent} sent, {counts.failed} failed, {counts.queued} queued,"
-        f" {counts.sending} sending, {counts.skipped} skipped"
+        f"digest {digest.slug}: {counts.sent} sent ({counts.uncertain} uncertain), {counts.failed} failed,"
+        f" {counts.queued} queued, {counts.sending} sending, {counts.skipped} skipped"
     )
     for address, error, attempts in failures:
         env.out(f"  {address}: {error} ({attempts} attempts)")
@@ -253,7 +256,7 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
-    from digest.deliver import send_confirmation
+    from digest.mailing import send_confirmation
 
     assert secret is not None
     send_confirmation(config, subscriber, secret=secret, now=now)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, rejection_line, signing_key, store_for
+from digest.cli.env import Environment, config_from, rejection_line, send_problem_lines, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
@@ -18,8 +18,8 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
     import threading
 
-    from digest.deliver import make_transport
     from digest.lock import run_lock
+    from digest.mailing import make_transport
     from digest.pipeline import plan_run, run_once
 
     config = config_from(args, env)
@@ -54,8 +54,11 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for result in report.rejected:
         env.err(rejection_line(result, config.inbox))
     for send in report.sends:
-        for error in send.errors:
-            env.err(f"not delivered: {error}")
+        for line in send_problem_lines(send):
+            env.err(line)
+    if report.unsent:
+        why = "stopped on request: " if report.stopped else ""
+        env.err(f"{why}{report.unsent} more published digest(s) not sent yet; a later run sends them")
     if args.verbose or (env.is_interactive and report.did_anything):
         if not report.did_anything:
             env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
@@ -69,13 +72,13 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 f"digest {send.digest_id}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
                 f" later, {send.skipped} skipped by filters"
             )
-    return ExitStatus.PARTIAL if report.problems else ExitStatus.OK
+    return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
 
 
 def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
 
-    from digest.deliver import make_transport
+    from digest.mailing import make_transport
     from digest.schedule import DigestScheduler
     from digest.store import open_store
 
@@ -101,7 +104,7 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.deliver import send_confirmation
+    from digest.mailing import send_confirmation
     from digest.store import open_store
     from digest.web import WebApp, serve
 

@@ -1,5 +1,9 @@
 """The send ledger: one row per (digest, subscriber), queued -> sending -> sent | failed | skipped.
 
+A ``sent`` row whose ``uncertain`` column holds a reason was sent without an
+answer from the server after its final ".": it may or may not have arrived,
+and is not sent again.
+
 Workers claim queued rows in small batches (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; SQLite has one writer at a time), and ``sent`` is committed as soon
 as the server has accepted the message. A claim whose worker died is taken
@@ -56,6 +60,7 @@ class LedgerCounts:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    uncertain: int = 0  # of the sent: no answer came after the message
 
     @property
     def total(self) -> int:
@@ -125,12 +130,27 @@ class Ledger:
             )
         return [Claim(subscriber_from_row(row[:-1]), int(row[-1])) for row in rows]
 
-    def mark_sent(self, digest_id: int, subscriber_id: int, *, now: dt.datetime) -> None:
+    def mark_sent(self, digest_id: int, subscriber_id: int, *, now: dt.datetime, uncertain: str | None = None) -> None:
+        """Record a delivery as sent; ``uncertain`` says why it may not have arrived after all."""
         self.db.execute(
-            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
+            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = ?, uncertain = ?"
             " WHERE digest_id = ? AND subscriber_id = ?",
-            (now, digest_id, subscriber_id),
+            (
+                now,
+                uncertain[:500] if uncertain else None,
+                uncertain[:500] if uncertain else None,
+                digest_id,
+                subscriber_id,
+            ),
         )
+
+    def claimed_by_others(self, digest_id: int, worker: str) -> int:
+        """Deliveries another worker has claimed and not finished."""
+        rows = self.db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE digest_id = ? AND status = 'sending' AND claimed_by <> ?",
+            (digest_id, worker),
+        )
+        return int(rows[0][0])
 
     def mark_skipped(self, digest_id: int, subscriber_ids: Sequence[int], *, reason: str) -> None:
         self.db.execute_many(
@@ -165,15 +185,18 @@ class Ledger:
 
     def counts(self, digest_id: int) -> LedgerCounts:
         rows = self.db.execute(
-            "SELECT status, COUNT(*) FROM deliveries WHERE digest_id = ? GROUP BY status", (digest_id,)
+            "SELECT status, COUNT(*), COUNT(uncertain) FROM deliveries WHERE digest_id = ? GROUP BY status",
+            (digest_id,),
         )
-        return LedgerCounts(**{str(status): int(n) for status, n in rows})
+        counts = {str(status): int(n) for status, n, _ in rows}
+        return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
 
     def failures(self, digest_id: int, *, limit: int = 50) -> list[tuple[str, str, int]]:
         """(address, last error, attempts) of failed deliveries and queued ones that have failed before."""
         rows = self.db.execute(
             "SELECT s.email, d.last_error, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
-            " WHERE d.digest_id = ? AND (d.status = 'failed' OR (d.status = 'queued' AND d.last_error IS NOT NULL))"
+            " WHERE d.digest_id = ? AND (d.status = 'failed' OR d.uncertain IS NOT NULL"
+            " OR (d.status = 'queued' AND d.last_error IS NOT NULL))"
             " ORDER BY s.email LIMIT ?",
             (digest_id, limit),
         )

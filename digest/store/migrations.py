@@ -146,6 +146,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        8,
+        "delivery: a sent message the server never answered for is marked uncertain",
+        ("ALTER TABLE deliveries ADD COLUMN uncertain TEXT",),
+    ),
+    Migration(
         9,
         "identity: a random name for this history, also written into the site folder it publishes",
         (

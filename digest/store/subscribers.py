@@ -111,6 +111,10 @@ class Subscribers:
         )
         return bool(rows)
 
+    def reset_bounces(self, subscriber_id: int) -> None:
+        """A delivery went through: earlier permanent failures no longer count towards the bounce limit."""
+        self.db.execute("UPDATE subscribers SET bounces = 0 WHERE id = ? AND bounces > 0", (subscriber_id,))
+
     def iter_all(self, *, status: str | None = None, batch: int = 1000) -> Iterator[Subscriber]:
         """Every subscriber in id order, read in batches (never all at once)."""
         last = 0
