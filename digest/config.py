@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class WebConfig:
     subscribe_per_ip: int  # subscribe posts an address may make per hour
     subscribe_per_address: int  # confirmation mails one address may get per day
     max_body: int  # largest request body accepted, in bytes
+    header_timeout: dt.timedelta  # how long a client may take to send its request headers
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]  # their X-Forwarded-For is believed
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,22 @@ def as_duration_or_zero(source: str, key: str, value: Any) -> dt.timedelta:
     if value in (0, "0", "0s") and not isinstance(value, bool):
         return dt.timedelta(0)
     return as_duration(source, key, value)
+
+
+def as_networks(source: str, key: str, value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A list of IP addresses or networks: ["127.0.0.1", "10.0.0.0/8", "::1"]."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ConfigError(
+            source, key, f"expected a list of addresses or networks such as ['10.0.0.0/8'], got {_kind(value)}"
+        )
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            raise ConfigError(source, key, f"{item!r} is not an IP address or network such as '10.0.0.0/8'") from None
+    return tuple(networks)
 
 
 def as_timezone(source: str, key: str, value: Any) -> ZoneInfo:
@@ -420,6 +439,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         subscribe_per_ip=web_section.take("subscribe_per_ip", as_positive_int, 20),
         subscribe_per_address=web_section.take("subscribe_per_address", as_positive_int, 3),
         max_body=web_section.take("max_body", as_positive_int, 16384),
+        header_timeout=web_section.take("header_timeout", as_duration, "10s"),
+        trusted_proxies=web_section.take("trusted_proxies", as_networks, []),
     )
     web_section.finish()
     top.finish()

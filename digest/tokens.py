@@ -12,13 +12,16 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from typing import Literal
 
 from digest.errors import ConfigError, DigestError
 
-Action = Literal["unsubscribe", "confirm"]
+Action = Literal["unsubscribe", "confirm", "vote", "preferences", "feed"]
 MIN_KEY_LENGTH = 32
+#: A token is canonical: an id of ASCII digits, an optional stamp, and a base64url signature.
+_TOKEN = re.compile(r"(?P<id>[1-9][0-9]{0,17})(?:\.(?P<stamp>[0-9]{1,12}))?\.(?P<signature>[A-Za-z0-9_-]{24})")
 
 
 class TokenError(DigestError):
@@ -54,12 +57,16 @@ def make_token(key: bytes, action: Action, subscriber_id: int, email: str, *, is
     return ".".join([*parts, _signature(key, action, subscriber_id, email, stamp)])
 
 
+def _parts(token: str) -> re.Match[str]:
+    match = _TOKEN.fullmatch(token) if len(token) <= 64 else None
+    if match is None:
+        raise TokenError("malformed token")
+    return match
+
+
 def token_subscriber(token: str) -> int:
     """The subscriber id a token claims (not yet verified); TokenError when malformed."""
-    head = token.split(".", 1)[0]
-    if not head.isdigit() or len(token) > 200:
-        raise TokenError("malformed token")
-    return int(head)
+    return int(_parts(token)["id"])
 
 
 def verify_token(
@@ -72,22 +79,16 @@ def verify_token(
     max_age: dt.timedelta | None = None,
 ) -> int:
     """The subscriber id of a valid token; TokenError otherwise (saying nothing about any address)."""
-    parts = token.split(".")
-    if len(parts) not in (2, 3) or not all(part for part in parts):
-        raise TokenError("malformed token")
-    subscriber_id = token_subscriber(token)
-    stamp: int | None = None
-    if len(parts) == 3:
-        if not parts[1].isdigit():
-            raise TokenError("malformed token")
-        stamp = int(parts[1])
+    parts = _parts(token)  # checked before anything is read from the store
+    subscriber_id = int(parts["id"])
+    stamp = int(parts["stamp"]) if parts["stamp"] is not None else None
     email = lookup_email(subscriber_id)
     expected = _signature(key, action, subscriber_id, email, stamp) if email is not None else ""
-    if not email or not hmac.compare_digest(expected, parts[-1]):
+    if not email or not hmac.compare_digest(expected, parts["signature"]):
         raise TokenError("invalid token")
     if max_age is not None:
         if stamp is None or now is None:
             raise TokenError("invalid token")
-        if now - dt.datetime.fromtimestamp(stamp, tz=dt.UTC) > max_age:
+        if now.timestamp() - stamp > max_age.total_seconds():
             raise TokenError("expired token")
     return subscriber_id

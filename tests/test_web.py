@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,28 +29,44 @@ class Served:
     smtp: SMTPServer
     process: subprocess.Popen[str]
 
-    def mails_to(self, address: str) -> list[Any]:
-        return [item.message for item in self.smtp.sink.received if address in item.rcpt_tos]
+    def mails_to(self, address: str, *, expect: int) -> list[Any]:
+        """The mails ``address`` received, once ``expect`` of them have come (or 10 s have passed).
+
+        Confirmation mails go out after the subscribe page has answered, from a background
+        thread: wait for them, then a moment longer, so that an extra one would be seen.
+        """
+        deadline = time.monotonic() + 10
+
+        def found() -> list[Any]:
+            return [item.message for item in self.smtp.sink.received if address in item.rcpt_tos]
+
+        while len(found()) < expect and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return found()
 
     def status_of(self, address: str) -> str | None:
         rows = [json.loads(line) for line in self.project.run("subscribers", "list", "--json").lines]
         return next((row["status"] for row in rows if row["email"] == address), None)
 
 
-@pytest.fixture
-def served(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[Served]:
+@contextlib.contextmanager
+def start_served(
+    root: Path, smtp: SMTPServer, *, web: str = "  subscribe_per_ip: 50\n", smtp_url: str = ""
+) -> Iterator[Served]:
+    """A project with a published digest, and `digest serve` running over it on a free port."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    project = Project(tmp_path / "project", "sqlite:///digest.db")
+    project = Project(root / "project", "sqlite:///digest.db")
     project.inbox.mkdir(parents=True)
     project.config.write_text(
         "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
         f"site:\n  dir: site\n  url: {base}\n"
         "delivery:\n  outbox: outbox\n  rate: 0\n"
-        "web:\n  subscribe_per_ip: 50\n",
+        "web:\n" + web,
         encoding="utf-8",
     )
-    project.environ.update(DIGEST_SECRET_KEY=SECRET, DIGEST_SMTP_URL=smtp_server.url)
+    project.environ.update(DIGEST_SECRET_KEY=SECRET, DIGEST_SMTP_URL=smtp_url or smtp.url)
     assert project.run("ingest", str(EXAMPLE_DUMPS[0])).code == 0
     assert project.run("publish").code == 0
     process = subprocess.Popen(
@@ -70,16 +87,22 @@ def served(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[Served]:
                 pytest.fail(f"digest serve did not start: {process.communicate()[1]}")
             time.sleep(0.1)
     try:
-        yield Served(project, base, smtp_server, process)
+        yield Served(project, base, smtp, process)
     finally:
         process.terminate()
         process.communicate(timeout=10)
 
 
+@pytest.fixture
+def served(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[Served]:
+    with start_served(tmp_path, smtp_server) as running:
+        yield running
+
+
 def unsubscribe_url_for(served: Served, address: str) -> str:
     served.project.run("subscribers", "add", address)
     assert served.project.run("send").code == 0
-    message = served.mails_to(address)[-1]
+    message = served.mails_to(address, expect=1)[-1]
     (url,) = re.findall(r"<(http[^>]+)>", message["List-Unsubscribe"])
     return url
 
@@ -153,7 +176,7 @@ def test_subscribing_needs_the_forms_csrf_token(served: Served) -> None:
     forged = httpx.post(served.base + "subscribe", data={"email": "eve@example.org", "csrf": "1.abc"})
     assert forged.status_code == 400 and "expired" in forged.text
     assert served.status_of("eve@example.org") is None
-    assert served.mails_to("eve@example.org") == []
+    assert served.mails_to("eve@example.org", expect=0) == []
 
 
 def _subscribe(served: Served, client: httpx.Client, address: str) -> httpx.Response:
@@ -170,8 +193,8 @@ def test_subscribe_answers_the_same_whether_or_not_the_address_is_known(served: 
         unknown = _subscribe(served, client, "unknown@example.org")
     assert known.status_code == unknown.status_code == 200
     assert known.text.replace("known@", "X@").replace("unknown@", "X@") == unknown.text.replace("unknown@", "X@")
-    assert served.mails_to("known@example.org") == []  # already active: no mail
-    assert len(served.mails_to("unknown@example.org")) == 1
+    assert len(served.mails_to("unknown@example.org", expect=1)) == 1
+    assert served.mails_to("known@example.org", expect=0) == []  # already active: no mail
     assert served.status_of("unknown@example.org") == "pending"
 
 
@@ -179,7 +202,7 @@ def test_subscribe_is_rate_limited_per_address(served: Served) -> None:
     with httpx.Client() as client:
         for _ in range(5):
             assert _subscribe(served, client, "often@example.org").status_code == 200
-    assert len(served.mails_to("often@example.org")) == 3  # subscribe_per_address: at most 3 a day
+    assert len(served.mails_to("often@example.org", expect=3)) == 3  # subscribe_per_address: at most 3 a day
 
 
 def test_a_bad_address_is_explained_on_the_form(served: Served) -> None:
@@ -211,9 +234,9 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
         page.get_by_label("Only papers about").fill("diffusion, language")
         page.get_by_role("button", name="Subscribe").click()
         page.get_by_role("heading", name="Check your inbox").wait_for()
+        (mail,) = served.mails_to("reader@example.org", expect=1)
         assert served.status_of("reader@example.org") == "pending"
 
-        (mail,) = served.mails_to("reader@example.org")
         (link,) = re.findall(r"(http://\S+/confirm/\S+)", mail.get_content())
         page.goto(link)
         _shot(page, shots, "confirm")
@@ -223,7 +246,7 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
         assert served.status_of("reader@example.org") == "active"
 
         assert served.project.run("send").code == 0
-        digest_mail = served.mails_to("reader@example.org")[-1]
+        digest_mail = served.mails_to("reader@example.org", expect=2)[-1]
         (unsubscribe,) = re.findall(r"<(http[^>]+)>", digest_mail["List-Unsubscribe"])
         page.goto(unsubscribe)
         _shot(page, shots, "unsubscribe")

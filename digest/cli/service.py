@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     )
     if env.is_interactive or args.verbose:
         env.out(f"serving {config.site.dir} and the subscription pages at http://{args.host}:{args.port}/")
-    serve(app.application(), host=args.host, port=args.port)
+    serve(app.application(), host=args.host, port=args.port, header_timeout=config.web.header_timeout.total_seconds())
     return ExitStatus.OK
 
 
