@@ -20,8 +20,12 @@ def build_digest(
     papers: Sequence[StoredPaper],
     now: dt.datetime,
     taken_slugs: Collection[str] = (),
+    listed_earlier: int = 0,
 ) -> Digest | None:
-    """The digest of ``papers`` (first seen in ``dumps``); None when there is nothing new."""
+    """The digest of ``papers`` (first seen in ``dumps``); None when there is nothing new.
+
+    ``listed_earlier`` counts the papers these dumps list again that an earlier digest held.
+    """
     if not dumps or not papers:
         return None
     date = max(dump.dump_date for dump in dumps)
@@ -29,7 +33,7 @@ def build_digest(
         slug=free_slug(date.isoformat(), taken_slugs),
         date=date,
         papers=tuple(papers),
-        seen_before=sum(dump.paper_count - dump.new_count for dump in dumps),
+        seen_before=listed_earlier,
         dump_dates=tuple(sorted({dump.dump_date for dump in dumps})),
         first_dump_id=min(dump.id for dump in dumps),
         last_dump_id=max(dump.id for dump in dumps),

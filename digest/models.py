@@ -106,7 +106,7 @@ class Digest:
     slug: str  # the archive page's name, e.g. "2026-03-14"
     date: dt.date  # the newest dump's date
     papers: tuple[StoredPaper, ...]
-    seen_before: int  # papers of the covered dumps that earlier dumps had listed
+    seen_before: int  # papers the covered dumps list again that an earlier digest held
     dump_dates: tuple[dt.date, ...]
     first_dump_id: int
     last_dump_id: int

@@ -39,8 +39,14 @@ def pending_digest(store: Store, now: dt.datetime) -> Digest | None:
     dumps = store.digests.dumps_after(store.digests.watermark())
     if not dumps:
         return None
-    papers = store.digests.papers_first_seen_in(dumps[0].id, dumps[-1].id)
-    return build_digest(dumps=dumps, papers=papers, now=now, taken_slugs=store.digests.slugs())
+    first, last = dumps[0].id, dumps[-1].id
+    return build_digest(
+        dumps=dumps,
+        papers=store.digests.papers_first_seen_in(first, last),
+        now=now,
+        taken_slugs=store.digests.slugs(),
+        listed_earlier=store.digests.listed_earlier(first, last),
+    )
 
 
 def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = False) -> PublishResult:

@@ -120,10 +120,13 @@ def test_binary_and_empty_files_are_rejected(project: Project) -> None:
     ]
 
 
-def test_a_missing_file_is_reported(project: Project) -> None:
-    result = project.run("ingest", str(project.root / "nope.txt"))
-    assert result.code == ExitStatus.PARTIAL
-    assert "nope.txt: cannot read the file" in result.stderr
+def test_a_missing_file_or_a_folder_is_a_usage_error(project: Project) -> None:
+    for path, problem in ((project.root / "nope.txt", "does not exist"), (project.root, "is a folder")):
+        result = project.run("ingest", str(EXAMPLE_DUMPS[0]), str(path))
+        assert result.code == ExitStatus.USAGE
+        (line,) = result.stderr.splitlines()
+        assert f"{path} {problem}" in line and "set aside" not in line
+    assert json.loads(project.run("status", "--json").stdout)["papers"] == 0  # nothing was ingested
 
 
 def test_ingest_is_quiet_without_a_terminal_and_talks_with_one(project: Project) -> None:

@@ -51,6 +51,8 @@ def test_a_digest_covers_every_dump_since_the_last(project: Project) -> None:
     assert "Saturday, 14 March 2026" in index and ">112<" in index  # 89 + 23 new papers in one digest
     page = (project.root / "site" / "archive" / "2026-03-14.html").read_text()
     assert page.count("<article ") == 112
+    # The second dump repeats 21 papers of the first, but both are in this one digest: no repeats to mention.
+    assert "listed in an earlier digest" not in page
 
 
 def test_publish_is_quiet_without_a_terminal(project: Project) -> None:

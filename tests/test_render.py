@@ -122,14 +122,20 @@ def test_the_email_says_what_a_reader_needs(example_digests: list[Digest]) -> No
     html_text, text = personalise(rendered, unsubscribe_url="https://digest.example.org/u/abc?x=1&y=2")
     assert rendered.subject == "23 new papers for 14 Mar 2026"
     assert "Saturday, 14 March 2026" in html_text
-    assert "23 new papers" in html_text and "21 listed before" in html_text
+    assert "23 new papers" in html_text and "21 listed in an earlier digest" in html_text
+    assert "21 listed in an earlier digest" in text and "sent" not in text.split("\n\n", 1)[0]
     # Unsubscribe and "view in browser" before the first paper (clipping cannot hide them) and in the footer.
     first_paper = html_text.index('class="paper-title"')
     assert html_text.index("https://digest.example.org/u/abc?x=1&amp;y=2") < first_paper
     assert html_text.count("https://digest.example.org/u/abc?x=1&amp;y=2") == 2
     assert html_text.index("View in browser") < first_paper
     assert "https://digest.example.org/feed.xml" in html_text
-    assert 'class="preheader"' in html_text
+    # The preheader is hidden the way large senders hide it, with no low-contrast colour
+    # (which spam filters score as hidden text, HTML_FONT_LOW_CONTRAST).
+    preheader_style = re.search(r'<div class="preheader" style="([^"]*)"', html_text)
+    assert preheader_style is not None
+    assert all(rule in preheader_style.group(1) for rule in ("display:none", "max-height:0", "opacity:0"))
+    assert "color" not in preheader_style.group(1)
     # CSS is inlined; the media queries for phones and dark mode stay in a style block.
     assert 'style="' in html_text and "prefers-color-scheme: dark" in html_text
     assert "max-width: 480px" in html_text

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, clip, config_from, redacted, rejection_line, store_for
 from digest.cli.parsing import CommandFactory, Parser, date_arg, positive_arg
-from digest.errors import ExitStatus
+from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
     pass
@@ -19,11 +19,16 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.ingest import IngestContext, ingest_paths, ingest_pending
 
     config = config_from(args, env)
+    paths = [Path(name) for name in args.files]
+    for path in paths:  # a typo is a usage error, not a rejected dump: nothing could be set aside
+        if not path.is_file():
+            problem = "is a folder, not a dump file" if path.is_dir() else "does not exist"
+            raise UsageError(f"{path} {problem}", hint="name dump files, or no file to ingest the inbox")
     now = env.clock()
     context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle)
     with store_for(config, now) as store:
-        if args.files:
-            results = ingest_paths(store, [Path(name) for name in args.files], context)
+        if paths:
+            results = ingest_paths(store, paths, context)
         else:
             results = ingest_pending(store, context)
     chatty = env.is_interactive or args.verbose

@@ -61,6 +61,15 @@ class Digests:
         )
         return [paper_from_row(row) for row in rows]
 
+    def listed_earlier(self, first_dump_id: int, last_dump_id: int) -> int:
+        """Papers the dumps ``first..last`` list that were first seen before them (so an earlier digest held them)."""
+        rows = self.db.execute(
+            "SELECT COUNT(DISTINCT s.paper_id) FROM sightings s JOIN papers p ON p.id = s.paper_id"
+            " WHERE s.dump_id BETWEEN ? AND ? AND p.first_dump_id < ?",
+            (first_dump_id, last_dump_id, first_dump_id),
+        )
+        return int(rows[0][0])
+
     def slugs(self) -> set[str]:
         return {str(row[0]) for row in self.db.execute("SELECT slug FROM digests")}
 
