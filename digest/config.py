@@ -92,6 +92,8 @@ class Config:
     timezone: ZoneInfo
     inbox: Path
     inbox_settle: dt.timedelta  # inbox files modified more recently than this wait for a later pass
+    rejected: Path  # where rejected dumps are set aside (default: inbox/rejected)
+    preview: Path  # where `digest preview` writes unless told otherwise
     database: str
     templates: Path | None
     site: SiteConfig
@@ -385,6 +387,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     timezone = top.take("timezone", as_timezone, "UTC")
     inbox = top.take("inbox", _path_under(base), "inbox")
     inbox_settle = top.take("inbox_settle", as_duration_or_zero, "5s")
+    rejected = top.take("rejected", _path_under(base), None) or inbox / "rejected"
+    preview = top.take("preview", _path_under(base), "preview")
     database = top.take("database", _database_url(base), "sqlite:///digest.db")
     if environ.get("DIGEST_DATABASE_URL"):
         from_environment = _database_url(Path.cwd(), allow_password=True)
@@ -449,6 +453,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         timezone=timezone,
         inbox=inbox,
         inbox_settle=inbox_settle,
+        rejected=rejected,
+        preview=preview,
         database=database,
         templates=templates,
         site=site,

@@ -25,8 +25,6 @@ from digest.files import write_atomic
 
 log = logging.getLogger(__name__)
 
-REJECTED_FOLDER = "rejected"
-
 
 @dataclass(frozen=True, slots=True)
 class InboxFile:
@@ -103,13 +101,12 @@ def _unreadable_entry(entry: os.DirEntry[str], exc: OSError) -> InboxFile:
     return InboxFile(Path(entry.path), size, mtime_ns, problem=f"cannot read the file: {exc.strerror or exc}")
 
 
-def set_aside(path: Path, *, inbox: Path, reason: str) -> Path:
-    """Move a rejected dump to ``inbox/rejected/`` with a ``.reason`` file beside it.
+def set_aside(path: Path, *, inbox: Path, folder: Path, reason: str) -> Path:
+    """Move a rejected dump to ``folder`` (``inbox/rejected/`` by default) with a ``.reason`` file beside it.
 
     A file from outside the inbox is copied, not moved. Returns the new path.
     An existing file of the same name is never overwritten.
     """
-    folder = inbox / REJECTED_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, path.name)
     write_atomic(target.with_name(target.name + ".reason"), reason.rstrip("\n") + "\n")

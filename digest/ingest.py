@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from digest.diff import diff_dump, identify
 from digest.errors import DumpError
 from digest.formats.text import content_hash, decode, parse_text, peek_date
-from digest.inbox import REJECTED_FOLDER, InboxFile, pending_files, set_aside, stat_file
+from digest.inbox import InboxFile, pending_files, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
 
@@ -36,6 +36,11 @@ class IngestContext:
     timezone: ZoneInfo
     now: dt.datetime
     settle: dt.timedelta = dt.timedelta(0)  # inbox files younger than this wait for a later pass
+    rejected: Path | None = None  # where rejected dumps go; None: inbox/rejected
+
+    @property
+    def rejected_folder(self) -> Path:
+        return self.rejected or self.inbox / "rejected"
 
     @property
     def today(self) -> dt.date:
@@ -177,12 +182,12 @@ def _reject(
     moved = True
     with store.transaction(exclusive=True):
         try:
-            set_aside(file.path, inbox=context.inbox, reason=reason)
+            set_aside(file.path, inbox=context.inbox, folder=context.rejected_folder, reason=reason)
         except FileNotFoundError:
             pass  # another run set it aside already
         except OSError as exc:
             moved = False
-            reason += f"; it could not be moved to {context.inbox / REJECTED_FOLDER} ({exc.strerror or exc})"
+            reason += f"; it could not be moved to {context.rejected_folder} ({exc.strerror or exc})"
             reason += ", and is skipped until it changes"
         store.history.record_rejected(
             sha256=sha256,

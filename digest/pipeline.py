@@ -129,7 +129,9 @@ class RunReport:
 
 
 def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
-    return IngestContext(inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle)
+    return IngestContext(
+        inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle, rejected=config.rejected
+    )
 
 
 def run_once(

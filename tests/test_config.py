@@ -21,6 +21,15 @@ def test_the_example_config_loads() -> None:
     assert config.schedule.poll == dt.timedelta(minutes=5)
     assert config.schedule.misfire_grace == dt.timedelta(hours=3)
     assert str(config.timezone) == "Europe/London"
+    # The quick start writes nothing into the clone but under var/ (ignored by git).
+    outputs = [config.site.dir, config.delivery.outbox, config.rejected, config.preview]
+    assert all((ROOT / "var") in path.parents for path in outputs), outputs
+
+
+def test_rejected_dumps_go_beside_the_inbox_unless_told_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text("site: {url: 'https://x.org/'}\ninbox: in\n")
+    assert load_config(path, {}).rejected == tmp_path / "in" / "rejected"
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:

@@ -84,9 +84,9 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def rejection_line(result: IngestResult, inbox: Path) -> str:
+def rejection_line(result: IngestResult, folder: Path) -> str:
     """One stderr line for a rejected dump, saying where it went only when it went there."""
-    where = f" (set aside in {inbox / 'rejected'})" if result.set_aside else ""
+    where = f" (set aside in {folder})" if result.set_aside else ""
     return f"rejected {result.file}: {result.reason}{where}"
 
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.ingest import IngestContext, ingest_paths, ingest_pending
+    from digest.ingest import ingest_paths, ingest_pending
+    from digest.pipeline import ingest_context
 
     config = config_from(args, env)
     paths = [Path(name) for name in args.files]
@@ -25,7 +26,7 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
             problem = "is a folder, not a dump file" if path.is_dir() else "does not exist"
             raise UsageError(f"{path} {problem}", hint="name dump files, or no file to ingest the inbox")
     now = env.clock()
-    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle)
+    context = ingest_context(config, now)
     with store_for(config, now) as store:
         if paths:
             results = ingest_paths(store, paths, context)
@@ -40,7 +41,7 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
         elif chatty:
             env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
         if result.status == "rejected":
-            env.err(rejection_line(result, config.inbox))
+            env.err(rejection_line(result, config.rejected))
     if not results and chatty and not args.json:
         env.out("nothing to ingest")
     return ExitStatus.PARTIAL if any(r.status == "rejected" for r in results) else ExitStatus.OK

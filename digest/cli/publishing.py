@@ -57,7 +57,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
         unsubscribe_url=f"{config.site.url}unsubscribe/preview",
     )
     message = email.message_from_bytes(data, policy=email.policy.default)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else config.preview
     out.mkdir(parents=True, exist_ok=True)
     html_part = message.get_body(("html",))
     text_part = message.get_body(("plain",))
@@ -101,4 +101,4 @@ def register(command: CommandFactory, common: Parser) -> None:
     source = preview.add_mutually_exclusive_group()
     source.add_argument("--dump", metavar="FILE", help="preview one dump file, every paper as new")
     source.add_argument("--latest", action="store_true", help="preview the latest digest (the default)")
-    preview.add_argument("--out", metavar="DIR", default="preview", help="where to write (default ./preview)")
+    preview.add_argument("--out", metavar="DIR", help="where to write (default: 'preview' in schedule.yaml)")

@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     for result in report.rejected:
-        env.err(rejection_line(result, config.inbox))
+        env.err(rejection_line(result, config.rejected))
     for send in report.sends:
         for line in send_problem_lines(send):
             env.err(line)
