@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from digest.compose import build_digest
 from digest.config import Config
@@ -97,6 +98,9 @@ def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
     )
 
 
+RunStep = Literal["ingested", "published", "sent"]
+
+
 @dataclass
 class RunReport:
     """What one pass of ``digest run`` did."""
@@ -144,17 +148,27 @@ def run_once(
     stop: threading.Event | None = None,
     ingest: bool = True,
     send: bool = True,
+    on_step: Callable[[RunReport, RunStep], None] | None = None,
 ) -> RunReport:
     """One pass: ingest pending dumps, publish what is new, send what is unsent. Idempotent.
 
-    ``secret`` and ``transport`` are asked for only when there is mail to send.
+    ``secret`` and ``transport`` are asked for only when there is mail to send. ``on_step`` is
+    told after each stage, so that progress is reported as it happens, even by a run that fails later.
     """
     report = RunReport()
+    step = on_step or (lambda _report, _step: None)
     if ingest:
         report.ingested = ingest_pending(store, ingest_context(config, clock()))
+        step(report, "ingested")
     report.digest = publish(store, config, now=clock()).digest
+    step(report, "published")
     if not send:
         return report
+    latest = store.digests.latest_id()
+    if latest is not None and report.digest is None:
+        # A new subscriber gets the latest digest at once, never older ones. (A digest published
+        # by this run is queued for every active subscriber anyway.)
+        store.ledger.enqueue_newcomers(latest)
     pending = store.digests.to_send()
     for position, digest_id in enumerate(pending):
         if stop is not None and stop.is_set():
@@ -170,6 +184,7 @@ def run_once(
             store, config, digest, transport=transport(), secret=secret(), clock=clock, stop=stop, enqueue="once"
         )
         report.sends.append(sent)
+        step(report, "sent")
         if sent.halted:  # the server is the problem: the next digest would fare no better
             report.unsent = len(pending) - position - 1
             break
@@ -221,9 +236,19 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
         dumps.append((file.name, "ingest", len(diff.new)))
         new_total += len(diff.new)
     pending = pending_digest(store, now)
+    new_digest = bool(pending or new_total)
+    active = store.subscribers.counts().get("active", 0)
+    # What run_once would send: digests with work left, a digest it would publish, and the latest
+    # digest for subscribers who never had one (a digest it publishes reaches them anyway).
+    to_send = set(store.digests.to_send()) if active else set()
+    latest = store.digests.latest_id()
+    if latest is not None and not new_digest and store.ledger.newcomers():
+        to_send.add(latest)
+    if not active:  # nobody to send to: a digest with no open deliveries is simply marked done
+        to_send = {digest for digest in store.digests.to_send() if store.ledger.counts(digest).open}
     return RunPlan(
         dumps=dumps,
         new_papers=new_total + (pending.new_count if pending else 0),
-        digests_to_send=len(store.digests.to_send()) + (1 if new_total and not pending else 0),
-        active_subscribers=store.subscribers.counts().get("active", 0),
+        digests_to_send=len(to_send) + (1 if new_digest and active else 0),
+        active_subscribers=active,
     )

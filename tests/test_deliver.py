@@ -184,7 +184,29 @@ def test_dry_run_sends_nothing(project: Project, smtp_server: SMTPServer) -> Non
     assert deliveries(project)["sent"] == 0
 
 
-def test_a_missing_secret_key_is_a_clear_config_error(project: Project, smtp_server: SMTPServer) -> None:
+def test_without_a_secret_key_the_embedded_default_makes_and_keeps_one(
+    project: Project, smtp_server: SMTPServer
+) -> None:
+    ready(project, smtp_server)
+    del project.environ["DIGEST_SECRET_KEY"]
+    assert project.run("send").code == ExitStatus.OK
+    key_file = project.root / "digest.db.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    # The links in the mail verify with the kept key: the web pages (started later) accept them.
+    (first,) = [item for item in smtp_server.sink.received if "ada@example.org" in item.rcpt_tos]
+    token = re.search(r"/unsubscribe/([\w.-]+)>", first.message["List-Unsubscribe"])
+    assert token is not None
+    verify_token(secret_key(value=key), "unsubscribe", token.group(1), lambda _: "ada@example.org")
+    project.run("subscribers", "add", "late@example.org")
+    assert project.run("send").code == ExitStatus.OK
+    assert key_file.read_text().strip() == key
+
+
+@pytest.mark.postgres
+def test_a_shared_database_needs_the_secret_key_set(pg_project: Project, smtp_server: SMTPServer) -> None:
+    project = pg_project
     ready(project, smtp_server)
     del project.environ["DIGEST_SECRET_KEY"]
     result = project.run("send")
@@ -193,6 +215,10 @@ def test_a_missing_secret_key_is_a_clear_config_error(project: Project, smtp_ser
     assert "DIGEST_SECRET_KEY: is not set" in line
     project.environ["DIGEST_SECRET_KEY"] = "short"
     assert "too short" in project.run("send").stderr
+
+
+def test_a_bad_smtp_url_is_a_clear_config_error(project: Project, smtp_server: SMTPServer) -> None:
+    ready(project, smtp_server)
     project.environ["DIGEST_SECRET_KEY"] = SECRET
     project.environ["DIGEST_SMTP_URL"] = "http://mail.example.org"
     bad_url = project.run("send")

@@ -68,10 +68,40 @@ def store_for(config: Config, now: dt.datetime) -> Store:
     return store
 
 
-def signing_key(env: Environment) -> bytes:
-    from digest.tokens import secret_key
+def signing_key(env: Environment, config: Config) -> bytes:
+    """The key that signs unsubscribe and confirm links.
 
-    return secret_key(dict(env.environ))
+    ``DIGEST_SECRET_KEY`` when it is set. Otherwise, for the embedded default (a SQLite
+    file), a key generated once and kept beside the database (``DATABASE.key``, readable
+    by its owner only), so that a single machine works without setting anything; a
+    PostgreSQL setup, which several machines may share, must set the variable.
+    """
+    from digest.store.backend import sqlite_path
+    from digest.tokens import MIN_KEY_LENGTH, secret_key
+
+    if env.environ.get("DIGEST_SECRET_KEY") or not config.database.startswith("sqlite:"):
+        return secret_key(dict(env.environ))
+    database = sqlite_path(config.database)
+    if database == ":memory:":
+        return secret_key(dict(env.environ))
+    return secret_key(value=_local_key(Path(database + ".key"), MIN_KEY_LENGTH))
+
+
+def _local_key(path: Path, length: int) -> str:
+    import secrets
+
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= length:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def redacted(url: str) -> str:

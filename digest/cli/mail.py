@@ -27,7 +27,7 @@ def cmd_subscribers_add(args: argparse.Namespace, env: Environment) -> ExitStatu
     config = config_from(args, env)
     address = normalise_address(args.email)
     now = env.clock()
-    secret = signing_key(env) if args.pending else None
+    secret = signing_key(env, config) if args.pending else None
     with store_for(config, now) as store:
         with store.transaction(exclusive=True):
             subscriber, created = store.subscribers.add(
@@ -102,7 +102,7 @@ def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitSt
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     added = updated = bad = 0
-    secret = signing_key(env) if args.pending else None
+    secret = signing_key(env, config) if args.pending else None
     with handle, store_for(config, now) as store:
         reader = csv.DictReader(handle)
         fields = [name.strip().lower() for name in reader.fieldnames or []]
@@ -176,7 +176,7 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
             raise UsageError(f"there is no {which} to send", hint="run 'digest publish' first")
         if args.dry_run:
             return send_dry_run(store, config, digest, env)
-        secret = signing_key(env)
+        secret = signing_key(env, config)
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
         progress = progress_line(env) if env.is_interactive else None

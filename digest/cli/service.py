@@ -20,7 +20,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     from digest.lock import run_lock
     from digest.mailing import make_transport
-    from digest.pipeline import plan_run, run_once
+    from digest.pipeline import RunReport, RunStep, plan_run, run_once
 
     config = config_from(args, env)
     now = env.clock()
@@ -38,40 +38,47 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.OK
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    chatty = args.verbose or env.is_interactive
+
+    def show(report: RunReport, step: RunStep) -> None:
+        """Progress as it happens: a run that fails later keeps what it did."""
+        if step == "ingested":
+            for result in report.ingested:
+                if result.status == "rejected":
+                    env.err(rejection_line(result, config.rejected))
+                elif chatty:
+                    env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+        elif step == "published" and chatty and report.digest is not None:
+            env.out(f"published {report.digest.slug}: {report.digest.new_count} new papers")
+        elif step == "sent":
+            send = report.sends[-1]
+            for line in send_problem_lines(send):
+                env.err(line)
+            if chatty:
+                env.out(
+                    f"digest {send.digest_id}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
+                    f" later, {send.skipped} skipped by filters"
+                )
+
     try:
         with run_lock(config.database), store_for(config, now) as store:
             report = run_once(
                 store,
                 config,
                 clock=env.clock,
-                secret=lambda: signing_key(env),
+                secret=lambda: signing_key(env, config),
                 transport=lambda: make_transport(config),
                 stop=stop,
+                on_step=show,
             )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    for result in report.rejected:
-        env.err(rejection_line(result, config.rejected))
-    for send in report.sends:
-        for line in send_problem_lines(send):
-            env.err(line)
     if report.unsent:
         why = "stopped on request: " if report.stopped else ""
         env.err(f"{why}{report.unsent} more published digest(s) not sent yet; a later run sends them")
-    if args.verbose or (env.is_interactive and report.did_anything):
-        if not report.did_anything:
-            env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
-        for result in report.ingested:
-            if result.status != "rejected":
-                env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
-        if report.digest is not None:
-            env.out(f"published {report.digest.slug}: {report.digest.new_count} new papers")
-        for send in report.sends:
-            env.out(
-                f"digest {send.digest_id}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
-                f" later, {send.skipped} skipped by filters"
-            )
+    if args.verbose and not report.did_anything:
+        env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
     return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
 
 
@@ -93,7 +100,7 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
         config,
         open_store=lambda: open_store(config.database, now=env.clock()),
         clock=env.clock,
-        secret=lambda: signing_key(env),
+        secret=lambda: signing_key(env, config),
         transport=lambda: make_transport(config),
     )
     scheduler.install_signal_handlers()
@@ -109,7 +116,7 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.web import WebApp, serve
 
     config = config_from(args, env)
-    secret = signing_key(env)
+    secret = signing_key(env, config)
     with store_for(config, env.clock()):
         pass  # fail at start when the database is unreachable
     app = WebApp(

@@ -102,6 +102,10 @@ class Digests:
         )
         return [DigestRecord(int(r[0]), str(r[1]), r[2], int(r[3]), int(r[4]), r[5]) for r in rows]
 
+    def latest_id(self) -> int | None:
+        rows = self.db.execute("SELECT MAX(id) FROM digests")
+        return int(rows[0][0]) if rows[0][0] is not None else None
+
     def get(self, digest_id: int | None = None) -> Digest | None:
         """A published digest with its papers; the latest when ``digest_id`` is None."""
         where, params = ("WHERE id = ?", (digest_id,)) if digest_id is not None else ("", ())

@@ -86,6 +86,26 @@ class Ledger:
             )
         return len(rows)
 
+    def newcomers(self) -> int:
+        """Active subscribers who have never had a digest queued for them."""
+        rows = self.db.execute(
+            "SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active'"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id)"
+        )
+        return int(rows[0][0])
+
+    def enqueue_newcomers(self, digest_id: int) -> int:
+        """Queue ``digest_id`` (the latest) for active subscribers who have never had any digest queued."""
+        with self.db.transaction(exclusive=True):
+            rows = self.db.execute(
+                "INSERT INTO deliveries (digest_id, subscriber_id, status)"
+                " SELECT ?, s.id, 'queued' FROM subscribers s WHERE s.status = 'active'"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id)"
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING RETURNING subscriber_id",
+                (digest_id,),
+            )
+        return len(rows)
+
     def release_dead_claims(self, digest_id: int) -> int:
         """Put back claims of this host's dead processes at once."""
         owners = self.db.execute(
