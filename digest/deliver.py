@@ -61,6 +61,7 @@ Outcome = Literal["sent", "failed", "deferred", "server", "halt", "uncertain", "
 @dataclass
 class SendReport:
     digest_id: int
+    slug: str = ""  # the digest's name (its date), as people see it
     queued: int = 0  # ledger rows added by this run
     sent: int = 0
     failed: int = 0
@@ -127,7 +128,7 @@ def send_digest(
     assert digest.id is not None, "only a recorded digest can be sent"
     digest_id = digest.id
     stop = stop or threading.Event()
-    report = SendReport(digest_id=digest_id)
+    report = SendReport(digest_id=digest_id, slug=digest.slug)
     if enqueue == "always" or store.digests.mark_queued(digest_id, now=clock()):
         report.queued = store.ledger.enqueue(digest_id)
     store.ledger.release_dead_claims(digest_id)

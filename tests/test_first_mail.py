@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 from digest.errors import ExitStatus
 
@@ -51,3 +53,21 @@ def test_run_progress_is_printed_as_it_happens(project: Project) -> None:
     assert f"{EXAMPLE_DUMPS[0].name}: ingested, 89 papers, 89 new" in result.stdout
     assert "published 2026-03-12: 89 new papers" in result.stdout
     assert "DIGEST_SECRET_KEY: is too short" in result.stderr
+
+
+def test_a_digest_is_named_by_its_date_or_latest_everywhere(project: Project, tmp_path: Path) -> None:
+    for day, path in enumerate(EXAMPLE_DUMPS):
+        project.drop(path)
+        assert project.run("run", now=NOW + dt.timedelta(days=day)).code == ExitStatus.OK
+    assert project.run("subscribers", "add", "you@example.org").code == ExitStatus.OK
+    assert project.run("send", "--digest", "2026-03-14").code == ExitStatus.OK
+    shown = project.run("deliveries", "--digest", "2026-03-14")
+    assert shown.stdout.startswith("digest 2026-03-14: 1 sent")
+    assert project.run("deliveries", "--digest", "latest").stdout.startswith("digest 2026-03-11: 0 sent")
+    assert json.loads(project.run("status", "--json").stdout)["last_digest"]["slug"] == "2026-03-11"
+    preview = project.run("preview", "--digest", "2026-03-12", "--out", str(tmp_path))
+    assert preview.code == ExitStatus.OK and (tmp_path / "digest-2026-03-12.html").exists()
+    missing = project.run("send", "--digest", "2026-01-01")
+    assert missing.code == ExitStatus.USAGE and "there is no digest 2026-01-01" in missing.stderr
+    nonsense = project.run("deliveries", "--digest", "yesterday")
+    assert nonsense.code == ExitStatus.USAGE and "a digest's date such as 2026-03-14" in nonsense.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, send_problem_lines, signing_key, store_for
-from digest.cli.parsing import CommandFactory, Parser, add_command, positive_arg
+from digest.cli.parsing import CommandFactory, Parser, add_command, digest_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -170,10 +170,10 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = config_from(args, env)
     now = env.clock()
     with store_for(config, now) as store:
-        digest = store.digests.get(args.digest)
+        digest = store.digests.named(args.digest)
         if digest is None:
-            which = f"digest {args.digest}" if args.digest else "a published digest"
-            raise UsageError(f"there is no {which} to send", hint="run 'digest publish' first")
+            which = f"digest {args.digest}" if args.digest not in (None, "latest") else "a published digest"
+            raise UsageError(f"there is no {which} to send", hint="see 'digest status', or run 'digest publish' first")
         if args.dry_run:
             return send_dry_run(store, config, digest, env)
         secret = signing_key(env, config)
@@ -230,9 +230,10 @@ def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment)
 def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:
-        digest = store.digests.get(args.digest)
+        digest = store.digests.named(args.digest)
         if digest is None or digest.id is None:
-            raise UsageError("there is no published digest yet", hint="run 'digest publish' first")
+            which = f"digest {args.digest}" if args.digest not in (None, "latest") else "published digest yet"
+            raise UsageError(f"there is no {which}", hint="see 'digest status', or run 'digest publish' first")
         counts = store.ledger.counts(digest.id)
         failures = store.ledger.failures(digest.id)
     if args.json:
@@ -335,7 +336,9 @@ def register(command: CommandFactory, common: Parser) -> None:
         "Re-running resumes; nothing accepted by the server is sent twice. Uses DIGEST_SMTP_URL, else the outbox.",
         "DIGEST_SMTP_URL=smtp://localhost:25 digest send",
     )
-    send.add_argument("--digest", type=positive_arg, metavar="ID", help="the digest to send (default: the latest)")
+    send.add_argument(
+        "--digest", type=digest_arg, metavar="DATE", help="the digest to send: its date, 'latest' (default) or number"
+    )
     send.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
 
     deliveries = command(
@@ -344,5 +347,7 @@ def register(command: CommandFactory, common: Parser) -> None:
         "Show a digest's deliveries: counts by status and the failures with their reasons.",
         "digest deliveries --json",
     )
-    deliveries.add_argument("--digest", type=positive_arg, metavar="ID", help="default: the latest digest")
+    deliveries.add_argument(
+        "--digest", type=digest_arg, metavar="DATE", help="the digest: its date, 'latest' (default) or number"
+    )
     deliveries.add_argument("--json", action="store_true", help="print one JSON object")

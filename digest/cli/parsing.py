@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Protocol
 
@@ -56,6 +57,19 @@ def positive_arg(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)
+
+
+_DIGEST_NAME = re.compile(r"latest|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9]{1,4})?|[1-9][0-9]{0,17}")
+
+
+def digest_arg(text: str) -> str:
+    """A digest as people name it: its date (``2026-03-14``, ``2026-03-14-2``), ``latest``, or its number."""
+    name = text.strip().lower()
+    if not _DIGEST_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"expected a digest's date such as 2026-03-14, 'latest', or its number; got {text!r}"
+        )
+    return name
 
 
 def add_command(

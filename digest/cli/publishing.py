@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, store_for
-from digest.cli.parsing import CommandFactory, Parser
+from digest.cli.parsing import CommandFactory, Parser, digest_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -45,7 +45,12 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
     else:
         with store_for(config, now) as store:
-            digest = store.digests.get() or pending_digest(store, now)
+            if args.digest not in (None, "latest"):
+                digest = store.digests.named(args.digest)
+                if digest is None:
+                    raise UsageError(f"there is no digest {args.digest}", hint="see 'digest status' for the latest")
+            else:
+                digest = store.digests.get() or pending_digest(store, now)
         if digest is None:
             raise UsageError("there is no digest to preview yet", hint="run 'digest ingest' first, or use --dump FILE")
     rendered = renderer_for(config).email_message(digest)
@@ -101,4 +106,5 @@ def register(command: CommandFactory, common: Parser) -> None:
     source = preview.add_mutually_exclusive_group()
     source.add_argument("--dump", metavar="FILE", help="preview one dump file, every paper as new")
     source.add_argument("--latest", action="store_true", help="preview the latest digest (the default)")
+    source.add_argument("--digest", type=digest_arg, metavar="DATE", help="preview a published digest: its date")
     preview.add_argument("--out", metavar="DIR", help="where to write (default: 'preview' in schedule.yaml)")

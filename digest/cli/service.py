@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 env.err(line)
             if chatty:
                 env.out(
-                    f"digest {send.digest_id}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
+                    f"digest {send.slug}: {send.sent} sent, {send.failed} failed, {send.deferred} to retry"
                     f" later, {send.skipped} skipped by filters"
                 )
 

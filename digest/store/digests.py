@@ -102,6 +102,15 @@ class Digests:
         )
         return [DigestRecord(int(r[0]), str(r[1]), r[2], int(r[3]), int(r[4]), r[5]) for r in rows]
 
+    def named(self, name: str | None) -> Digest | None:
+        """The digest a person names: its slug (its date), ``latest`` (or None), or its number."""
+        if name is None or name == "latest":
+            return self.get()
+        if name.isascii() and name.isdigit():
+            return self.get(int(name))
+        rows = self.db.execute("SELECT id FROM digests WHERE slug = ?", (name,))
+        return self.get(int(rows[0][0])) if rows else None
+
     def latest_id(self) -> int | None:
         rows = self.db.execute("SELECT MAX(id) FROM digests")
         return int(rows[0][0]) if rows[0][0] is not None else None
