@@ -1,10 +1,12 @@
 """The RSS 2.0 and Atom feeds, built with feedgen. Pure: items in, bytes out.
 
 One item per paper, newest first. Each has a stable guid (a tag URI with the
-paper's id; not a permalink), its first-seen time as pubDate, its archive
-entry as link, and the escaped abstract with its links as description. The
-channel's lastBuildDate is the newest item's time, so rebuilding with nothing
-new gives byte-identical feeds.
+paper's id; not a permalink), the date of the listing it first appeared in
+(at the time of day its digest was published) as its date, its archive entry
+as link, and the escaped abstract with its links as HTML (``type="html"`` in
+Atom, whose feed also names an author, as RFC 4287 requires). The channel's
+lastBuildDate is the newest item's time, so rebuilding with nothing new gives
+byte-identical feeds.
 """
 
 from __future__ import annotations
@@ -50,13 +52,19 @@ def description(item: FeedItem) -> str:
     return "".join(parts)
 
 
+def listed_at(item: FeedItem) -> dt.datetime:
+    """The date of the listing the paper first appeared in, at the time of day its digest was published."""
+    published = item.published_at.astimezone(dt.UTC)
+    return dt.datetime.combine(item.paper.first_seen_on, published.time(), tzinfo=dt.UTC)
+
+
 def build_feeds(items: Sequence[FeedItem], site: SiteConfig) -> Feeds:
-    rss = _generator(items, site, self_url=f"{site.url}feed.xml", self_type="application/rss+xml")
-    atom = _generator(items, site, self_url=f"{site.url}atom.xml", self_type="application/atom+xml")
+    rss = _generator(items, site, self_url=f"{site.url}feed.xml", self_type="application/rss+xml", atom=False)
+    atom = _generator(items, site, self_url=f"{site.url}atom.xml", self_type="application/atom+xml", atom=True)
     return Feeds(rss=rss.rss_str(pretty=True), atom=atom.atom_str(pretty=True))
 
 
-def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, self_type: str) -> Any:
+def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, self_type: str, atom: bool) -> Any:
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -68,7 +76,9 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
     feed.link(href=site.url, rel="alternate")
     feed.language("en")
     feed.generator("digest")
-    feed.updated(max((item.paper.first_seen_at for item in items), default=EMPTY_FEED_DATE))
+    if atom:  # every Atom entry needs an author (RFC 4287 4.1.1): the feed's stands in for unknown ones
+        feed.author({"name": site.title})
+    feed.updated(max((listed_at(item) for item in items), default=EMPTY_FEED_DATE))
     # feedgen lists entries in reverse order of adding: add the oldest first.
     for item in reversed(items):
         paper = item.paper
@@ -76,7 +86,10 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
         entry.guid(paper_guid(site, paper.id, paper.first_seen_at), permalink=False)
         entry.title(paper.title)
         entry.link(href=f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
-        entry.description(description(item))
-        entry.published(paper.first_seen_at)
-        entry.updated(paper.first_seen_at)
+        if atom:
+            entry.content(description(item), type="html")
+        else:
+            entry.description(description(item))
+        entry.published(listed_at(item))
+        entry.updated(listed_at(item))
     return feed

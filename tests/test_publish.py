@@ -7,11 +7,9 @@ import email
 import email.policy
 import json
 import re
-import time
 from pathlib import Path
 
 import feedparser
-import pytest
 
 from digest.errors import ExitStatus
 
@@ -75,11 +73,14 @@ def test_the_rss_feed_is_valid_and_complete(project: Project) -> None:
     assert b'<guid isPermaLink="false">' in raw
     # Newest first: the last digest's papers lead, in listing order.
     assert feed.entries[0].title.startswith("Value Kaleidoscope")
-    newest = NOW + dt.timedelta(days=2)
-    assert time.mktime(feed.entries[0].published_parsed) == pytest.approx(newest.timestamp(), abs=86400)
+    # Dated by the listing they appeared in (2026-03-11, 12, 14), not by when they were ingested
+    # (2026-11-22 to 24), at the time of day their digest was published.
+    dates = {dt.date(*entry.published_parsed[:3]) for entry in feed.entries}
+    assert dates == {dt.date(2026, 3, 11), dt.date(2026, 3, 12), dt.date(2026, 3, 14)}
+    assert feed.entries[0].published_parsed[:6] == (2026, 3, 11, 9, 0, 0)
     # RFC 822 dates with a zone; absolute links everywhere.
     assert re.search(rb"<pubDate>\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000</pubDate>", raw)
-    assert re.search(rb"<lastBuildDate>Tue, 24 Nov 2026 09:00:00 \+0000</lastBuildDate>", raw)
+    assert re.search(rb"<lastBuildDate>Sat, 14 Mar 2026 09:00:00 \+0000</lastBuildDate>", raw)
     assert all(entry.link.startswith(f"{SITE}archive/") and "#paper-" in entry.link for entry in feed.entries)
     assert not re.search(rb'href="(?!https?://)', raw.replace(b"&quot;", b'"'))
     # The description is the escaped abstract with its links.
@@ -94,6 +95,12 @@ def test_the_atom_feed_parses_too(project: Project) -> None:
     assert len(feed.entries) == 163
     selves = [link.href for link in feed.feed.links if link.rel == "self"]
     assert selves == [f"{SITE}atom.xml"]
+    # HTML content marked as HTML (readers otherwise show raw <p> and &#x27;), and an author (RFC 4287).
+    raw = (project.root / "site" / "atom.xml").read_bytes()
+    assert raw.count(b'<content type="html">') == 163
+    assert feed.feed.author == "Trending papers"
+    assert all(e.content[0].type == "text/html" and e.content[0].value.startswith("<p>") for e in feed.entries)
+    assert dt.date(*feed.entries[-1].published_parsed[:3]) == dt.date(2026, 3, 12)
 
 
 def test_the_feed_keeps_the_200_most_recent_papers(project: Project) -> None:

@@ -33,6 +33,7 @@ class DigestRecord:
 class FeedItem:
     paper: StoredPaper
     digest_slug: str
+    published_at: dt.datetime  # when its digest was published
 
 
 class Digests:
@@ -146,11 +147,11 @@ class Digests:
     def feed_items(self, limit: int) -> list[FeedItem]:
         """The most recent papers of published digests, newest first."""
         rows = self.db.execute(
-            f"SELECT {_P_COLUMNS}, d.slug FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id"
+            f"SELECT {_P_COLUMNS}, d.slug, d.published_at FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id"
             " JOIN digests d ON d.id = dp.digest_id ORDER BY d.id DESC, dp.position LIMIT ?",
             (limit,),
         )
-        return [FeedItem(paper_from_row(row[:-1]), str(row[-1])) for row in rows]
+        return [FeedItem(paper_from_row(row[:-2]), str(row[-2]), row[-1]) for row in rows]
 
     def to_send(self) -> list[int]:
         """Digests with work for a sender, oldest first: never queued, or with open deliveries."""
