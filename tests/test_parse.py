@@ -151,3 +151,29 @@ def test_papers_carry_their_links() -> None:
 def test_a_first_title_mentioning_once_a_day_is_a_title() -> None:
     assert titles("Learning Once a Day\n" + ABSTRACT_A) == ["Learning Once a Day"]
     assert titles("Get trending papers in your email inbox once a day!\nReal Title\n" + ABSTRACT_A) == ["Real Title"]
+
+
+def _wrapped_listing(*, together: bool) -> tuple[bytes, list[tuple[str, str]]]:
+    import textwrap
+
+    papers = [(p.title, p.abstract) for p in parse_dump(EXAMPLE_DUMPS[0].read_bytes(), today=TODAY).papers[:4]]
+    blocks: list[str] = ["Subscribe", "Mar 12"]
+    for title, abstract in papers:
+        body = "\n".join(textwrap.wrap(abstract, 72, break_on_hyphens=False, break_long_words=False))
+        blocks += [f"{title}\n{body}"] if together else [title, body]
+    return ("\n\n".join(blocks) + "\n").encode(), papers
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["title-block-then-abstract-block", "one-block-a-paper"])
+def test_hard_wrapped_abstracts_are_joined(together: bool) -> None:
+    data, papers = _wrapped_listing(together=together)
+    dump = parse_dump(data, today=TODAY)
+    assert [(paper.title, paper.abstract) for paper in dump.papers] == papers
+    assert dump.listed_on == dt.date(2026, 3, 12)
+
+
+def test_blocks_that_are_truly_ambiguous_are_rejected_with_the_reason() -> None:
+    text = "Title One\n\nfirst line of an abstract\nsecond line of it\nthird line\n\nTwo Titles\nIn A Block\n"
+    with pytest.raises(DumpError) as caught:
+        parse_dump(text.encode(), today=TODAY)
+    assert "neither alternate between a one-line title and its abstract nor hold one paper each" in str(caught.value)

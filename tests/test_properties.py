@@ -69,7 +69,8 @@ def dump(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]]]:
     if header == "glued":
         assume(not pairs[0][0][0].islower())
     dated = draw(st.booleans())
-    blank = draw(st.sampled_from(["always", "never", "sometimes"]))
+    # Blank lines: between every line, never, only between papers, or only between a title and its abstract.
+    blank = draw(st.sampled_from(["always", "never", "papers", "inside"]))
 
     blocks: list[str] = []
     if header == "lines":
@@ -79,9 +80,11 @@ def dump(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]]]:
     for index, (paper_title, abstract) in enumerate(pairs):
         blocks += [("Subscribe" + paper_title) if header == "glued" and index == 0 else paper_title, abstract]
 
+    header_lines = len(blocks) - 2 * len(pairs)
     text = blocks[0]
-    for block in blocks[1:]:
-        gap = {"always": True, "never": False}.get(blank, draw(st.booleans()))
+    for index, block in enumerate(blocks[1:], start=1):
+        is_title = index >= header_lines and (index - header_lines) % 2 == 0
+        gap = {"always": True, "never": False, "papers": is_title or index <= header_lines}.get(blank, not is_title)
         text += ("\n\n" if gap else "\n") + block
     text += draw(st.sampled_from(["", "\n", "\n\n"]))
     text = text.replace("\n", draw(st.sampled_from(["\n", "\r\n", "\r"])))
@@ -110,6 +113,40 @@ def test_any_layout_parses_back_to_the_same_pairs(case: tuple[bytes, list[tuple[
     parsed = parse_dump(data, today=TODAY)
     assert [(paper.title, paper.abstract) for paper in parsed.papers] == expected
     assert [paper.rank for paper in parsed.papers] == list(range(1, len(expected) + 1))
+
+
+@st.composite
+def wrapped_dump(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]]]:
+    """A listing whose abstracts are hard-wrapped over several lines, with blank lines between blocks."""
+    pairs = draw(st.lists(st.tuples(title(), phrase(6, 60)), min_size=1, max_size=6))
+    assume(not any(" ".join(t.split()).casefold().startswith(HEADER_WORDS) for t, _ in pairs[:1]))
+    width = draw(st.integers(min_value=20, max_value=80))
+    together = draw(st.booleans())  # title and abstract in one block, or in blocks of their own
+    blocks = []
+    for paper_title, abstract in pairs:
+        lines, line = [], ""
+        for word in abstract.split():
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+        assume(len(lines) >= 2 or not together)
+        body = "\n".join(lines)
+        blocks += [f"{paper_title}\n{body}"] if together else [paper_title, body]
+    # One block with no blank line at all is a listing read line by line: not a wrapped layout.
+    assume(not (together and len(pairs) == 1))
+    text = "\n\n".join(blocks) + "\n"
+    expected = [(" ".join(t.split()), " ".join(a.split())) for t, a in pairs]
+    return text.encode("utf-8"), expected
+
+
+@given(wrapped_dump())
+def test_hard_wrapped_abstracts_are_joined(case: tuple[bytes, list[tuple[str, str]]]) -> None:
+    data, expected = case
+    parsed = parse_dump(data, today=TODAY)
+    assert [(paper.title, paper.abstract) for paper in parsed.papers] == expected
 
 
 @given(dump())

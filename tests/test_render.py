@@ -176,7 +176,7 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     from digest.feed import build_feeds
     from digest.store.digests import FeedItem
 
-    feeds = build_feeds([FeedItem(p, digest.slug) for p in papers], SITE)
+    feeds = build_feeds([FeedItem(p, digest.slug, digest.published_at) for p in papers], SITE)
     for xml in (feeds.rss, feeds.atom):
         assert b"<script>" not in xml and b"</title><b>" not in xml
 

@@ -7,7 +7,8 @@ A dump is the text of a trending-papers listing page. What it may look like:
   title with no line break ("SubscribeSome Title");
 * an optional date line ("Mar 12", "March 12", "Mar 12, 2024");
 * then, for each paper, a title line followed by an abstract line, with or
-  without blank lines between them;
+  without blank lines between them; or, with blank lines between blocks, an
+  abstract hard-wrapped over several lines (see :func:`_papers`);
 * UTF-8 (with or without a BOM), UTF-16 with a BOM, or Latin-1/cp1252 bytes;
   LF, CRLF or CR line endings.
 
@@ -86,6 +87,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 class _Line:
     number: int  # 1-based line number in the file
     text: str
+    block: int = 0  # which run of lines between blank lines it belongs to
 
 
 def decode(data: bytes) -> str:
@@ -142,7 +144,7 @@ def parse_text(text: str, *, today: dt.date) -> Dump:
     listed_on, body = _split_header(lines, today=today)
     if not body:
         raise DumpError("no papers found after the header", line=lines[-1].number)
-    papers = tuple(_pair(body))
+    papers = _papers(body)
     return Dump(sha256=content_hash(text), listed_on=listed_on, papers=papers)
 
 
@@ -158,10 +160,13 @@ def peek_date(data: bytes, *, today: dt.date) -> dt.date | None:
 
 def _content_lines(text: str) -> list[_Line]:
     lines = []
+    block = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         cleaned = normalise_whitespace(_CONTROL.sub(" ", raw))
         if cleaned:
-            lines.append(_Line(number, cleaned))
+            lines.append(_Line(number, cleaned, block))
+        elif lines and lines[-1].block == block:
+            block += 1
     return lines
 
 
@@ -190,7 +195,7 @@ def _split_header(lines: list[_Line], *, today: dt.date) -> tuple[dt.date | None
                 break  # not a glued header: the line really starts this way
             text = rest
         if text:
-            return listed_on, [_Line(line.number, text), *lines[index + 1 :]]
+            return listed_on, [_Line(line.number, text, line.block), *lines[index + 1 :]]
     return listed_on, []
 
 
@@ -213,6 +218,62 @@ def _resolve_date(match: re.Match[str], *, today: dt.date, line: int) -> dt.date
         if candidate <= today:
             return candidate
     raise DumpError(f"'{match.group(0)}' is not a valid date", line=line)
+
+
+def _papers(body: list[_Line]) -> tuple[Paper, ...]:
+    """The papers of the body, read from its blocks when they show hard-wrapped abstracts.
+
+    Blocks are runs of lines between blank lines. Two layouts mark a hard-wrapped
+    listing unambiguously, and their lines are joined:
+
+    * blocks alternate between a one-line title and an abstract of one or more lines;
+    * every block is one paper: a title line, then its abstract's lines.
+
+    (When no block holds more than two lines, the two readings agree with reading
+    the lines in pairs.) Any other arrangement is read line by line, in pairs; what
+    does not pair up then is rejected.
+    """
+    blocks: list[list[_Line]] = []
+    for line in body:
+        if blocks and blocks[-1][-1].block == line.block:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    titles, abstracts = blocks[0::2], blocks[1::2]
+    if (
+        len(titles) == len(abstracts)
+        and all(len(block) == 1 for block in titles)
+        and any(len(block) > 1 for block in abstracts)
+    ):
+        return tuple(_joined([(title[0], abstract) for title, abstract in zip(titles, abstracts, strict=True)]))
+    wrapped = len(blocks) > 1 and max(len(block) for block in blocks) > 2
+    if wrapped and all(len(block) >= 2 for block in blocks):
+        return tuple(_joined([(block[0], block[1:]) for block in blocks]))
+    try:
+        return tuple(_pair(body))
+    except DumpError as exc:
+        if not wrapped:
+            raise
+        raise DumpError(
+            f"{exc.reason}; the blank lines make blocks of several lines, but the blocks neither alternate"
+            " between a one-line title and its abstract nor hold one paper each, so the abstracts cannot be"
+            " told from the titles",
+            line=exc.line,
+        ) from None
+
+
+def _joined(entries: list[tuple[_Line, list[_Line]]]) -> Iterator[Paper]:
+    for rank, (title_line, abstract_lines) in enumerate(entries, start=1):
+        _check_title(title_line)
+        abstract = " ".join(line.text for line in abstract_lines)
+        if len(abstract.split()) < MIN_ABSTRACT_WORDS:
+            raise DumpError(
+                f"expected the abstract of {_quote(title_line.text)} but found {_quote(abstract)}",
+                line=abstract_lines[0].number,
+            )
+        yield Paper(
+            title=title_line.text, abstract=abstract, rank=rank, line=title_line.number, links=find_links(abstract)
+        )
 
 
 def _pair(body: list[_Line]) -> Iterator[Paper]:
