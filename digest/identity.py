@@ -12,11 +12,14 @@ anything, so they have no fingerprint.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 #: Abstracts with fewer words than this have no fingerprint.
 MIN_FINGERPRINT_WORDS = 20
 
+# Everything but letters and digits: \W is exactly "not str.isalnum()", bar the underscore.
+_NOT_ALNUM = re.compile(r"[\W_]+")
 # Case folding leaves the dotless i alone although its capital folds to "i".
 _FOLD_EXTRA = str.maketrans({"\u0131": "i"})  # dotless i
 
@@ -33,7 +36,7 @@ def title_key(title: str) -> str:
     # Folding can leave decomposed sequences ("İ" -> "i" + combining dot): compose
     # again; the marks that remain are not letters and drop out below.
     folded = unicodedata.normalize("NFKC", folded)
-    return "".join(char for char in folded if char.isalnum())
+    return _NOT_ALNUM.sub("", folded)
 
 
 def normalise_whitespace(text: str) -> str:

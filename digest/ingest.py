@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from digest.config import Config
 from digest.diff import diff_dump, identify
 from digest.errors import DumpError
 from digest.formats.text import content_hash, decode, parse_text, peek_date
@@ -48,6 +49,13 @@ class IngestContext:
 
     def arrival_date(self, file: InboxFile) -> dt.date:
         return file.arrived_at.astimezone(self.timezone).date()
+
+
+def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
+    """The context of an ingest run with this configuration, at ``now``."""
+    return IngestContext(
+        inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle, rejected=config.rejected
+    )
 
 
 def ingest_pending(store: Store, context: IngestContext) -> list[IngestResult]:

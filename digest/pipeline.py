@@ -15,7 +15,7 @@ from digest.compose import build_digest
 from digest.config import Config
 from digest.deliver import SendReport, send_digest
 from digest.formats.text import parse_dump
-from digest.ingest import IngestContext, ingest_pending
+from digest.ingest import ingest_context, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
 from digest.site import build_site, write_site
@@ -130,12 +130,6 @@ class RunReport:
             or self.digest is not None
             or any(report.sent or report.failed or report.deferred for report in self.sends)
         )
-
-
-def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
-    return IngestContext(
-        inbox=config.inbox, timezone=config.timezone, now=now, settle=config.inbox_settle, rejected=config.rejected
-    )
 
 
 def run_once(

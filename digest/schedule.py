@@ -28,9 +28,9 @@ from typing import Any
 from digest.config import Config
 from digest.cron import crontab_trigger, previous_fire_time
 from digest.errors import DigestError, LockedError
-from digest.ingest import ingest_pending
+from digest.ingest import ingest_context, ingest_pending
 from digest.lock import run_lock
-from digest.pipeline import RunReport, ingest_context, run_once
+from digest.pipeline import RunReport, run_once
 from digest.store import Store
 from digest.transport import Transport
 

@@ -56,7 +56,7 @@ def config_from(args: argparse.Namespace, env: Environment) -> Config:
 
 
 def store_for(config: Config, now: dt.datetime) -> Store:
-    from digest.site import check_site
+    from digest.site_identity import check_site
     from digest.store import open_store
 
     store = open_store(config.database, now=now)

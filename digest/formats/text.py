@@ -320,6 +320,8 @@ def _quote(text: str, limit: int = 60) -> str:
 
 def find_links(text: str) -> tuple[Link, ...]:
     """The URLs in a text, in order, without duplicates or trailing punctuation."""
+    if "://" not in text and "www." not in text and "WWW." not in text:
+        return ()  # most abstracts have no link: skip the expression
     links: list[Link] = []
     seen: set[str] = set()
     for match in _URL.finditer(text):
