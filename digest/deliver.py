@@ -3,9 +3,11 @@
 1. Queue the digest for every active subscriber who has no ledger row for it.
 2. Claim a small batch of deliveries (several workers may share the work).
 3. For each, build the message from its filter variant's template (rendered
-   and serialised once per variant), hand it to the transport in a pool of
-   ``connections`` threads, and record the result as soon as it is known:
-   ``sent`` right after the server accepted it.
+   and serialised once per variant) and hand it to the transport in a pool of
+   ``connections`` threads. The pool's threads only speak SMTP; the main thread
+   does all the database work, recording the results that have come in (``sent``
+   right after the server accepted a message) in one transaction as soon as any
+   thread finishes, so the connections never wait for the database.
 4. Repeat until nothing is left to claim, or until asked to stop: then no new
    message starts, and those not started go back to the queue.
 
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from digest.config import Config
+from digest.errors import StoreError
 from digest.mailing import Variants, unsubscribe_url
 from digest.message import message_id_for, personalise_message
 from digest.models import Digest
@@ -137,13 +140,10 @@ def send_digest(
     worker = worker_name()
     retries = config.delivery.retries
     breaker = Breaker()
-    lost: list[BaseException] = []  # a result that could not be recorded: the store went away
+    lost: list[StoreError] = []  # a result that could not be recorded: the store went away
 
     def halted() -> bool:
         return stop.is_set() or breaker.tripped.is_set()
-
-    # The database connection is shared by the pool's threads: one statement at a time.
-    db_lock = threading.Lock()
 
     def attempt(recipient: str, data: bytes, key: str) -> tuple[Outcome, str | None]:
         error: str | None = None
@@ -168,37 +168,50 @@ def send_digest(
                 return outcome, error
         return "deferred", error
 
-    def deliver(claim: Claim, data: bytes, key: str) -> None:
-        """Runs in a pool thread; records its own outcome the moment it is known."""
+    def deliver(claim: Claim, data: bytes, key: str) -> tuple[Claim, Outcome, str | None]:
+        """Runs in a pool thread: sends, and hands the outcome back (the main thread records it)."""
         outcome, error = attempt(claim.subscriber.email, data, key)
-        with db_lock:
-            if lost:  # nothing can be recorded: leave the claim for a later run to release
-                return
-            try:
-                _record(store, config, digest_id, claim, (outcome, error), report, breaker, clock())
-            except Exception as exc:
-                lost.append(exc)
-                breaker.trip("a delivery result could not be recorded")
-                raise
-            if progress is not None:
-                progress(report, total)
+        return claim, outcome, error
+
+    def record(results: list[tuple[Claim, Outcome, str | None]]) -> None:
+        """Record the outcomes that have come in, in one transaction; on failure, start nothing more."""
+        if lost:  # nothing can be recorded: the claims stay for a later run to take over
+            return
+        now = clock()
+        plain = [
+            claim.subscriber.id for claim, outcome, _ in results if outcome == "sent" and not claim.subscriber.bounces
+        ]
+        try:
+            with store.transaction():
+                store.ledger.mark_sent_many(digest_id, plain, now=now)
+                for claim, outcome, error in results:
+                    if outcome != "sent" or claim.subscriber.bounces:
+                        _record(store, config, digest_id, claim, (outcome, error), report, breaker, now)
+            report.sent += len(plain)
+            if plain:
+                breaker.success()
+        except StoreError as exc:
+            lost.append(exc)
+            breaker.trip("a delivery result could not be recorded")
+            return
+        if progress is not None:
+            progress(report, total)
 
     total = store.ledger.counts(digest_id).open
     window = config.delivery.connections * CLAIM_PER_CONNECTION
-    in_flight: set[Future[None]] = set()
+    in_flight: set[Future[tuple[Claim, Outcome, str | None]]] = set()
     exhausted = False
     with ThreadPoolExecutor(max_workers=config.delivery.connections, thread_name_prefix="digest-send") as pool:
         while True:
             # Keep the pool fed: claim more while fewer than half a window is in flight.
             if not exhausted and not halted() and len(in_flight) <= window // 2:
-                with db_lock:
-                    claims = store.ledger.claim(
-                        digest_id,
-                        worker=worker,
-                        limit=window - len(in_flight),
-                        now=clock(),
-                        stale_after=config.delivery.claim_timeout,
-                    )
+                claims = store.ledger.claim(
+                    digest_id,
+                    worker=worker,
+                    limit=window - len(in_flight),
+                    now=clock(),
+                    stale_after=config.delivery.claim_timeout,
+                )
                 exhausted = not claims
                 skipped = []
                 for claim in claims:
@@ -214,9 +227,8 @@ def send_digest(
                     )
                     in_flight.add(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
                 if skipped:
-                    with db_lock:
-                        store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
-                        report.skipped += len(skipped)
+                    store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
+                    report.skipped += len(skipped)
                 if claims:
                     continue
             if not in_flight:
@@ -224,9 +236,7 @@ def send_digest(
                     break
                 continue
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.exception() is not None and not lost:
-                    future.result()  # an unexpected error: re-raise it
+            record([future.result() for future in done])  # re-raises an unexpected error of a worker
     transport.close()
     if lost:
         raise lost[0]

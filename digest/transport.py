@@ -129,7 +129,8 @@ class SMTPTransport:
         self.port = parts.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[parts.scheme]
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.tls = tls_context(parse_qs(parts.query))
+        # Loading the system's certificates takes a while: only for a TLS connection.
+        self.tls = tls_context(parse_qs(parts.query)) if self.scheme != "smtp" else None
         self.envelope_from = parseaddr(sender)[1]
         self.timeout = timeout
         self.data_timeout = data_timeout or timeout

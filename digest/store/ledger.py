@@ -164,6 +164,14 @@ class Ledger:
             ),
         )
 
+    def mark_sent_many(self, digest_id: int, subscriber_ids: Sequence[int], *, now: dt.datetime) -> None:
+        """Record several deliveries as sent (and certain) in one statement."""
+        self.db.execute_many(
+            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL"
+            " WHERE digest_id = ? AND subscriber_id = ?",
+            [(now, digest_id, subscriber_id) for subscriber_id in subscriber_ids],
+        )
+
     def claimed_by_others(self, digest_id: int, worker: str) -> int:
         """Deliveries another worker has claimed and not finished."""
         rows = self.db.execute(
