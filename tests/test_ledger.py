@@ -144,7 +144,9 @@ def test_killed_senders_lose_nothing_and_resend_only_what_was_in_flight(
     assert len(got) == count  # everyone has it
     extra = sum(len(items) - 1 for items in got.values())
     print(f"crash test: {kills} kills, {partial} messages before the final run, {extra} sent twice")
-    assert extra <= kills * connections  # only what was in flight at a kill came twice
+    # Only what was in flight at a kill came twice: per connection, the message on the wire and
+    # at most one accepted just before whose result the main thread had not yet recorded.
+    assert extra <= kills * connections * 2
 
 
 @pytest.mark.postgres
