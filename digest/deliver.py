@@ -135,7 +135,7 @@ def send_digest(
     if enqueue == "always" or store.digests.mark_queued(digest_id, now=clock()):
         report.queued = store.ledger.enqueue(digest_id)
     store.ledger.release_dead_claims(digest_id)
-    renderer = Renderer(config.site, config.email, config.templates)
+    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(clock()))
     variants = Variants(digest, config, renderer, clock(), transport.wire_format)
     worker = worker_name()
     retries = config.delivery.retries

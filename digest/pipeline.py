@@ -31,8 +31,10 @@ class PublishResult:
     written: tuple[Path, ...]  # site files whose content changed
 
 
-def renderer_for(config: Config) -> Renderer:
-    return Renderer(config.site, config.email, config.templates)
+def renderer_for(config: Config, *, store: Store | None = None, now: dt.datetime | None = None) -> Renderer:
+    """The renderer of this configuration; with a store, inlined email HTML is kept in it across processes."""
+    cache = store.rendered_html(now) if store is not None and now is not None else None
+    return Renderer(config.site, config.email, config.templates, inline_cache=cache)
 
 
 def pending_digest(store: Store, now: dt.datetime) -> Digest | None:
@@ -55,14 +57,20 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
 
     The digest is recorded before any file is written; files are built in memory
     first, then each is replaced atomically. A crash between the two is mended by
-    the next publish, which renders any digest page missing on disk.
+    the next publish, which renders any digest page missing on disk. A new digest's
+    email is rendered here too, once: a broken template fails the publish, not a
+    send, and every later sender finds the inlined HTML ready.
     """
     with store.transaction(exclusive=True):
         digest = pending_digest(store, now)
         if digest is not None:
             digest = dataclasses.replace(digest, id=store.digests.record(digest))
-    files = build_site(store, renderer_for(config), config.site, rebuild=rebuild)
+    renderer = renderer_for(config, store=store, now=now)
+    files = build_site(store, renderer, config.site, rebuild=rebuild)
     written = write_site(config.site.dir, files)
+    recorded = store.digests.get(digest.id) if digest is not None else None
+    if recorded is not None:
+        renderer.email_message(recorded)  # as a sender will render it: the same document, inlined once
     if digest is not None:
         log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
     return PublishResult(digest=digest, written=tuple(written))

@@ -20,6 +20,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote_plus
 
 import jinja2
@@ -146,12 +147,28 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html", ".html.j2", ".xml.j2"))
 
 
+class InlineCache(Protocol):
+    """Inlined documents by the SHA-256 of the document before inlining (the same input, the same output)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, html: str) -> None: ...
+
+
 class Renderer:
     """The one jinja2 Environment, and what is rendered with it."""
 
-    def __init__(self, site: SiteConfig, email: EmailConfig, user_templates: Path | None = None) -> None:
+    def __init__(
+        self,
+        site: SiteConfig,
+        email: EmailConfig,
+        user_templates: Path | None = None,
+        *,
+        inline_cache: InlineCache | None = None,
+    ) -> None:
         self.site = site
         self.email = email
+        self.inline_cache = inline_cache
         self.search_path = [*([user_templates] if user_templates else []), BUNDLED_TEMPLATES]
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(path)) for path in self.search_path]),
@@ -196,7 +213,7 @@ class Renderer:
             unsubscribe_url=placeholders["unsubscribe_url"],
             preheader=_preheader(view.papers),
         )
-        html_text, shown = fit_to_budget(inline_css(document), total=len(view.papers), more_token=more_token)
+        html_text, shown = fit_to_budget(self.inlined(document), total=len(view.papers), more_token=more_token)
         context = {
             "digest": view,
             "papers": view.papers[:shown],
@@ -208,6 +225,17 @@ class Renderer:
         return RenderedEmail(
             subject=" ".join(subject.split()), html=html_text, text=text, shown=shown, placeholders=placeholders
         )
+
+    def inlined(self, document: str) -> str:
+        """``document`` with its CSS inlined: from the cache when this very document was inlined before."""
+        if self.inline_cache is None:
+            return inline_css(document)
+        key = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        html_text = self.inline_cache.get(key)
+        if html_text is None:
+            html_text = inline_css(document)
+            self.inline_cache.put(key, html_text)
+        return html_text
 
     # -- the archive ---------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     digest: Digest | None
     if args.dump:
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
+        rendered = renderer_for(config).email_message(digest)
     else:
         with store_for(config, now) as store:
             if args.digest not in (None, "latest"):
@@ -51,9 +52,11 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
                     raise UsageError(f"there is no digest {args.digest}", hint="see 'digest status' for the latest")
             else:
                 digest = store.digests.get() or pending_digest(store, now)
-        if digest is None:
-            raise UsageError("there is no digest to preview yet", hint="run 'digest ingest' first, or use --dump FILE")
-    rendered = renderer_for(config).email_message(digest)
+            if digest is None:
+                hint = "run 'digest ingest' first, or use --dump FILE"
+                raise UsageError("there is no digest to preview yet", hint=hint)
+            kept = store if digest.id is not None else None  # a digest not yet published is not kept
+            rendered = renderer_for(config, store=kept, now=now).email_message(digest)
     headers = ListHeaders(config.email.list_id, config.site.title, config.email.unsubscribe_mailto)
     data = personalise_message(
         prepare_message(rendered, sender=config.email.sender, date=now, headers=headers).compile(),

@@ -15,6 +15,7 @@ from digest.store.digests import Digests
 from digest.store.history import History, HistoryCounts
 from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
+from digest.store.rendered import RenderedHtml
 from digest.store.subscribers import Subscribers
 
 __all__ = ["Digests", "DumpRecord", "HistoryCounts", "Store", "open_store"]
@@ -49,6 +50,10 @@ class Store:
     def identity(self) -> str:
         """The random name this history was given when it was created."""
         return str(self.db.execute("SELECT id FROM store_identity")[0][0])
+
+    def rendered_html(self, now: dt.datetime) -> RenderedHtml:
+        """Inlined email HTML kept across processes (a renderer's ``inline_cache``)."""
+        return RenderedHtml(self.db, now)
 
     def close(self) -> None:
         self.db.close()

@@ -160,6 +160,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "rendering: inlined email HTML kept by the hash of its document",
+        (
+            """CREATE TABLE rendered_html (
+                hash TEXT PRIMARY KEY,
+                html TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL
+            )""",
+            "CREATE INDEX rendered_html_created ON rendered_html (created_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
