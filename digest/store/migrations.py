@@ -172,6 +172,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX rendered_html_created ON rendered_html (created_at)",
         ),
     ),
+    Migration(
+        11,
+        "delivery: find a subscriber's deliveries (who has never had a digest) without a scan",
+        ("CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id)",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

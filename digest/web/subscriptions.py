@@ -11,6 +11,7 @@ a request (or the server's thread pool) hostage.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -72,7 +73,10 @@ class ConfirmationMailer:
                 log.warning("confirmation mail to %s not sent: %s", address, exc.one_line())
             except Exception:
                 log.exception("confirmation mail to %s not sent", address)
-                store = None  # start again with a fresh connection
+                if store is not None:  # start again with a fresh connection
+                    with contextlib.suppress(Exception):
+                        store.close()
+                store = None
             finally:
                 self.jobs.task_done()
 
