@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from digest.errors import DumpError
+from digest.formats.links import find_links
 from digest.identity import normalise_whitespace, title_key
-from digest.models import Dump, Link, LinkKind, Paper
+from digest.models import Dump, Paper
 
 #: A title longer than this is a paragraph, not a title.
 MAX_TITLE_CHARS = 300
@@ -37,7 +38,6 @@ LONG_TITLE_CHARS = 150
 #: An abstract needs at least this many words.
 MIN_ABSTRACT_WORDS = 3
 
-CODE_HOSTS = frozenset({"github.com", "gitlab.com", "huggingface.co"})
 
 _MONTHS = {
     name: number
@@ -76,9 +76,6 @@ _BOILERPLATE_PREFIX = re.compile(
     r"|Get trending papers in your e-?mail inbox[^!]*!|new(?=[A-Z]))"
 )
 
-_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
-_TRAILING_PUNCTUATION = ".,;:!?'\"*"
-_BRACKETS = {")": "(", "]": "[", "}": "{"}
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -316,41 +313,3 @@ def _check_title(line: _Line) -> None:
 
 def _quote(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def find_links(text: str) -> tuple[Link, ...]:
-    """The URLs in a text, in order, without duplicates or trailing punctuation."""
-    if "://" not in text and "www." not in text and "WWW." not in text:
-        return ()  # most abstracts have no link: skip the expression
-    links: list[Link] = []
-    seen: set[str] = set()
-    for match in _URL.finditer(text):
-        url = _strip_trailing(match.group(0))
-        if url.lower().startswith("www."):
-            url = "https://" + url
-        if url in seen or not _host(url):
-            continue
-        seen.add(url)
-        links.append(Link(url=url, kind=_link_kind(url)))
-    return tuple(links)
-
-
-def _strip_trailing(url: str) -> str:
-    while url:
-        last = url[-1]
-        if last in _TRAILING_PUNCTUATION or (last in _BRACKETS and url.count(last) > url.count(_BRACKETS[last])):
-            url = url[:-1]
-        else:
-            break
-    return url
-
-
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
-    return host.lower() if "." in host else ""
-
-
-def _link_kind(url: str) -> LinkKind:
-    host = _host(url).removeprefix("www.")
-    return "code" if host in CODE_HOSTS else "project"
