@@ -17,10 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digest import render
+from digest.chart import IndexEntry
 from digest.config import EmailConfig, SiteConfig
 from digest.feed import FEED_ITEMS, build_feeds
 from digest.models import Digest, Link, StoredPaper
-from digest.render import IndexEntry, Renderer, archive_url
+from digest.render import Renderer, archive_url
 from digest.store.digests import FeedItem
 
 NOW = dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from digest.chart import IndexEntry
 from digest.config import SiteConfig
 from digest.feed import FEED_ITEMS, build_feeds
 from digest.files import write_if_changed
-from digest.render import IndexEntry, Renderer, archive_url
+from digest.render import Renderer, archive_url
 from digest.site_identity import IDENTITY_FILE
 from digest.store import Store
 
