@@ -76,7 +76,7 @@ def main() -> None:
     timed("email again (warm)", lambda: renderer.email_message(digest))
     timed(
         "feeds (RSS + Atom, 200 items)",
-        lambda: build_feeds([FeedItem(p, digest.slug) for p in papers[:FEED_ITEMS]], site),
+        lambda: build_feeds([FeedItem(p, digest.slug, digest.published_at) for p in papers[:FEED_ITEMS]], site),
     )
     page = timed("archive page (1,000 papers)", lambda: renderer.digest_page(digest))
     entries = [
