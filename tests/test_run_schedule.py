@@ -205,6 +205,26 @@ def test_sigterm_during_a_send_finishes_the_current_message(project: Project, sm
     assert sorted(got) == readers and all(len(items) == 1 for items in got.values())
 
 
+@pytest.mark.slow
+def test_a_run_stopped_by_sigterm_says_what_is_left_and_exits_3(project: Project, smtp_server: SMTPServer) -> None:
+    readers = [f"reader{i:03d}@example.org" for i in range(60)]
+    with_readers(project, smtp_server, readers)
+    smtp_server.sink.delay = 0.05
+    project.drop(EXAMPLE_DUMPS[1])
+    run = spawn(project, "run")
+    assert wait_until(lambda: len(smtp_server.sink.received) >= 5)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == ExitStatus.PARTIAL, err
+    (line,) = err.splitlines()
+    assert line.startswith("digest: stopped on request; ") and line.endswith("stay queued for a later run")
+    left = int(line.split("; ")[1].split()[0])
+    assert left == 60 - len(smtp_server.sink.received)
+    smtp_server.sink.delay = 0
+    assert project.run("run").code == ExitStatus.OK
+    assert sorted(smtp_server.sink.by_recipient()) == readers
+
+
 @pytest.mark.parametrize(
     ("schedule", "key"),
     [
