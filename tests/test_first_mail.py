@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from digest.errors import ExitStatus
 
 from conftest import EXAMPLE_DUMPS, NOW, Project
@@ -71,3 +73,21 @@ def test_a_digest_is_named_by_its_date_or_latest_everywhere(project: Project, tm
     assert missing.code == ExitStatus.USAGE and "there is no digest 2026-01-01" in missing.stderr
     nonsense = project.run("deliveries", "--digest", "yesterday")
     assert nonsense.code == ExitStatus.USAGE and "a digest's date such as 2026-03-14" in nonsense.stderr
+
+
+@pytest.mark.postgres
+def test_the_first_mail_flow_on_postgresql(pg_project: Project) -> None:
+    """The same promise on PostgreSQL: new subscribers, kept HTML, digest names, the site's identity."""
+    project = pg_project
+    project.environ["DIGEST_SECRET_KEY"] = "a-secret-key-for-postgresql-tests-0123456789"
+    for day, path in enumerate(EXAMPLE_DUMPS):
+        project.drop(path)
+        assert project.run("run", now=NOW + dt.timedelta(days=day)).code == ExitStatus.OK
+    assert project.run("subscribers", "add", "you@example.org").code == ExitStatus.OK
+    assert "would send 1 digest(s)" in project.run("run", "--dry-run").stdout
+    assert project.run("run", now=NOW + dt.timedelta(days=3)).code == ExitStatus.OK
+    assert outbox(project) == ["digest-3-1.eml"]
+    counts = json.loads(project.run("deliveries", "--digest", "2026-03-11", "--json").stdout)
+    assert (counts["digest"], counts["sent"], counts["uncertain"]) == ("2026-03-11", 1, 0)
+    assert json.loads(project.run("status", "--json").stdout)["schema_version"] >= 11
+    assert (project.root / "site" / ".digest-store").exists()
