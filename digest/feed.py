@@ -2,8 +2,9 @@
 
 One item per paper, newest first. Each has a stable guid (a tag URI with the
 paper's id; not a permalink), the date of the listing it first appeared in
-(at the time of day its digest was published) as its date, its archive entry
-as link, and the escaped abstract with its links as HTML (``type="html"`` in
+(at the time of day its digest was published) as its date, its arXiv page as
+link when its id is known (else its archive entry), its authors when known
+(``dc:creator`` in RSS, ``author`` in Atom), and the escaped abstract with its links as HTML (``type="html"`` in
 Atom, whose feed also names an author, as RFC 4287 requires). The channel's
 lastBuildDate is the newest item's time, so rebuilding with nothing new gives
 byte-identical feeds.
@@ -68,6 +69,8 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
+    if not atom:
+        feed.load_extension("dc")  # dc:creator carries an item's authors in RSS
     feed.id(site.url)
     feed.title(site.title)
     feed.description(f"New trending research papers from {site.title}, as they are first listed.")
@@ -85,7 +88,12 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
         entry = feed.add_entry()
         entry.guid(paper_guid(site, paper.id, paper.first_seen_at), permalink=False)
         entry.title(paper.title)
-        entry.link(href=f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        if paper.details.authors:
+            if atom:
+                entry.author([{"name": name} for name in paper.details.authors])
+            else:
+                entry.dc.dc_creator(", ".join(paper.details.authors))
         if atom:
             entry.content(description(item), type="html")
         else:

@@ -50,3 +50,31 @@ def abstract_fingerprint(abstract: str) -> str | None:
     if len(words) < MIN_FINGERPRINT_WORDS:
         return None
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+
+
+# New-style ids (2403.01234, 0704.0001) and old-style ones (hep-th/9901001, math.AG/0601001),
+# bare or inside "arXiv:", abs/pdf URLs and OAI identifiers, with or without a version.
+_ARXIV_ID = re.compile(
+    r"(?:^|arxiv[:/]|arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:)"
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?(?=$|[^\w.])",
+    re.IGNORECASE,
+)
+
+
+def arxiv_id(text: str | None) -> str | None:
+    """The canonical arXiv id a text names, version and prefixes removed; None when it names none.
+
+    >>> arxiv_id("https://arxiv.org/abs/2403.01234v3"), arxiv_id("oai:arXiv.org:hep-th/9901001v1")
+    ('2403.01234', 'hep-th/9901001')
+    """
+    if not text:
+        return None
+    match = _ARXIV_ID.search(text.strip())
+    if match is None:
+        return None
+    found = match["id"]
+    if "/" not in found:
+        return found
+    archive, number = found.split("/")
+    name, _, subject = archive.partition(".")
+    return f"{name.lower()}.{subject.upper()}/{number}" if subject else f"{name.lower()}/{number}"

@@ -1,7 +1,7 @@
 """The inbox folder: which dumps are waiting, and setting bad ones aside.
 
-A dump is a ``*.txt`` file directly in the inbox (hidden files and
-sub-folders are ignored, so write a dump under a dot-name and rename it
+A dump is a ``*.txt`` file (or a ``.json``, ``.xml``, ``.rss`` or ``.atom``
+listing) directly in the inbox (hidden files and sub-folders are ignored, so write a dump under a dot-name and rename it
 into place). A file modified less than the settle time ago may still be
 being written: it waits for a later pass. An entry that cannot be read (a
 symlink loop, no permission) is reported with its reason and set aside,
@@ -24,6 +24,10 @@ from digest.errors import ConfigError
 from digest.files import write_atomic
 
 log = logging.getLogger(__name__)
+
+
+#: What a listing's file may be called: a text dump, a daily-papers JSON listing, an RSS or Atom feed.
+LISTING_SUFFIXES = (".txt", ".json", ".xml", ".rss", ".atom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ def pending_files(
         )
     pending = []
     for entry in os.scandir(inbox):
-        if entry.name.startswith(".") or not entry.name.endswith(".txt"):
+        if entry.name.startswith(".") or not entry.name.lower().endswith(LISTING_SUFFIXES):
             continue
         try:
             if not entry.is_file():

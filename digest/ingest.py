@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from digest.config import Config
 from digest.diff import diff_dump, identify
 from digest.errors import DumpError
-from digest.formats.text import content_hash, decode, parse_text, peek_date
+from digest.formats import parse_decoded
+from digest.formats.text import content_hash, decode, peek_date
 from digest.inbox import InboxFile, pending_files, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
@@ -111,9 +112,11 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
     except DumpError as exc:
         return _reject(store, file, context, sha256=None, data=data, reason=exc.message, from_inbox=from_inbox)
     try:
-        dump = parse_text(text, today=context.today)
+        dump = parse_decoded(text, data, today=context.today)
     except DumpError as exc:
         return _reject(store, file, context, sha256=sha256, data=data, reason=exc.message, from_inbox=from_inbox)
+    for note in dump.skipped:
+        log.warning("%s: left out %s", name, note)
 
     dump_date = dump.listed_on or context.arrival_date(file)
     identified = identify(dump.papers)
@@ -137,6 +140,7 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
                 identified,
                 known_keys=history.known_title_keys(item.key for item in identified),
                 known_fingerprints=history.known_fingerprints(item.fingerprint for item in identified),
+                known_ids=history.known_arxiv_ids(item.arxiv_id for item in identified),
             )
             history.record_dump(
                 sha256=sha256,

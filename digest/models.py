@@ -19,14 +19,36 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperDetails:
+    """What a listing may say of a paper beyond its title and abstract (text dumps say none of it)."""
+
+    arxiv_id: str | None = None  # canonical: "2403.01234" or "hep-th/9901001", no version
+    authors: tuple[str, ...] = ()
+    upvotes: int | None = None
+    summary: str | None = None  # a summary the source provides
+
+    @property
+    def abs_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else None
+
+
+NO_DETAILS = PaperDetails()
+
+
+@dataclass(frozen=True, slots=True)
 class Paper:
     """One entry of a dump, as listed."""
 
     title: str
     abstract: str
     rank: int  # 1-based position in the dump
-    line: int  # line number of the title in the dump
+    line: int  # line number of the title in the dump (of the item, in other formats)
     links: tuple[Link, ...] = ()
+    details: PaperDetails = NO_DETAILS
 
     @property
     def code_links(self) -> tuple[Link, ...]:
@@ -35,11 +57,12 @@ class Paper:
 
 @dataclass(frozen=True, slots=True)
 class Dump:
-    """A parsed dump: its content hash, its own date if it has one, its papers."""
+    """A parsed listing (any format): its content hash, its own date if it has one, its papers."""
 
     sha256: str
     listed_on: dt.date | None
     papers: tuple[Paper, ...]
+    skipped: tuple[str, ...] = ()  # items left out, each with why (a missing title or abstract)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +104,7 @@ class StoredPaper:
     first_rank: int
     first_seen_on: dt.date
     first_seen_at: dt.datetime
+    details: PaperDetails = NO_DETAILS
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Literal
 from digest.compose import build_digest
 from digest.config import Config
 from digest.deliver import SendReport, send_digest
-from digest.formats.text import parse_dump
+from digest.formats import parse_listing
 from digest.ingest import ingest_context, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
@@ -79,7 +79,7 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
 def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
     """A stand-alone digest of one dump file, every paper treated as new (for previews)."""
     today = now.astimezone(config.timezone).date()
-    dump = parse_dump(path.read_bytes(), today=today)
+    dump = parse_listing(path.read_bytes(), today=today)
     day = dump.listed_on or today
     papers = tuple(
         StoredPaper(
@@ -91,6 +91,7 @@ def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
             first_rank=paper.rank,
             first_seen_on=day,
             first_seen_at=now,
+            details=paper.details,
         )
         for paper in dump.papers
     )
@@ -220,7 +221,7 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
             dumps.append((file.name, f"reject: {file.problem}", 0))
             continue
         try:
-            dump = parse_dump(file.path.read_bytes(), today=context.today)
+            dump = parse_listing(file.path.read_bytes(), today=context.today)
         except (DumpError, OSError) as exc:
             dumps.append((file.name, f"reject: {getattr(exc, 'message', exc)}", 0))
             continue
@@ -233,6 +234,7 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
             identified,
             known_keys={**known, **seen_keys},
             known_fingerprints=store.history.known_fingerprints(item.fingerprint for item in identified),
+            known_ids=store.history.known_arxiv_ids(item.arxiv_id for item in identified),
         )
         seen_keys.update((entry.key, 0) for entry in diff.new)
         dumps.append((file.name, "ingest", len(diff.new)))

@@ -53,7 +53,11 @@ class PaperView:
     excerpt: str
     truncated: bool
     url: str  # the paper's entry in the web archive
-    arxiv_url: str
+    arxiv_url: str  # a title search on arXiv, shown only when the paper's id is not known
+    abs_url: str | None  # the paper's arXiv page, when its id is known
+    pdf_url: str | None
+    authors_text: str  # "A, B, C et al."; "" when unknown
+    upvotes: int | None
     code_url: str | None
     code_label: str | None
     links: tuple[tuple[str, str], ...]  # (url, kind)
@@ -104,11 +108,22 @@ def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
         truncated=cut != paper.abstract,
         url=f"{archive_url(site, slug)}#paper-{paper.id}",
         arxiv_url="https://arxiv.org/search/?searchtype=title&query=" + quote_plus(paper.title[:200]),
+        abs_url=paper.details.abs_url,
+        pdf_url=paper.details.pdf_url,
+        authors_text=authors_text(paper.details.authors),
+        upvotes=paper.details.upvotes,
         code_url=code,
         code_label=_code_label(code) if code else None,
         links=tuple((link.url, link.kind) for link in paper.links),
         first_seen=paper.first_seen_on,
     )
+
+
+def authors_text(authors: Sequence[str], shown: int = 3) -> str:
+    """ "A, B, C et al." (the first ``shown`` names); all of them when there are no more."""
+    if len(authors) <= shown:
+        return ", ".join(authors)
+    return ", ".join(authors[:shown]) + " et al."
 
 
 def _code_label(url: str) -> str:

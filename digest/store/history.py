@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.diff import DumpDiff
-from digest.models import DumpRecord, Link, StoredPaper
+from digest.diff import Entry as DiffEntry
+from digest.models import NO_DETAILS, DumpRecord, Link, PaperDetails, StoredPaper
 from digest.store.backend import Database
 
 #: Look-ups ask for at most this many keys in one statement.
@@ -24,12 +25,19 @@ class HistoryCounts:
 
 
 DUMP_COLUMNS = "id, sha256, file_name, listed_on, dump_date, ingested_at, status, reason, paper_count, new_count"
-PAPER_COLUMNS = "id, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at"
+PAPER_COLUMNS = (
+    "id, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at,"
+    " arxiv_id, authors, upvotes, summary"
+)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _details(details: PaperDetails) -> tuple[str | None, str, int | None, str | None]:
+    return details.arxiv_id, json.dumps(list(details.authors), ensure_ascii=False), details.upvotes, details.summary
 
 
 def links_to_json(links: Iterable[Link]) -> str:
@@ -41,7 +49,8 @@ def links_from_json(text: str) -> tuple[Link, ...]:
 
 
 def paper_from_row(row: Sequence[object]) -> StoredPaper:
-    id_, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at = row
+    id_, title, abstract, links, first_dump_id, first_rank, first_seen_on, first_seen_at, *details = row
+    arxiv, authors, upvotes, summary = details
     return StoredPaper(
         id=int(id_),  # type: ignore[call-overload]
         title=str(title),
@@ -51,6 +60,12 @@ def paper_from_row(row: Sequence[object]) -> StoredPaper:
         first_rank=int(first_rank),  # type: ignore[call-overload]
         first_seen_on=first_seen_on,  # type: ignore[arg-type]
         first_seen_at=first_seen_at,  # type: ignore[arg-type]
+        details=PaperDetails(
+            arxiv_id=str(arxiv) if arxiv else None,
+            authors=tuple(json.loads(str(authors or "[]"))),
+            upvotes=int(upvotes) if upvotes is not None else None,  # type: ignore[call-overload]
+            summary=str(summary) if summary else None,
+        ),
     )
 
 
@@ -115,7 +130,8 @@ class History:
         )
         self.db.execute_many(
             "INSERT INTO papers (title, abstract, abstract_hash, links, first_dump_id, first_rank,"
-            " first_seen_on, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " first_seen_on, first_seen_at, arxiv_id, authors, upvotes, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     entry.paper.title,
@@ -126,10 +142,12 @@ class History:
                     entry.paper.rank,
                     dump_date,
                     ingested_at,
+                    *_details(entry.paper.details),
                 )
                 for entry in new_entries
             ],
         )
+        self._lend_details(entry for entry in diff.entries if not entry.is_new)
         # (first_dump_id, first_rank) is unique: read the new ids back in one query.
         new_ids = {
             int(rank): int(paper_id)
@@ -161,6 +179,33 @@ class History:
             ],
         )
         return dump_id
+
+    def known_arxiv_ids(self, ids: Iterable[str | None]) -> dict[str, int]:
+        return self._lookup("SELECT arxiv_id, id FROM papers WHERE arxiv_id IN ({})", (i for i in ids if i))
+
+    def _lend_details(self, entries: Iterable[DiffEntry]) -> None:
+        """Known papers take what a listing says of them and the history lacks: an id, authors, links.
+
+        An id another paper of the history already has is not taken (a unique index guards it).
+        """
+        rows = []
+        for entry in entries:
+            details = entry.paper.details
+            if details == NO_DETAILS and not entry.paper.links:
+                continue
+            arxiv, authors, upvotes, summary = _details(details)
+            links = links_to_json(entry.paper.links) if entry.paper.links else None
+            rows.append((arxiv, arxiv, authors, authors, upvotes, summary, links, links, entry.known_id))
+        self.db.execute_many(
+            "UPDATE papers SET"
+            " arxiv_id = COALESCE(arxiv_id, CASE WHEN NOT EXISTS"
+            " (SELECT 1 FROM papers other WHERE other.arxiv_id = CAST(? AS TEXT)) THEN CAST(? AS TEXT) END),"
+            " authors = CASE WHEN authors = '[]' AND CAST(? AS TEXT) <> '[]' THEN CAST(? AS TEXT) ELSE authors END,"
+            " upvotes = COALESCE(CAST(? AS INTEGER), upvotes), summary = COALESCE(summary, CAST(? AS TEXT)),"
+            " links = CASE WHEN links = '[]' AND CAST(? AS TEXT) IS NOT NULL THEN CAST(? AS TEXT) ELSE links END"
+            " WHERE id = ?",
+            rows,
+        )
 
     def complete_abstracts(self, listed: Iterable[tuple[int, str, str | None]]) -> None:
         """Give known papers the longer abstract a later listing shows.

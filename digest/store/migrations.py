@@ -177,6 +177,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         "delivery: find a subscriber's deliveries (who has never had a digest) without a scan",
         ("CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id)",),
     ),
+    Migration(
+        12,
+        "papers: arXiv id, authors, upvotes and a provided summary, from listings that give them",
+        (
+            "ALTER TABLE papers ADD COLUMN arxiv_id TEXT",
+            "ALTER TABLE papers ADD COLUMN authors TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE papers ADD COLUMN upvotes INTEGER",
+            "ALTER TABLE papers ADD COLUMN summary TEXT",
+            "CREATE UNIQUE INDEX papers_arxiv_id ON papers (arxiv_id) WHERE arxiv_id IS NOT NULL",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
