@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,17 +22,21 @@ from digest.config_fields import (
     as_address,
     as_duration,
     as_duration_or_zero,
+    as_http_url,
     as_list_id,
     as_networks,
     as_positive_int,
     as_rate,
     as_site_url,
+    as_size,
     as_smtp_url,
+    as_source_name,
     as_subject,
     as_text,
     as_timezone,
     cron_expression,
     database_url,
+    kind_of,
     path_under,
     unique_key_loader,
 )
@@ -98,6 +103,16 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """A listing fetched from a URL into the inbox (``digest fetch``, and before every run)."""
+
+    name: str  # letters, digits, "-" and "_": it names the fetched files
+    url: str
+    timeout: dt.timedelta
+    max_size: int  # bytes; reading stops past this
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     source: Path
     timezone: ZoneInfo
@@ -112,6 +127,30 @@ class Config:
     schedule: ScheduleConfig
     delivery: DeliveryConfig
     web: WebConfig
+    sources: tuple[SourceConfig, ...] = ()
+
+
+def as_sources(source: str, key: str, value: Any) -> tuple[SourceConfig, ...]:
+    """The ``sources`` list: each entry a mapping with ``url`` and ``name``, optionally ``timeout`` and ``max_size``."""
+    if not isinstance(value, list):
+        raise ConfigError(source, key, f"expected a list of sources (each with url and name), got {kind_of(value)}")
+    sources = []
+    for number, item in enumerate(value, start=1):
+        entry = Section(source, f"{key}[{number}]", item)
+        sources.append(
+            SourceConfig(
+                name=entry.take("name", as_source_name),
+                url=entry.take("url", as_http_url),
+                timeout=entry.take("timeout", as_duration, "30s"),
+                max_size=entry.take("max_size", as_size, "20MB"),
+            )
+        )
+        entry.finish()
+    names = [item.name for item in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(source, key, f"the name {name!r} is given to two sources; each needs its own")
+    return tuple(sources)
 
 
 def load_config(path: Path, environ: Mapping[str, str]) -> Config:
@@ -199,6 +238,7 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         trusted_proxies=web_section.take("trusted_proxies", as_networks, []),
     )
     web_section.finish()
+    sources = top.take("sources", as_sources, [])
     top.finish()
     return Config(
         source=path.resolve(),
@@ -214,4 +254,5 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         schedule=schedule,
         delivery=delivery,
         web=web,
+        sources=sources,
     )

@@ -281,3 +281,36 @@ def unique_key_loader() -> type:
             return super().construct_mapping(node, deep=deep)
 
     return UniqueKeyLoader
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+
+
+def as_size(source: str, key: str, value: Any) -> int:
+    """A size in bytes: a number, or text such as "500KB", "20MB"."""
+    expected = "a size such as 20MB, 500KB or a number of bytes"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(source, key, f"expected {expected}, got {kind_of(value)}")
+    match = _SIZE.fullmatch(str(value).strip())
+    if match is None:
+        raise ConfigError(source, key, f"expected {expected}, got {value!r}")
+    size = int(float(match[1]) * _SIZE_UNITS[(match[2] or "b").lower()])
+    if size < 1:
+        raise ConfigError(source, key, f"expected {expected}, got {value!r} (it must be more than zero)")
+    return size
+
+
+def as_source_name(source: str, key: str, value: Any) -> str:
+    name = as_text(source, key, value)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
+        raise ConfigError(source, key, f"expected a short name of letters, digits, '-' and '_', got {name!r}")
+    return name
+
+
+def as_http_url(source: str, key: str, value: Any) -> str:
+    url = as_text(source, key, value)
+    parts = _split_url(source, key, url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(source, key, f"expected an http(s) URL, got {url!r}")
+    return url

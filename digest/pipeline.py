@@ -15,10 +15,11 @@ from digest.compose import build_digest
 from digest.config import Config
 from digest.deliver import SendReport, send_digest
 from digest.formats import parse_listing
-from digest.ingest import ingest_context, ingest_pending
+from digest.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
 from digest.site import build_site, write_site
+from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
 from digest.transport import Transport
 
@@ -110,10 +111,23 @@ def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
 RunStep = Literal["ingested", "published", "sent"]
 
 
+def fetch_and_ingest(store: Store, config: Config, *, now: dt.datetime) -> tuple[list[FetchResult], list[IngestResult]]:
+    """Fetch the configured sources into the inbox, then ingest: what was fetched first, then what else waits.
+
+    A fetched file is written whole (atomically) by this very process, so it does not wait for the
+    inbox's settle time.
+    """
+    context = ingest_context(config, now)
+    fetched = fetch_all(store, config, now=now) if config.sources else []
+    ingested = ingest_paths(store, fetched_paths(fetched), context)
+    return fetched, ingested + ingest_pending(store, context)
+
+
 @dataclass
 class RunReport:
     """What one pass of ``digest run`` did."""
 
+    fetched: list[FetchResult] = field(default_factory=list)
     ingested: list[IngestResult] = field(default_factory=list)
     digest: Digest | None = None
     sends: list[SendReport] = field(default_factory=list)
@@ -126,7 +140,8 @@ class RunReport:
 
     @property
     def problems(self) -> int:
-        return len(self.rejected) + sum(report.problems for report in self.sends)
+        failed_fetches = sum(result.status == "failed" for result in self.fetched)
+        return failed_fetches + len(self.rejected) + sum(report.problems for report in self.sends)
 
     @property
     def work_left(self) -> bool:
@@ -161,7 +176,7 @@ def run_once(
     report = RunReport()
     step = on_step or (lambda _report, _step: None)
     if ingest:
-        report.ingested = ingest_pending(store, ingest_context(config, clock()))
+        report.fetched, report.ingested = fetch_and_ingest(store, config, now=clock())
         step(report, "ingested")
     report.digest = publish(store, config, now=clock()).digest
     step(report, "published")

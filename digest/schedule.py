@@ -28,9 +28,8 @@ from typing import Any
 from digest.config import Config
 from digest.cron import crontab_trigger, previous_fire_time
 from digest.errors import DigestError, LockedError
-from digest.ingest import ingest_context, ingest_pending
 from digest.lock import run_lock
-from digest.pipeline import RunReport, run_once
+from digest.pipeline import RunReport, fetch_and_ingest, run_once
 from digest.store import Store
 from digest.transport import Transport
 
@@ -44,6 +43,10 @@ LOCK_RETRY_SECONDS = 5.0
 def describe(report: RunReport) -> str:
     """A run's outcome as key=value pairs for one log line."""
     parts = [
+        *(
+            f"fetch[{r.name}]={r.status}" + (f" fetch_error[{r.name}]={r.reason!r}" if r.reason else "")
+            for r in report.fetched
+        ),
         f"ingested={sum(r.status == 'ingested' for r in report.ingested)}",
         f"duplicates={sum(r.status == 'duplicate' for r in report.ingested)}",
         f"rejected={len(report.rejected)}",
@@ -141,8 +144,9 @@ class DigestScheduler:
                     if self.config.schedule.on_arrival:
                         report = self._on_arrival(store)
                     else:
-                        report = RunReport(ingested=ingest_pending(store, ingest_context(self.config, self.clock())))
-            if report.did_anything or report.problems:
+                        fetched, ingested = fetch_and_ingest(store, self.config, now=self.clock())
+                        report = RunReport(fetched=fetched, ingested=ingested)
+            if report.did_anything or report.problems or any(r.status == "new" for r in report.fetched):
                 log.info("job=poll outcome=%s %s", "problems" if report.problems else "ok", describe(report))
         except DigestError as exc:
             log.error("job=poll outcome=error error=%r", exc.one_line())
@@ -150,11 +154,11 @@ class DigestScheduler:
             log.exception("job=poll outcome=error error=%r", f"{type(exc).__name__}: {exc}")
 
     def _on_arrival(self, store: Store) -> RunReport:
-        ingested = ingest_pending(store, ingest_context(self.config, self.clock()))
+        fetched, ingested = fetch_and_ingest(store, self.config, now=self.clock())
         if not any(r.status == "ingested" for r in ingested) and not store.digests.to_send():
-            return RunReport(ingested=ingested)
+            return RunReport(fetched=fetched, ingested=ingested)
         report = self._run(store, ingest=False)
-        report.ingested = ingested
+        report.fetched, report.ingested = fetched, ingested
         return report
 
     def send(self) -> None:

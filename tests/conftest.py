@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, settings
 
 from digest.cli import Environment, main
 
-# Fixtures of their own modules: a real SMTP server, and a real browser.
-pytest_plugins = ["smtp_server", "browser"]
+# Fixtures of their own modules: a real SMTP server, a real browser, a real HTTP server.
+pytest_plugins = ["smtp_server", "browser", "http_server"]
 
 # HYPOTHESIS_PROFILE=thorough runs the property tests on many more examples.
 settings.register_profile("thorough", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))

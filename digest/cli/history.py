@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +86,17 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
         counts = store.history.counts()
         version = schema_version(store.db)
         published = store.digests.published()
+        states = {state.name: state for state in store.sources.all()}
+    sources = [
+        {
+            "name": source.name,
+            "url": source.url,
+            "last_success_at": _iso(states[source.name].last_success_at) if source.name in states else None,
+            "last_error": states[source.name].last_error if source.name in states else None,
+            "last_error_at": _iso(states[source.name].last_error_at) if source.name in states else None,
+        }
+        for source in config.sources
+    ]
     last_digest = published[0] if published else None
     last = counts.last_dump
     report = {
@@ -110,6 +122,7 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             "papers": last_digest.paper_count,
             "published_at": last_digest.published_at.isoformat(),
         },
+        "sources": sources,
     }
     if args.json:
         env.out(json.dumps(report, ensure_ascii=False))
@@ -130,7 +143,15 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
             f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
         )
+    for row in sources:
+        success = row["last_success_at"] or "never"
+        error = f"; last error {row['last_error_at']}: {row['last_error']}" if row["last_error"] else ""
+        env.out(f"source:      {row['name']} ({row['url']}): last success {success}{error}")
     return ExitStatus.OK
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def register(command: CommandFactory, common: Parser) -> None:

@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, rejection_line, send_problem_lines, signing_key, store_for
+from digest.cli.fetching import fetch_line
 from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
@@ -43,6 +44,11 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     def show(report: RunReport, step: RunStep) -> None:
         """Progress as it happens: a run that fails later keeps what it did."""
         if step == "ingested":
+            for fetched in report.fetched:
+                if fetched.status == "failed":
+                    env.err(fetch_line(fetched))
+                elif chatty:
+                    env.out(fetch_line(fetched))
             for result in report.ingested:
                 if result.status == "rejected":
                     env.err(rejection_line(result, config.rejected))

@@ -16,6 +16,7 @@ from digest.store.history import History, HistoryCounts
 from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
 from digest.store.rendered import RenderedHtml
+from digest.store.sources import Sources
 from digest.store.subscribers import Subscribers
 
 __all__ = ["Digests", "DumpRecord", "HistoryCounts", "Store", "open_store"]
@@ -30,6 +31,7 @@ class Store:
         self.digests = Digests(db)
         self.subscribers = Subscribers(db)
         self.ledger = Ledger(db)
+        self.sources = Sources(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

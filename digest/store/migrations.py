@@ -188,6 +188,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE UNIQUE INDEX papers_arxiv_id ON papers (arxiv_id) WHERE arxiv_id IS NOT NULL",
         ),
     ),
+    Migration(
+        13,
+        "sources: what each fetched URL answered last (validators for conditional GET, successes, errors)",
+        (
+            """CREATE TABLE sources (
+                name TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                etag TEXT,
+                last_modified TEXT,
+                body_sha256 TEXT,
+                last_success_at TIMESTAMPTZ,
+                last_error TEXT,
+                last_error_at TIMESTAMPTZ
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
