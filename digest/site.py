@@ -18,6 +18,9 @@ from digest.render import Renderer, archive_url
 from digest.site_identity import IDENTITY_FILE
 from digest.store import Store
 
+#: The most recent digest pages are rendered again at every publish.
+REFRESHED_PAGES = 7
+
 
 def page_path(slug: str) -> str:
     return f"archive/{slug}.html"
@@ -26,14 +29,16 @@ def page_path(slug: str) -> str:
 def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: bool = False) -> dict[str, bytes]:
     """Every file of the site that needs writing, by path relative to ``site.dir``.
 
-    Digest pages are rendered when missing on disk (or all of them with
-    ``rebuild``); the index and the feeds always.
+    Digest pages are rendered when missing on disk, and the most recent ones
+    always (a later listing may have lent their papers an arXiv id, authors or a
+    code link; a page whose content is unchanged is not rewritten), or all of them
+    with ``rebuild``; the index and the feeds always.
     """
-    records = store.digests.published()
+    records = store.digests.published()  # newest first
     files: dict[str, bytes] = {}
-    for record in records:
+    for position, record in enumerate(records):
         path = page_path(record.slug)
-        if rebuild or not (site.dir / path).exists():
+        if rebuild or position < REFRESHED_PAGES or not (site.dir / path).exists():
             digest = store.digests.get(record.id)
             if digest is not None:
                 files[path] = renderer.digest_page(digest).encode("utf-8")

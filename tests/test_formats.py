@@ -175,3 +175,13 @@ def test_cross_format_identity_on_postgresql(pg_project: Project) -> None:
     known = [row for row in papers(pg_project).values() if row["arxiv_id"]]
     assert sorted(str(row["arxiv_id"]) for row in known) == ["2403.01234", "2403.02345", "2403.03456", "2403.04567"]
     assert all(row["authors"] for row in known) and known[0]["upvotes"] is not None
+
+
+def test_a_recent_archive_page_takes_the_details_a_later_listing_lends(project: Project) -> None:
+    project.drop(EXAMPLE_DUMPS[1])
+    assert project.run("run").code == ExitStatus.OK
+    page = project.root / "site" / "archive" / "2026-03-14.html"
+    assert "Search arXiv" in page.read_text() and "https://arxiv.org/abs/2403.01234" not in page.read_text()
+    project.drop(LISTINGS / "arxiv.rss", "later.xml")
+    assert project.run("run").code == ExitStatus.OK  # nothing new to publish; the pages are refreshed
+    assert 'href="https://arxiv.org/abs/2403.01234"' in page.read_text()

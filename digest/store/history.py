@@ -191,7 +191,7 @@ class History:
         rows = []
         for entry in entries:
             details = entry.paper.details
-            if details == NO_DETAILS and not entry.paper.links:
+            if details == NO_DETAILS:  # a text dump: it has nothing to lend that the history lacks
                 continue
             arxiv, authors, upvotes, summary = _details(details)
             links = links_to_json(entry.paper.links) if entry.paper.links else None
