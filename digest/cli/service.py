@@ -28,6 +28,9 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.dry_run:
         with store_for(config, now) as store:
             plan = plan_run(store, config, now=now)
+        if config.sources:
+            names = ", ".join(source.name for source in config.sources)
+            env.out(f"would fetch {len(config.sources)} source(s) first: {names} (a dry run fetches nothing)")
         for name, action, new in plan.dumps:
             env.out(f"would {action if action != 'ingest' else f'ingest ({new} new papers)'}: {name}")
         env.out(f"would publish a digest of {plan.new_papers} papers" if plan.new_papers else "nothing new to publish")
