@@ -215,12 +215,7 @@ def database_url(base: Path, *, allow_password: bool = False) -> Callable[[str, 
 
 
 def as_site_url(source: str, key: str, value: Any) -> str:
-    url = as_text(source, key, value)
-    parts = _split_url(source, key, url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError(
-            source, key, f"expected an absolute http(s) URL such as https://example.org/digest/, got {url!r}"
-        )
+    url = as_http_url(source, key, value)
     return url if url.endswith("/") else url + "/"
 
 
@@ -312,5 +307,7 @@ def as_http_url(source: str, key: str, value: Any) -> str:
     url = as_text(source, key, value)
     parts = _split_url(source, key, url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError(source, key, f"expected an http(s) URL, got {url!r}")
+        raise ConfigError(
+            source, key, f"expected an absolute http(s) URL such as https://example.org/digest/, got {url!r}"
+        )
     return url
