@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from digest import __version__
-from digest.cli import fetching, history, mail, publishing, service
+from digest.cli import fetching, history, mail, publishing, sending, service
 from digest.cli.env import Environment
 from digest.cli.parsing import EXIT_CODES, Parser, add_command, common_options
 from digest.errors import ConfigError, DigestError, ExitStatus, LockedError, UsageError
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command = functools.partial(add_command, commands, common)
 
-    for module in (history, fetching, publishing, service, mail):
+    for module in (history, fetching, publishing, service, mail, sending):
         module.register(command, common)
     return parser
 
