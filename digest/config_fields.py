@@ -242,8 +242,10 @@ def cron_expression(timezone: ZoneInfo) -> Callable[[str, str, Any], str]:
         text = as_text(source, key, value)
         if text == ON_ARRIVAL:
             return text
-        from digest.cron import crontab_trigger
+        from digest.cron import crontab_trigger, surely_fires
 
+        if surely_fires(text):  # the usual case, told without importing the scheduler library
+            return text
         try:
             trigger = crontab_trigger(text, timezone)
         except ValueError as exc:

@@ -9,6 +9,7 @@ schedule.yaml means what it would mean in a crontab.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,50 @@ def _day(text: str) -> int:
     if text[:3] in DAY_NAMES:
         return DAY_NAMES.index(text[:3])
     raise ValueError(f"unknown day of week {text!r}")
+
+
+_PLAIN_FIELD = re.compile(r"(\*|\d{1,2}(?:-\d{1,2})?)(?:/(\d{1,2}))?")
+_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def surely_fires(expression: str) -> bool:
+    """True when ``expression`` is a plain numeric crontab that fires on some day of some year.
+
+    This needs no scheduler library (whose import costs every command tens of
+    milliseconds); anything else (names, out-of-range values, a day no month
+    has) answers False, and the caller asks :func:`crontab_trigger` instead.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        return False
+    values = [_plain_values(field, low, high) for field, (low, high) in zip(fields, _FIELD_RANGES, strict=True)]
+    if any(not found for found in values):
+        return False
+    days, months = values[2], values[3]
+    return any(day <= _LONGEST_MONTH[month] for month in months for day in days)
+
+
+def _plain_values(field: str, low: int, high: int) -> set[int]:
+    """The values a plain field ("*", "5", "1-5", "*/15", "0-30/10", lists of them) allows; empty when not plain."""
+    found: set[int] = set()
+    for part in field.split(","):
+        match = _PLAIN_FIELD.fullmatch(part)
+        if match is None:
+            return set()
+        base, step = match[1], int(match[2] or 1)
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            start, end = (int(number) for number in base.split("-"))
+        elif match[2] is None:
+            start = end = int(base)
+        else:
+            return set()  # "5/15" reads differently in different crontabs: let the scheduler library judge
+        if step < 1 or not low <= start <= end <= high or (match[2] and step > end - start):
+            return set()  # (a step longer than its range is refused by the scheduler library)
+        found.update(range(start, end + 1, step))
+    return found
 
 
 def crontab_trigger(expression: str, timezone: ZoneInfo) -> Any:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from digest.config import load_config
 from digest.errors import ConfigError, ExitStatus
@@ -131,3 +134,37 @@ def test_the_settle_time_can_be_switched_off(tmp_path: Path) -> None:
     assert load_config(path, {}).inbox_settle == dt.timedelta(0)
     path.write_text("site: {url: 'https://x.org/'}\n")
     assert load_config(path, {}).inbox_settle == dt.timedelta(seconds=5)
+
+
+PLAIN_PART = st.one_of(
+    st.just("*"),
+    st.integers(0, 65).map(str),
+    st.tuples(st.integers(0, 40), st.integers(0, 40)).map(lambda pair: f"{pair[0]}-{pair[1]}"),
+    st.integers(0, 20).map(lambda step: f"*/{step}"),
+    st.sampled_from(["mon", "jan", "L", "5/15", "last", "?"]),
+)
+PLAIN_FIELD = st.lists(PLAIN_PART, min_size=1, max_size=3).map(",".join)
+
+
+@settings(deadline=None)
+@given(fields=st.lists(PLAIN_FIELD, min_size=5, max_size=5))
+def test_what_the_quick_check_accepts_the_scheduler_accepts_and_fires(fields: list[str]) -> None:
+    """Configuration loading skips the scheduler library for plain crontabs: it must never accept a bad one."""
+    from digest.cron import crontab_trigger, surely_fires
+
+    expression = " ".join(fields)
+    if surely_fires(expression):
+        london = ZoneInfo("Europe/London")
+        trigger = crontab_trigger(expression, london)
+        assert trigger.get_next_fire_time(None, dt.datetime(2000, 1, 1, tzinfo=london)) is not None
+
+
+def test_the_usual_crontabs_are_told_valid_without_the_scheduler_library() -> None:
+    from digest.cron import surely_fires
+
+    assert all(
+        surely_fires(text) for text in ("0 7 * * *", "*/10 * * * *", "30 6 * * 1-5", "0 7 29 2 *", "0 0 1,15 * 0")
+    )
+    assert not any(
+        surely_fires(text) for text in ("0 7 30 2 *", "61 * * * *", "0 7 * * mon", "every day", "5/15 * * * *")
+    )
