@@ -142,6 +142,41 @@ class Digest:
         return len(self.papers)
 
 
+Frequency = Literal["daily", "weekly"]
+FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
+VoteKind = Literal["like", "dislike"]
+
+
+@dataclass(frozen=True, slots=True)
+class VotedPaper:
+    """A paper a reader liked or disliked: from the history, or kept with its own text when not in it."""
+
+    title: str
+    abstract: str = ""
+    paper_id: int | None = None  # the history's paper, when it is known there
+    arxiv_id: str | None = None
+
+    @property
+    def text_key(self) -> str:
+        return f"{self.paper_id}" if self.paper_id is not None else f"{self.arxiv_id}:{self.title}:{len(self.abstract)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a reader told us: interest terms (soft: they rank), votes and how often they want mail."""
+
+    interests: tuple[str, ...] = ()
+    likes: tuple[VotedPaper, ...] = ()
+    dislikes: tuple[VotedPaper, ...] = ()
+    frequency: Frequency = "daily"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.interests or self.likes or self.dislikes)
+
+
+EMPTY_PROFILE = Profile()
+
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
 
 
@@ -153,6 +188,8 @@ class Subscriber:
     include: tuple[str, ...] = ()  # interest terms: a paper must match one of them
     exclude: tuple[str, ...] = ()  # a paper matching any of them is left out
     bounces: int = 0
+    interests: tuple[str, ...] = ()  # soft: they rank, never filter
+    frequency: Frequency = "daily"
     created_at: dt.datetime | None = None
     confirmed_at: dt.datetime | None = None
     unsubscribed_at: dt.datetime | None = None

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import OVERFLOW_SCRIPT, screenshot_dir
 
+from browser import OVERFLOW_SCRIPT, screenshot_dir
 from conftest import EXAMPLE_DUMPS, NOW, Project
 
 WIDTHS = [375, 1024]

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from smtp_server import SMTPServer
 
 from digest.errors import ExitStatus
 from digest.tokens import TokenError, make_token, secret_key, verify_token
 
 from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
+from smtp_server import SMTPServer
 
 READERS = ["ada@example.org", "grace@example.org", "alan@example.net"]
 

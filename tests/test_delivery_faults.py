@@ -9,13 +9,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from smtp_server import SMTPServer, TLSServers
 from test_deliver import READERS, deliveries, ready
 
 from digest.errors import ExitStatus
 from digest.store import open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, Project
+from smtp_server import SMTPServer, TLSServers
 
 
 def subscribers(project: Project) -> dict[str, tuple[str, int]]:

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from smtp_server import SMTPServer
 
 from digest.store import Store, open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
+from smtp_server import SMTPServer
 
 
 def seeded(url: str, subscribers: int) -> tuple[Store, int]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
-import os
 import re
 from pathlib import Path
 
@@ -19,9 +17,9 @@ from digest.models import Digest, Link, StoredPaper
 from digest.render import EMAIL_HTML_BUDGET, Renderer, personalise
 
 from conftest import EXAMPLE_DUMPS, NOW, ROOT
+from golden import assert_golden
 
 GOLDEN = ROOT / "tests" / "data"
-UPDATE = os.environ.get("DIGEST_UPDATE_GOLDEN") == "1"
 SITE = SiteConfig(dir=Path("/nonexistent"), url="https://digest.example.org/", title="Trending papers")
 EMAIL = EmailConfig(sender="Digest <d@example.org>", subject="{count} new papers for {date:%d %b %Y}", max_papers=40)
 HOSTILE = ["<script>alert(1)</script>", "{{ 7*7 }}", "</title><b>x</b>", '" onmouseover="alert(1)', "&amp; &lt;"]
@@ -51,26 +49,6 @@ def make_digest(papers: list[StoredPaper], slug: str = "2026-03-12") -> Digest:
         last_dump_id=1,
         published_at=NOW,
     )
-
-
-def assert_golden(path: Path, actual: str) -> None:
-    """Compare with a golden file; DIGEST_UPDATE_GOLDEN=1 rewrites it. A mismatch prints a unified diff."""
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-        return
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                actual.splitlines(keepends=True),
-                fromfile=f"{path} (golden)",
-                tofile="rendered",
-                n=2,
-            )
-        )
-        pytest.fail(f"{path.name} differs from its golden file (DIGEST_UPDATE_GOLDEN=1 regenerates it):\n{diff}")
 
 
 def scrub(text: str) -> str:

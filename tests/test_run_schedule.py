@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from smtp_server import SMTPServer
 
 from digest.errors import ExitStatus
 from digest.lock import run_lock
 
 from conftest import EXAMPLE_DUMPS, SECRET, Project
+from smtp_server import SMTPServer
 
 READERS = ["ada@example.org", "grace@example.org"]
 

@@ -6,11 +6,10 @@ import json
 import socket
 from pathlib import Path
 
-from http_server import HTTPServer
-
 from digest.errors import ExitStatus
 
 from conftest import Project
+from http_server import HTTPServer
 
 LISTINGS = Path(__file__).parent / "data" / "listings"
 

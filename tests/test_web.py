@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import screenshot_dir
-from smtp_server import SMTPServer, free_port
 
+from browser import screenshot_dir
 from conftest import EXAMPLE_DUMPS, SECRET, Project
+from smtp_server import SMTPServer, free_port
 
 
 @dataclass

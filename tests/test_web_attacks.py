@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from smtp_server import SMTPServer
 from test_web import Served, _subscribe, served, start_served
 
 from digest.tokens import make_token, secret_key
 
 from conftest import SECRET
+from smtp_server import SMTPServer
 
 KEY = secret_key(value=SECRET)
 __all__ = ["served"]  # the fixture, shared with test_web

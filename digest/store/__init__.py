@@ -15,6 +15,7 @@ from digest.store.digests import Digests
 from digest.store.history import History, HistoryCounts
 from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
+from digest.store.profiles import Profiles
 from digest.store.rendered import RenderedHtml
 from digest.store.sources import Sources
 from digest.store.subscribers import Subscribers
@@ -32,6 +33,7 @@ class Store:
         self.subscribers = Subscribers(db)
         self.ledger = Ledger(db)
         self.sources = Sources(db)
+        self.profiles = Profiles(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

@@ -204,6 +204,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        14,
+        "profiles: soft interest terms, frequency, and the papers each subscriber liked or disliked",
+        (
+            "ALTER TABLE subscribers ADD COLUMN interests TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE subscribers ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily'",
+            """CREATE TABLE votes (
+                id {pk},
+                subscriber_id {bigint} NOT NULL REFERENCES subscribers (id),
+                paper_key TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('like', 'dislike')),
+                paper_id {bigint} REFERENCES papers (id),
+                arxiv_id TEXT,
+                title TEXT NOT NULL,
+                abstract TEXT NOT NULL DEFAULT '',
+                created_at TIMESTAMPTZ NOT NULL,
+                UNIQUE (subscriber_id, paper_key)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -9,11 +9,14 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store.backend import Database
 from digest.subscribers import parse_terms, terms_text
 
-COLUMNS = "id, email, status, include_terms, exclude_terms, bounces, created_at, confirmed_at, unsubscribed_at"
+COLUMNS = (
+    "id, email, status, include_terms, exclude_terms, bounces, created_at, confirmed_at, unsubscribed_at,"
+    " interests, frequency"
+)
 
 
 def subscriber_from_row(row: Sequence[object]) -> Subscriber:
-    id_, email, status, include, exclude, bounces, created, confirmed, unsubscribed = row
+    id_, email, status, include, exclude, bounces, created, confirmed, unsubscribed, interests, frequency = row
     return Subscriber(
         id=int(id_),  # type: ignore[call-overload]
         email=str(email),
@@ -21,6 +24,8 @@ def subscriber_from_row(row: Sequence[object]) -> Subscriber:
         include=parse_terms(str(include)),
         exclude=parse_terms(str(exclude)),
         bounces=int(bounces),  # type: ignore[call-overload]
+        interests=parse_terms(str(interests)),
+        frequency="weekly" if frequency == "weekly" else "daily",
         created_at=created,  # type: ignore[arg-type]
         confirmed_at=confirmed,  # type: ignore[arg-type]
         unsubscribed_at=unsubscribed,  # type: ignore[arg-type]

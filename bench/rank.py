@@ -1,0 +1,185 @@
+"""Ranking: quality on hand-labelled dumps, and the cost of preparing and scoring a digest.
+
+Quality (``../shared/eval/topic_labels.json``: 1-3 hand topic labels per paper of
+dumps 000-002). For each topic with at least 5 papers in dump 000 and 3 new ones
+after it, a reader who liked the first 5 papers of that topic in dump 000 gets
+the new papers of dumps 001 and 002 ranked. Printed: precision of the top
+min(10, relevant) per topic and the mean, for the listing's order, interest
+terms only (the words a reader would type for that topic), the reader's votes
+(digest's model), both together and, for comparison, a linear SVM trained as arxiv-sanity-lite
+does on the same features.
+
+Cost: preparing a digest of 1,000 new papers against a history of 1,000,000
+(SQLite), in a child process for its peak RSS; scoring one reader with an
+interest and 5 likes against those 1,000 papers.
+
+    python bench/rank.py [--history 1000000] [--labels ../shared/eval/topic_labels.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, run_measured
+
+from digest.formats import parse_listing
+from digest.identity import title_key
+from digest.models import Profile, VotedPaper
+from digest.rank import IDF_SAMPLE, paper_text, prepare
+
+SHARED = ROOT.parent / "shared"
+#: What a reader would naturally type for each topic of the labels.
+INTEREST_TERMS = {
+    "alignment-rl": ("alignment", "rlhf", "preference optimization", "reward model"),
+    "evaluation": ("benchmark", "evaluation"),
+    "image-gen": ("diffusion", "image generation"),
+    "science": ("physics", "biology", "chemistry", "astronomy"),
+    "llm-training": ("pretraining", "fine-tuning", "language model"),
+    "llm-reasoning": ("reasoning", "chain-of-thought", "math"),
+    "efficiency": ("efficient", "quantization", "pruning", "distillation"),
+    "multimodal": ("multimodal", "vision-language"),
+    "robotics": ("robotics", "robot", "control"),
+    "vision": ("computer vision", "image", "segmentation"),
+    "retrieval-rag": ("retrieval", "rag", "search"),
+    "code": ("code generation", "program", "software"),
+    "speech-audio": ("speech", "audio"),
+}
+LIKED = 5
+TODAY = dt.date(2026, 12, 1)
+
+
+def quality(labels_path: Path) -> None:
+    labels = {title_key(entry["title"]): entry["labels"] for entry in json.loads(labels_path.read_text())}
+    dumps = [parse_listing(path.read_bytes(), today=TODAY) for path in sorted((SHARED / "dumps").glob("*.txt"))]
+    train = dumps[0].papers
+    seen = {title_key(paper.title) for paper in train}
+    test = []
+    for dump in dumps[1:]:
+        for paper in dump.papers:
+            key = title_key(paper.title)
+            if key not in seen:
+                seen.add(key)
+                test.append(paper)
+    missing = [paper.title for paper in (*train, *test) if title_key(paper.title) not in labels]
+    if missing:
+        print(f"warning: {len(missing)} papers have no labels, e.g. {missing[0]!r}")
+    context = prepare([paper_text(p.title, p.abstract) for p in test], [paper_text(p.title, p.abstract) for p in train])
+    in_train = Counter(label for paper in train for label in labels.get(title_key(paper.title), ()))
+    print(f"quality: {len(train)} papers in dump 000 (training), {len(test)} new papers in 001-002 (test)")
+    print(f"{'topic':<16}{'relevant':>9}{'listing':>9}{'terms':>9}{'votes':>9}{'both':>9}{'svm':>9}")
+    rows = []
+    for topic in sorted(INTEREST_TERMS):
+        relevant = {i for i, paper in enumerate(test) if topic in labels.get(title_key(paper.title), ())}
+        if in_train[topic] < LIKED or len(relevant) < 3:
+            continue
+        liked = [p for p in train if topic in labels.get(title_key(p.title), ())][:LIKED]
+        votes = Profile(likes=tuple(VotedPaper(p.title, p.abstract) for p in liked))
+        cut = min(10, len(relevant))
+
+        def precision(order: list[int], relevant: set[int] = relevant, cut: int = cut) -> float:
+            return sum(1 for index in order[:cut] if index in relevant) / cut
+
+        listing = precision(list(range(len(test))))
+        terms = precision([r.index for r in context.score(Profile(interests=INTEREST_TERMS[topic]))])
+        model = precision([r.index for r in context.score(votes)])
+        both_profile = Profile(interests=INTEREST_TERMS[topic], likes=votes.likes)
+        both = precision([r.index for r in context.score(both_profile)])
+        svm = precision(_svm_order(context, train, liked))
+        rows.append((listing, terms, model, both, svm))
+        print(f"{topic:<16}{len(relevant):>9}" + "".join(f"{v:>9.2f}" for v in rows[-1]))
+    means = [statistics.mean(column) for column in zip(*rows, strict=True)]
+    print(f"{'mean':<16}{'':>9}" + "".join(f"{value:>9.2f}" for value in means))
+
+
+def _svm_order(context: object, train: tuple, liked: list) -> list[int]:  # type: ignore[type-arg]
+    """arxiv-sanity-lite's model on the same features: a linear SVM, likes against the rest of dump 000."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.svm import LinearSVC
+
+    liked_keys = {title_key(p.title) for p in liked}
+    negatives = [p for p in train if title_key(p.title) not in liked_keys]
+    rows = context.vectors([paper_text(p.title, p.abstract) for p in (*liked, *negatives)])  # type: ignore[attr-defined]
+    y = np.array([1] * len(liked) + [0] * len(negatives))
+    model = LinearSVC(class_weight="balanced", C=0.1, max_iter=10000, tol=1e-6).fit(rows, y)
+    scores = model.decision_function(sp.csr_matrix(context.papers))  # type: ignore[attr-defined]
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+
+
+def cost(history: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/history.db"
+        started = time.perf_counter()
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from ingest import build_history
+
+        build_history(url, history)
+        print(f"cost: built a history of {history:,} papers in {time.perf_counter() - started:.0f} s")
+        child = run_measured([sys.executable, __file__, "--child", url])
+        if child.returncode:
+            print(child.stderr)
+            raise SystemExit("the child failed")
+        print(child.stdout.rstrip())
+        print(f"  peak RSS of the process that prepared and scored: {child.peak_rss_mb:.0f} MB")
+
+
+def child(url: str) -> None:
+    import random
+
+    from digest.store import open_store
+
+    words = "model learning neural data training language attention graph diffusion image text reasoning".split()
+    rng = random.Random(7)
+    new = [
+        (" ".join(rng.choice(words) for _ in range(8)), " ".join(rng.choice(words) for _ in range(180)))
+        for _ in range(1000)
+    ]
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    started = time.perf_counter()
+    with open_store(url, now=now) as store:
+        sample = store.profiles.recent_texts(IDF_SAMPLE)
+    context = prepare([paper_text(*paper) for paper in new], [paper_text(*paper) for paper in sample])
+    prepared = time.perf_counter() - started
+    print(f"  prepare a digest of 1,000 new papers (IDF on {len(sample):,} recent): {prepared * 1000:.0f} ms")
+    profiles = [
+        Profile(
+            interests=(rng.choice(words), rng.choice(words)),
+            likes=tuple(VotedPaper(*new[rng.randrange(1000)], paper_id=n * 10 + k) for k in range(5)),
+        )
+        for n in range(200)
+    ]
+    context.score(profiles[0])
+    started = time.perf_counter()
+    for profile in profiles:
+        context.score(profile)
+    each = (time.perf_counter() - started) / len(profiles)
+    print(f"  score one reader (2 interest terms, 5 likes, distinct) at 1,000 new papers: {each * 1000:.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history", type=int, default=1_000_000)
+    parser.add_argument("--labels", type=Path, default=SHARED / "eval" / "topic_labels.json")
+    parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    quality(args.labels)
+    if not args.skip_cost:
+        cost(args.history)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Profiles: soft interest terms, frequency and votes (the papers a reader liked or disliked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from digest.models import Frequency, Profile, Subscriber, VotedPaper, VoteKind
+from digest.profiles import PaperRef
+from digest.store.backend import Database
+from digest.subscribers import terms_text
+
+#: At most this many votes of each kind count (the most recent): a reader's taste moves.
+VOTES_KEPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    key: str  # "arxiv:2403.01234" or "title:<title key>"
+    kind: VoteKind
+    paper: VotedPaper
+    created_at: dt.datetime
+
+
+class Profiles:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def update(
+        self, subscriber_id: int, *, interests: Sequence[str] | None = None, frequency: Frequency | None = None
+    ) -> None:
+        """Change what is given; what is None stays."""
+        if interests is not None:
+            self.db.execute("UPDATE subscribers SET interests = ? WHERE id = ?", (terms_text(interests), subscriber_id))
+        if frequency is not None:
+            self.db.execute("UPDATE subscribers SET frequency = ? WHERE id = ?", (frequency, subscriber_id))
+
+    def resolve(self, ref: PaperRef) -> VotedPaper | None:
+        """The history's paper a reference names (by arXiv id, else by title key); None when unknown."""
+        if ref.arxiv_id:
+            rows = self.db.execute(
+                "SELECT id, title, abstract, arxiv_id FROM papers WHERE arxiv_id = ?", (ref.arxiv_id,)
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT p.id, p.title, p.abstract, p.arxiv_id FROM title_keys k JOIN papers p ON p.id = k.paper_id"
+                " WHERE k.key = ?",
+                (ref.title_key,),
+            )
+        if not rows:
+            return None
+        paper_id, title, abstract, arxiv = rows[0]
+        return VotedPaper(title=str(title), abstract=str(abstract), paper_id=int(paper_id), arxiv_id=arxiv)
+
+    def paper(self, paper_id: int) -> VotedPaper | None:
+        rows = self.db.execute("SELECT id, title, abstract, arxiv_id FROM papers WHERE id = ?", (paper_id,))
+        if not rows:
+            return None
+        _, title, abstract, arxiv = rows[0]
+        return VotedPaper(title=str(title), abstract=str(abstract), paper_id=paper_id, arxiv_id=arxiv)
+
+    def vote(self, subscriber_id: int, key: str, kind: VoteKind, paper: VotedPaper, *, now: dt.datetime) -> bool:
+        """Record a vote (a second vote on the same paper replaces the first); True when something changed."""
+        rows = self.db.execute("SELECT kind FROM votes WHERE subscriber_id = ? AND paper_key = ?", (subscriber_id, key))
+        if rows and rows[0][0] == kind:
+            return False
+        self.db.execute(
+            "INSERT INTO votes (subscriber_id, paper_key, kind, paper_id, arxiv_id, title, abstract, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (subscriber_id, paper_key) DO UPDATE SET kind = excluded.kind,"
+            " created_at = excluded.created_at",
+            (subscriber_id, key, kind, paper.paper_id, paper.arxiv_id, paper.title, paper.abstract, now),
+        )
+        return True
+
+    def unvote(self, subscriber_id: int, key: str) -> str | None:
+        """Remove a vote; the kind it was, or None when there was none."""
+        rows = self.db.execute(
+            "DELETE FROM votes WHERE subscriber_id = ? AND paper_key = ? RETURNING kind", (subscriber_id, key)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def kind_of(self, subscriber_id: int, key: str) -> VoteKind | None:
+        rows = self.db.execute("SELECT kind FROM votes WHERE subscriber_id = ? AND paper_key = ?", (subscriber_id, key))
+        return rows[0][0] if rows else None
+
+    def votes(self, subscriber_id: int) -> list[Vote]:
+        """A subscriber's votes, newest first."""
+        rows = self.db.execute(
+            "SELECT paper_key, kind, paper_id, arxiv_id, title, abstract, created_at FROM votes"
+            " WHERE subscriber_id = ? ORDER BY created_at DESC, id DESC",
+            (subscriber_id,),
+        )
+        return [
+            Vote(
+                key=str(key),
+                kind=kind,
+                paper=VotedPaper(str(title), str(abstract), None if paper_id is None else int(paper_id), arxiv),
+                created_at=created,
+            )
+            for key, kind, paper_id, arxiv, title, abstract, created in rows
+        ]
+
+    def vote_counts(self, subscriber_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """(likes, dislikes) per subscriber that has any."""
+        ids = list(subscriber_ids)
+        counts: dict[int, tuple[int, int]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for subscriber_id, kind, count in self.db.execute(
+                f"SELECT subscriber_id, kind, COUNT(*) FROM votes WHERE subscriber_id IN ({marks})"
+                " GROUP BY subscriber_id, kind",
+                chunk,
+            ):
+                likes, dislikes = counts.get(int(subscriber_id), (0, 0))
+                if kind == "like":
+                    likes = int(count)
+                else:
+                    dislikes = int(count)
+                counts[int(subscriber_id)] = (likes, dislikes)
+        return counts
+
+    def for_subscribers(self, subscribers: Sequence[Subscriber]) -> dict[int, Profile]:
+        """The profiles of ``subscribers`` (a batch of a send), with their votes read in one query."""
+        likes: dict[int, list[VotedPaper]] = {}
+        dislikes: dict[int, list[VotedPaper]] = {}
+        ids = [subscriber.id for subscriber in subscribers]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT subscriber_id, kind, paper_id, arxiv_id, title, abstract FROM votes"
+                f" WHERE subscriber_id IN ({marks}) ORDER BY subscriber_id, created_at DESC, id DESC",
+                chunk,
+            )
+            for subscriber_id, kind, paper_id, arxiv, title, abstract in rows:
+                into = likes if kind == "like" else dislikes
+                kept = into.setdefault(int(subscriber_id), [])
+                if len(kept) < VOTES_KEPT:
+                    known = None if paper_id is None else int(paper_id)
+                    kept.append(VotedPaper(str(title), str(abstract), known, arxiv))
+        return {
+            subscriber.id: Profile(
+                interests=subscriber.interests,
+                likes=tuple(likes.get(subscriber.id, ())),
+                dislikes=tuple(dislikes.get(subscriber.id, ())),
+                frequency=subscriber.frequency,
+            )
+            for subscriber in subscribers
+        }
+
+    def profile(self, subscriber: Subscriber) -> Profile:
+        return self.for_subscribers([subscriber])[subscriber.id]
+
+    def recent_texts(self, limit: int) -> list[tuple[str, str]]:
+        """Title and abstract of the history's ``limit`` most recent papers (what ranking fits its IDF on)."""
+        rows = self.db.execute("SELECT title, abstract FROM papers ORDER BY id DESC LIMIT ?", (limit,))
+        return [(str(title), str(abstract)) for title, abstract in rows]

@@ -1,0 +1,80 @@
+"""Ranking for one reader: their papers first, a reason for each, the listing order without a profile."""
+
+from __future__ import annotations
+
+from digest.models import Profile, VotedPaper
+from digest.rank import paper_text, prepare
+
+PAPERS = [
+    ("Scaling laws for vision transformers", "We study how image classification accuracy scales with compute."),
+    ("Dense passage retrieval revisited", "We propose a retriever for open-domain question answering over passages."),
+    ("A diffusion model for molecules", "We introduce a diffusion model that generates drug-like molecules."),
+    ("Speech recognition in noise", "This paper presents a robust speech recognition front end for noisy audio."),
+    (
+        "Retrieval-augmented generation at scale",
+        "We present a RAG system that retrieves passages for a language model.",
+    ),
+    ("Robot grasping from pixels", "We train a robot policy to grasp unseen objects from camera images."),
+]
+HISTORY = [
+    ("Sparse retrieval with learned term weights", "We propose a sparse retriever with learned weights for search."),
+    ("Audio tokenizers", "We introduce a tokenizer for speech and audio generation."),
+    ("Image generation with transformers", "We present an image generator based on transformers."),
+]
+
+
+def context():  # type: ignore[no-untyped-def]
+    return prepare([paper_text(*p) for p in PAPERS], [paper_text(*p) for p in HISTORY])
+
+
+def order(profile: Profile | None) -> list[int]:
+    return [ranked.index for ranked in context().score(profile)]
+
+
+def test_no_profile_keeps_the_listing_order() -> None:
+    assert order(None) == list(range(len(PAPERS)))
+    assert order(Profile()) == list(range(len(PAPERS)))
+    assert all(ranked.reason == "" for ranked in context().score(None))
+
+
+def test_interest_terms_put_matching_papers_first_with_the_terms_as_reason() -> None:
+    ranked = context().score(Profile(interests=("speech", "audio")))
+    assert ranked[0].index == 3
+    assert ranked[0].reason == "matches audio, speech" or ranked[0].reason.startswith("matches ")
+
+
+def test_likes_put_similar_papers_first_and_name_the_liked_paper() -> None:
+    liked = VotedPaper(*HISTORY[0])
+    ranked = context().score(Profile(likes=(liked,)))
+    assert {ranked[0].index, ranked[1].index} == {1, 4}  # the two retrieval papers
+    assert ranked[0].reason == "like “Sparse retrieval with learned term weights”"
+
+
+def test_two_readers_with_different_likes_get_different_orders() -> None:
+    retrieval = order(Profile(likes=(VotedPaper(*HISTORY[0]),)))
+    audio = order(Profile(likes=(VotedPaper(*HISTORY[1]),)))
+    assert retrieval != audio
+    assert audio[0] == 3
+
+
+def test_a_dislike_pushes_similar_papers_down() -> None:
+    liked = (VotedPaper("Transformers for images", "We present transformers for image classification and robots."),)
+    plain = order(Profile(likes=liked))
+    disliked = order(Profile(likes=liked, dislikes=(VotedPaper("Robot arms", "We train a robot to grasp objects."),)))
+    assert disliked.index(5) > plain.index(5)
+
+
+def test_interests_dominate_while_votes_are_few() -> None:
+    profile = Profile(interests=("robot",), likes=(VotedPaper(*HISTORY[0]),))
+    assert order(profile)[0] == 5
+
+
+def test_ranking_is_deterministic_and_covers_every_paper_once() -> None:
+    profile = Profile(interests=("retrieval",), likes=(VotedPaper(*HISTORY[1]),))
+    first, second = order(profile), order(profile)
+    assert first == second
+    assert sorted(first) == list(range(len(PAPERS)))
+
+
+def test_an_empty_digest_ranks_nothing() -> None:
+    assert prepare([], []).score(Profile(interests=("x",))) == []

@@ -1,0 +1,48 @@
+"""The day's topics: deterministic groups with labels, every paper in exactly one group."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from digest.formats import parse_listing
+from digest.rank import paper_text
+from digest.topics import OTHER, topics
+
+from conftest import EXAMPLE_DUMPS, ROOT
+from golden import assert_golden
+
+
+def texts(path):  # type: ignore[no-untyped-def]
+    dump = parse_listing(path.read_bytes(), today=dt.date(2026, 11, 22))
+    return [paper_text(paper.title, paper.abstract) for paper in dump.papers]
+
+
+def test_every_paper_is_in_exactly_one_group() -> None:
+    for path in EXAMPLE_DUMPS:
+        papers = texts(path)
+        groups = topics(papers)
+        members = sorted(index for group in groups for index in group.members)
+        assert members == list(range(len(papers)))
+        assert 2 <= len(groups) <= 12
+        assert all(group.label for group in groups)
+        assert len({group.label for group in groups}) == len(groups)
+
+
+def test_the_same_papers_give_the_same_groups() -> None:
+    papers = texts(EXAMPLE_DUMPS[0])
+    assert topics(papers) == topics(list(papers))
+
+
+def test_a_few_papers_are_one_group() -> None:
+    assert topics(["a paper about cats", "a paper about dogs"]) == [topics(["x", "y"])[0]]
+    assert topics(["a paper about cats", "a paper about dogs"])[0].label == OTHER
+    assert topics([]) == []
+
+
+def test_golden_topics_of_the_example_dumps() -> None:
+    out = []
+    for path in EXAMPLE_DUMPS:
+        out.append(f"# {path.name}\n")
+        for group in topics(texts(path)):
+            out.append(f"{group.label}: {', '.join(map(str, group.members))}\n")
+    assert_golden(ROOT / "tests" / "data" / "topics.txt", "".join(out))
