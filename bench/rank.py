@@ -30,12 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, run_measured
-
 from digest.formats import parse_listing
 from digest.identity import title_key
 from digest.models import Profile, VotedPaper
 from digest.rank import IDF_SAMPLE, paper_text, prepare
+
+from _common import ROOT, run_measured
 
 SHARED = ROOT.parent / "shared"
 #: What a reader would naturally type for each topic of the labels.
