@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from digest.identity import arxiv_id, title_key
+from digest.models import VotedPaper
 
 MAX_LINE = 500
 MIN_TITLE_LETTERS = 4
@@ -75,3 +76,19 @@ def read_refs(lines: Iterable[str], *, first_line: int = 1) -> tuple[list[tuple[
         except ValueError as exc:
             bad.append(BadLine(number, str(exc)))
     return refs, bad
+
+
+def vote_key(paper: VotedPaper, ref: PaperRef | None = None) -> str:
+    """A vote's key: the paper's arXiv id when known, else its history id, else what the reader named."""
+    if paper.arxiv_id:
+        return f"arxiv:{paper.arxiv_id}"
+    if paper.paper_id is not None:
+        return f"paper:{paper.paper_id}"
+    if ref is not None:
+        return ref.key
+    return f"title:{title_key(paper.title)}"
+
+
+def export_ref(paper: VotedPaper) -> str:
+    """How a vote is written in a CSV cell (read back by :func:`paper_ref`): its arXiv id, else its title."""
+    return f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else " ".join(paper.title.split())

@@ -6,12 +6,14 @@ import argparse
 import datetime as dt
 import functools
 import json
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, add_command
-from digest.errors import ExitStatus, UsageError
+from digest.cli.profiles import register_actions
+from digest.cli.subscriber_csv import cmd_subscribers_export, cmd_subscribers_import
+from digest.errors import ExitStatus
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -34,6 +36,8 @@ def cmd_subscribers_add(args: argparse.Namespace, env: Environment) -> ExitStatu
                 exclude=parse_terms(args.exclude),
                 now=now,
             )
+            interests = parse_terms(args.interests) if args.interests is not None else None
+            store.profiles.update(subscriber.id, interests=interests, frequency=args.frequency)
         if args.pending and subscriber.status == "pending":
             send_confirmation_to(config, subscriber, secret, now)
     if env.is_interactive or args.verbose:
@@ -60,101 +64,51 @@ def cmd_subscribers_remove(args: argparse.Namespace, env: Environment) -> ExitSt
 
 
 def cmd_subscribers_list(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    config = config_from(args, env)
-    with store_for(config, env.clock()) as store:
-        for subscriber in store.subscribers.iter_all(status=args.status):
-            if args.json:
-                env.out(
-                    json.dumps(
-                        {
-                            "email": subscriber.email,
-                            "status": subscriber.status,
-                            "include": list(subscriber.include),
-                            "exclude": list(subscriber.exclude),
-                            "bounces": subscriber.bounces,
-                            "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
-                        }
-                    )
-                )
-            else:
-                terms = ""
-                if subscriber.include:
-                    terms += f"  include: {', '.join(subscriber.include)}"
-                if subscriber.exclude:
-                    terms += f"  exclude: {', '.join(subscriber.exclude)}"
-                env.out(f"{subscriber.email:<40} {subscriber.status:<12}{terms}")
-    return ExitStatus.OK
-
-
-def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    import csv
-
-    from digest.subscribers import AddressError, normalise_address, parse_terms
-
-    config = config_from(args, env)
-    now = env.clock()
-    path = Path(args.file)
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    added = updated = bad = 0
-    secret = signing_key(env, config) if args.pending else None
-    with handle, store_for(config, now) as store:
-        reader = csv.DictReader(handle)
-        fields = [name.strip().lower() for name in reader.fieldnames or []]
-        if "email" not in fields:
-            raise UsageError(
-                f"{path}: the first line must name the columns, with an 'email' column",
-                hint="e.g. email,include,exclude",
-            )
-        reader.fieldnames = fields
-        unknown = set(fields) - {"email", "include", "exclude"}
-        if unknown:
-            raise UsageError(f"{path}: unknown columns {', '.join(sorted(unknown))} (use email, include, exclude)")
-        for row in reader:
-            line = reader.line_num
-            try:
-                address = normalise_address(row.get("email") or "")
-            except AddressError as exc:
-                env.err(f"{path}:{line}: {exc.message}; row skipped")
-                bad += 1
-                continue
-            with store.transaction(exclusive=True):
-                subscriber, created = store.subscribers.add(
-                    address,
-                    status="pending" if args.pending else "active",
-                    include=parse_terms(row.get("include")),
-                    exclude=parse_terms(row.get("exclude")),
-                    now=now,
-                )
-            if args.pending and subscriber.status == "pending":
-                send_confirmation_to(config, subscriber, secret, now)
-            added += created
-            updated += not created
-    if env.is_interactive or args.verbose:
-        env.out(f"imported {added} new and {updated} known addresses; {bad} rows skipped")
-    return ExitStatus.PARTIAL if bad else ExitStatus.OK
-
-
-def cmd_subscribers_export(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    import csv
+    from digest.cli.profiles import summaries
 
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:
-        writer = csv.writer(env.stdout, lineterminator="\n")
-        writer.writerow(["email", "status", "include", "exclude", "created_at"])
-        for subscriber in store.subscribers.iter_all(status=args.status):
-            writer.writerow(
-                [
-                    subscriber.email,
-                    subscriber.status,
-                    ", ".join(subscriber.include),
-                    ", ".join(subscriber.exclude),
-                    subscriber.created_at.isoformat() if subscriber.created_at else "",
-                ]
-            )
+        for batch in _batches(store.subscribers.iter_all(status=args.status), 500):
+            _list_batch(batch, summaries(store, batch), args, env)
     return ExitStatus.OK
+
+
+def _batches(items: Iterable[Subscriber], size: int) -> Iterator[list[Subscriber]]:
+    batch: list[Subscriber] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _list_batch(batch: list[Subscriber], profiles: dict[int, str], args: argparse.Namespace, env: Environment) -> None:
+    for subscriber in batch:
+        if args.json:
+            env.out(
+                json.dumps(
+                    {
+                        "email": subscriber.email,
+                        "status": subscriber.status,
+                        "include": list(subscriber.include),
+                        "exclude": list(subscriber.exclude),
+                        "bounces": subscriber.bounces,
+                        "interests": list(subscriber.interests),
+                        "frequency": subscriber.frequency,
+                        "profile": profiles[subscriber.id],
+                        "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
+                    }
+                )
+            )
+        else:
+            terms = ""
+            if subscriber.include:
+                terms += f"  include: {', '.join(subscriber.include)}"
+            if subscriber.exclude:
+                terms += f"  exclude: {', '.join(subscriber.exclude)}"
+            env.out(f"{subscriber.email:<40} {subscriber.status:<12}{terms}  [{profiles[subscriber.id]}]")
 
 
 def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
@@ -169,7 +123,7 @@ def register(command: CommandFactory, common: Parser) -> None:
     subscribers = command(
         "subscribers",
         lambda args, env: ExitStatus.USAGE,
-        "Manage subscribers: add, remove, list, import, export.",
+        "Manage subscribers and their profiles: add, remove, list, set, like, dislike, votes, unvote, import, export.",
         "digest subscribers add reader@example.org --include 'diffusion, robotics'",
     )
     actions = subscribers.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
@@ -186,6 +140,8 @@ def register(command: CommandFactory, common: Parser) -> None:
     add.add_argument("--include", metavar="TERMS", help="only papers matching one of these comma-separated terms")
     add.add_argument("--exclude", metavar="TERMS", help="leave out papers matching any of these terms")
     add.add_argument("--pending", action="store_true", help="send a confirmation mail instead of activating")
+    add.add_argument("--interests", metavar="TERMS", help="soft interest terms: they rank papers, never filter them")
+    add.add_argument("--frequency", choices=["daily", "weekly"], help="how often they get mail (default: daily)")
     remove = action(
         "remove",
         cmd_subscribers_remove,
@@ -204,8 +160,9 @@ def register(command: CommandFactory, common: Parser) -> None:
     importing = action(
         "import",
         cmd_subscribers_import,
-        "Import subscribers from CSV (columns: email, and optionally include, exclude). "
-        "Bad rows are reported with their line and skipped.",
+        "Import subscribers from CSV (columns: email, and optionally include, exclude, interests, frequency,"
+        " likes, dislikes: one paper a line inside the cell; status and created_at are accepted as exported)."
+        " Bad rows are reported with their line and skipped.",
         "digest subscribers import readers.csv",
     )
     importing.add_argument("file", metavar="FILE.csv")
@@ -213,7 +170,8 @@ def register(command: CommandFactory, common: Parser) -> None:
     exporting = action(
         "export",
         cmd_subscribers_export,
-        "Write subscribers as CSV to standard output.",
+        "Write subscribers and their profiles as CSV to standard output (what 'import' reads back).",
         "digest subscribers export --status active > readers.csv",
     )
     exporting.add_argument("--status", choices=["pending", "active", "unsubscribed", "bounced"])
+    register_actions(action)

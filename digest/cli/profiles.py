@@ -1,0 +1,233 @@
+"""Commands about a subscriber's profile: interest terms, frequency, likes and dislikes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.cli.env import Environment, config_from, store_for
+from digest.errors import DigestError, ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    from digest.models import Subscriber, VotedPaper, VoteKind
+    from digest.profiles import PaperRef
+    from digest.store import Store
+
+Action = Callable[[str, Callable[..., ExitStatus], str, str], argparse.ArgumentParser]
+
+
+def find_subscriber(store: Store, email: str) -> Subscriber:
+    from digest.subscribers import normalise_address
+
+    address = normalise_address(email)
+    subscriber = store.subscribers.by_email(address)
+    if subscriber is None:
+        raise DigestError(f"{address} is not a subscriber", hint="add them first: digest subscribers add ADDRESS")
+    return subscriber
+
+
+def cmd_subscribers_set(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.subscribers import parse_terms
+
+    if args.interests is None and args.frequency is None:
+        raise UsageError("nothing to change", hint="give --interests TERMS and/or --frequency daily|weekly")
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        subscriber = find_subscriber(store, args.email)
+        interests = parse_terms(args.interests) if args.interests is not None else None
+        store.profiles.update(subscriber.id, interests=interests, frequency=args.frequency)
+        updated = store.subscribers.get(subscriber.id)
+        assert updated is not None
+        summary = profile_summary(updated, store.profiles.vote_counts([updated.id]).get(updated.id, (0, 0)))
+    if env.is_interactive or args.verbose:
+        env.out(f"{updated.email}: {summary}")
+    return ExitStatus.OK
+
+
+def cmd_subscribers_like(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    return _vote(args, env, "like")
+
+
+def cmd_subscribers_dislike(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    return _vote(args, env, "dislike")
+
+
+def _refs(args: argparse.Namespace, env: Environment) -> tuple[list[tuple[str, PaperRef]], int]:
+    """The papers named on the command line and in --file, each with where it came from; and how many were bad."""
+    from digest.profiles import read_refs
+
+    named: list[tuple[str, PaperRef]] = []
+    bad = 0
+    if args.papers:
+        refs, problems = read_refs(args.papers)
+        named += [(f"argument {number}", ref) for number, ref in refs]
+        for problem in problems:
+            env.err(f"argument {problem.line}: {problem.problem}; skipped")
+        bad += len(problems)
+    if args.file:
+        path = Path(args.file)
+        try:
+            lines = path.read_text(encoding="utf-8-sig", errors="strict").splitlines()
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text", hint="save the list as UTF-8, one paper a line") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        refs, problems = read_refs(lines)
+        named += [(f"{path}:{number}", ref) for number, ref in refs]
+        for problem in problems:
+            env.err(f"{path}:{problem.line}: {problem.problem}; line skipped")
+        bad += len(problems)
+    if not named and not bad:
+        raise UsageError("no paper given", hint="name papers as arguments (title, arXiv id or URL) or use --file FILE")
+    return named, bad
+
+
+def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitStatus:
+    from digest.models import VotedPaper
+    from digest.profiles import vote_key
+
+    config = config_from(args, env)
+    now = env.clock()
+    named, bad = _refs(args, env)
+    matched = kept = 0
+    with store_for(config, now) as store:
+        subscriber = find_subscriber(store, args.email)
+        with store.transaction(exclusive=True):
+            for _, ref in named:
+                paper = store.profiles.resolve(ref)
+                if paper is None:
+                    paper = VotedPaper(title=ref.text, arxiv_id=ref.arxiv_id)
+                    kept += 1
+                else:
+                    matched += 1
+                store.profiles.vote(subscriber.id, vote_key(paper, ref), kind, paper, now=now)
+    if env.is_interactive or args.verbose or bad:
+        verb = "liked" if kind == "like" else "disliked"
+        env.out(
+            f"{subscriber.email}: {verb} {matched + kept} {'paper' if matched + kept == 1 else 'papers'}:"
+            f" {matched} matched in the history, {kept} kept with their text; {bad} lines rejected"
+        )
+    return ExitStatus.PARTIAL if bad else ExitStatus.OK
+
+
+def cmd_subscribers_votes(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    config = config_from(args, env)
+    with store_for(config, env.clock()) as store:
+        subscriber = find_subscriber(store, args.email)
+        for vote in store.profiles.votes(subscriber.id):
+            if args.json:
+                env.out(
+                    json.dumps(
+                        {
+                            "kind": vote.kind,
+                            "title": vote.paper.title,
+                            "arxiv_id": vote.paper.arxiv_id,
+                            "in_history": vote.paper.paper_id is not None,
+                            "voted_at": vote.created_at.isoformat(),
+                        }
+                    )
+                )
+            else:
+                where = "" if vote.paper.paper_id is not None else "  (not in the history)"
+                env.out(f"{vote.kind:<8} {vote.paper.title}{where}")
+    return ExitStatus.OK
+
+
+def cmd_subscribers_unvote(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from digest.profiles import vote_key
+
+    config = config_from(args, env)
+    named, bad = _refs(args, env)
+    removed = 0
+    with store_for(config, env.clock()) as store:
+        subscriber = find_subscriber(store, args.email)
+        keys = {vote.key: vote for vote in store.profiles.votes(subscriber.id)}
+        for where, ref in named:
+            paper = store.profiles.resolve(ref)
+            candidates = {ref.key} | ({vote_key(paper, ref)} if paper else set())
+            candidates |= {key for key, vote in keys.items() if _names(vote.paper, ref)}
+            gone = [key for key in candidates if store.profiles.unvote(subscriber.id, key)]
+            if not gone:
+                env.err(f"{where}: {subscriber.email} has no vote on {ref.text!r}")
+                bad += 1
+            removed += len(gone)
+    if env.is_interactive or args.verbose or bad:
+        env.out(f"{subscriber.email}: removed {removed} {'vote' if removed == 1 else 'votes'}")
+    return ExitStatus.PARTIAL if bad else ExitStatus.OK
+
+
+def _names(paper: VotedPaper, ref: PaperRef) -> bool:
+    from digest.identity import title_key
+
+    if ref.arxiv_id:
+        return paper.arxiv_id == ref.arxiv_id
+    return title_key(paper.title) == ref.title_key
+
+
+def profile_summary(subscriber: Subscriber, votes: tuple[int, int]) -> str:
+    """ "interests: speech, audio; 3 likes, 1 dislike; weekly" (the parts that are set)."""
+    likes, dislikes = votes
+    parts = []
+    if subscriber.interests:
+        parts.append("interests: " + ", ".join(subscriber.interests))
+    if likes or dislikes:
+        parts.append(
+            f"{likes} {'like' if likes == 1 else 'likes'}, {dislikes} {'dislike' if dislikes == 1 else 'dislikes'}"
+        )
+    parts.append(subscriber.frequency)
+    return "; ".join(parts)
+
+
+def register_actions(action: Action) -> None:
+    """Add the profile commands under ``digest subscribers``."""
+    setting = action(
+        "set",
+        cmd_subscribers_set,
+        "Change a subscriber's profile: soft interest terms (they rank, never filter) and frequency.",
+        "digest subscribers set reader@example.org --interests 'speech, audio' --frequency weekly",
+    )
+    setting.add_argument("email")
+    setting.add_argument("--interests", metavar="TERMS", help="comma-separated terms ('' clears them)")
+    setting.add_argument("--frequency", choices=["daily", "weekly"])
+    for name, handler, verb in (
+        ("like", cmd_subscribers_like, "liked"),
+        ("dislike", cmd_subscribers_dislike, "disliked"),
+    ):
+        voting = action(
+            name,
+            handler,
+            f"Record papers the subscriber {verb}: titles, arXiv ids or URLs, as arguments or one a line in"
+            " a file. A title not in the history is kept with its text. Bad lines are reported with their"
+            " number and skipped.",
+            f"digest subscribers {name} reader@example.org --file favourites.txt",
+        )
+        _paper_arguments(voting)
+    votes = action(
+        "votes",
+        cmd_subscribers_votes,
+        "List a subscriber's likes and dislikes, newest first.",
+        "digest subscribers votes reader@example.org",
+    )
+    votes.add_argument("email")
+    votes.add_argument("--json", action="store_true", help="print one JSON object per vote per line")
+    unvote = action(
+        "unvote",
+        cmd_subscribers_unvote,
+        "Remove a subscriber's votes on papers (named as for 'like').",
+        "digest subscribers unvote reader@example.org 2403.01234",
+    )
+    _paper_arguments(unvote)
+
+
+def _paper_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email")
+    parser.add_argument("papers", nargs="*", metavar="PAPER", help="a title, an arXiv id or an arXiv URL")
+    parser.add_argument("--file", metavar="FILE", help="a UTF-8 text file, one paper a line ('#' starts a comment)")
+
+
+def summaries(store: Store, subscribers: Sequence[Subscriber]) -> dict[int, str]:
+    counts = store.profiles.vote_counts(subscriber.id for subscriber in subscribers)
+    return {subscriber.id: profile_summary(subscriber, counts.get(subscriber.id, (0, 0))) for subscriber in subscribers}
