@@ -26,14 +26,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digest.formats import parse_listing
 from digest.identity import title_key
-from digest.models import Profile, VotedPaper
-from digest.rank import IDF_SAMPLE, paper_text, prepare
+from digest.models import Paper, Profile, VotedPaper
+from digest.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
 
 from _common import ROOT, run_measured
 
@@ -90,29 +91,30 @@ def quality(labels_path: Path) -> None:
             return sum(1 for index in order[:cut] if index in relevant) / cut
 
         listing = precision(list(range(len(test))))
-        terms = precision([r.index for r in context.score(Profile(interests=INTEREST_TERMS[topic]))])
-        model = precision([r.index for r in context.score(votes)])
+        terms = precision(list(context.score(Profile(interests=INTEREST_TERMS[topic])).order))
+        model = precision(list(context.score(votes).order))
         both_profile = Profile(interests=INTEREST_TERMS[topic], likes=votes.likes)
-        both = precision([r.index for r in context.score(both_profile)])
-        svm = precision(_svm_order(context, train, liked))
+        both = precision(list(context.score(both_profile).order))
+        svm = precision(_svm_order(context, train, liked, test))
         rows.append((listing, terms, model, both, svm))
         print(f"{topic:<16}{len(relevant):>9}" + "".join(f"{v:>9.2f}" for v in rows[-1]))
     means = [statistics.mean(column) for column in zip(*rows, strict=True)]
     print(f"{'mean':<16}{'':>9}" + "".join(f"{value:>9.2f}" for value in means))
 
 
-def _svm_order(context: object, train: tuple, liked: list) -> list[int]:  # type: ignore[type-arg]
+def _svm_order(
+    context: RankingContext, train: Sequence[Paper], liked: Sequence[Paper], test: Sequence[Paper]
+) -> list[int]:
     """arxiv-sanity-lite's model on the same features: a linear SVM, likes against the rest of dump 000."""
     import numpy as np
-    import scipy.sparse as sp
     from sklearn.svm import LinearSVC
 
     liked_keys = {title_key(p.title) for p in liked}
     negatives = [p for p in train if title_key(p.title) not in liked_keys]
-    rows = context.vectors([paper_text(p.title, p.abstract) for p in (*liked, *negatives)])  # type: ignore[attr-defined]
+    rows = context.vectors([paper_text(p.title, p.abstract) for p in (*liked, *negatives)])
     y = np.array([1] * len(liked) + [0] * len(negatives))
     model = LinearSVC(class_weight="balanced", C=0.1, max_iter=10000, tol=1e-6).fit(rows, y)
-    scores = model.decision_function(sp.csr_matrix(context.papers))  # type: ignore[attr-defined]
+    scores = model.decision_function(context.vectors([paper_text(p.title, p.abstract) for p in test]))
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
@@ -133,17 +135,33 @@ def cost(history: int) -> None:
         print(f"  peak RSS of the process that prepared and scored: {child.peak_rss_mb:.0f} MB")
 
 
+def synthetic_papers(count: int, seed: int) -> list[tuple[str, str]]:
+    """Papers made of sentences of the real dumps' abstracts, shuffled: a realistic vocabulary at any count."""
+    import random
+
+    from digest.summarise import sentences
+
+    real = [
+        paper
+        for path in sorted((SHARED / "dumps").glob("*.txt"))
+        for paper in parse_listing(path.read_bytes(), today=TODAY).papers
+    ]
+    pool = [sentence for paper in real for sentence in sentences(paper.abstract)]
+    titles = [paper.title for paper in real]
+    rng = random.Random(seed)
+    return [
+        (f"{rng.choice(titles)} {n}", " ".join(rng.choice(pool) for _ in range(rng.randint(5, 9))))
+        for n in range(count)
+    ]
+
+
 def child(url: str) -> None:
     import random
 
     from digest.store import open_store
 
-    words = "model learning neural data training language attention graph diffusion image text reasoning".split()
     rng = random.Random(7)
-    new = [
-        (" ".join(rng.choice(words) for _ in range(8)), " ".join(rng.choice(words) for _ in range(180)))
-        for _ in range(1000)
-    ]
+    new = synthetic_papers(1000, seed=1)
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     started = time.perf_counter()
     with open_store(url, now=now) as store:
@@ -153,15 +171,17 @@ def child(url: str) -> None:
     print(f"  prepare a digest of 1,000 new papers (IDF on {len(sample):,} recent): {prepared * 1000:.0f} ms")
     profiles = [
         Profile(
-            interests=(rng.choice(words), rng.choice(words)),
+            interests=tuple(rng.sample(INTEREST_TERMS[rng.choice(sorted(INTEREST_TERMS))], 2)),
             likes=tuple(VotedPaper(*new[rng.randrange(1000)], paper_id=n * 10 + k) for k in range(5)),
         )
-        for n in range(200)
+        for n in range(2000)
     ]
-    context.score(profiles[0])
     started = time.perf_counter()
-    for profile in profiles:
-        context.score(profile)
+    for start in range(0, len(profiles), 64):  # as a send does: a batch's votes vectorised in one pass
+        batch = profiles[start : start + 64]
+        context.warm(batch)
+        for profile in batch:
+            context.score(profile)
     each = (time.perf_counter() - started) / len(profiles)
     print(f"  score one reader (2 interest terms, 5 likes, distinct) at 1,000 new papers: {each * 1000:.2f} ms")
 

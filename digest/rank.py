@@ -45,6 +45,8 @@ HISTORY_WEIGHT = 0.25
 #: Interest terms weigh INTEREST_PRIOR / (INTEREST_PRIOR + votes) against the votes.
 INTEREST_PRIOR = 2.0
 REASON_TITLE_CHARS = 60
+#: A reason names the closest of the reader's most recent likes, among this many.
+NEAREST_AMONG = 20
 
 _VECTORISER = HashingVectorizer(
     n_features=N_FEATURES,
@@ -69,93 +71,173 @@ def _counts(texts: Sequence[str]) -> sp.csr_matrix:
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
-    index: int  # the paper's position in the digest (listing order)
-    score: float
-    reason: str  # "like “<title>”" or "matches speech, audio"; "" when nothing in the profile speaks for it
+class Ranking:
+    """One reader's order of a digest's papers, and why the first ones are where they are."""
+
+    order: tuple[int, ...]  # indexes into the digest's papers (listing order), best first
+    reasons: dict[int, str]  # index -> "like “<title>”" or "matches speech, audio", for the top papers
+
+    def reason(self, index: int) -> str:
+        return self.reasons.get(index, "")
+
+
+#: The vector of a text, kept only on the features the digest's papers have: (columns, weights).
+Compact = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
 class RankingContext:
-    """A digest's papers as features, shared by every reader of that digest."""
+    """A digest's papers as features, shared by every reader of that digest.
+
+    Everything a reader's model touches lives in the digest's own feature
+    columns (the words its papers contain): a liked paper's other words cannot
+    change any score, so they are dropped once, when its vector is cached.
+    """
 
     idf: np.ndarray
-    papers: sp.csr_matrix  # one L2-normalised TF-IDF row per new paper, in listing order
+    papers: sp.csr_matrix  # one L2-normalised TF-IDF row per new paper, on the digest's columns only
+    columns: np.ndarray  # feature -> column in ``papers``, or -1
     texts: tuple[str, ...]  # lower-cased title + abstract, for matching interest terms
     history_scores: np.ndarray  # each paper's similarity to the history's centroid
-    _vote_cache: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    _vectors: dict[str, Compact] = field(default_factory=dict)
+    _matches: dict[str, np.ndarray] = field(default_factory=dict)
+    _scratch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    def __post_init__(self) -> None:
+        self._scratch = np.zeros(self.papers.shape[1], dtype=np.float32)
+
+    @property
+    def count(self) -> int:
+        return int(self.papers.shape[0])
 
     def vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """L2-normalised TF-IDF rows of ``texts`` in this digest's space."""
+        """L2-normalised TF-IDF rows of ``texts`` over the whole feature space."""
         if not texts:
             return sp.csr_matrix((0, N_FEATURES), dtype=np.float32)
-        matrix = _counts(texts)
-        return _normalised(matrix @ sp.diags(self.idf, format="csr"))
+        return _normalised(_counts(texts) @ sp.diags(self.idf, format="csr"))
 
-    def _voted(self, papers: Sequence[VotedPaper]) -> sp.csr_matrix:
-        """The rows of voted papers, cached by their text (many readers like the same papers)."""
-        missing = [paper for paper in papers if paper.text_key not in self._vote_cache]
-        if missing:
-            if len(self._vote_cache) > 50_000:
-                self._vote_cache.clear()
-            rows = self.vectors([paper_text(paper.title, paper.abstract) for paper in missing])
-            for number, paper in enumerate(missing):
-                self._vote_cache[paper.text_key] = rows[number]
-        return sp.vstack([self._vote_cache[paper.text_key] for paper in papers], format="csr")
+    def warm(self, profiles: Sequence[Profile]) -> None:
+        """Vectorise, in one pass, the voted papers and interest queries of many readers (a send's batch)."""
+        wanted: dict[str, str] = {}
+        for profile in profiles:
+            for paper in (*profile.likes, *profile.dislikes):
+                if paper.text_key not in self._vectors:
+                    wanted[paper.text_key] = paper_text(paper.title, paper.abstract)
+            if profile.interests:
+                key = _query_key(profile.interests)
+                if key not in self._vectors:
+                    wanted[key] = " ".join(profile.interests)
+        if not wanted:
+            return
+        if len(self._vectors) + len(wanted) > 200_000:
+            self._vectors.clear()
+        rows = self.vectors(list(wanted.values()))
+        for number, key in enumerate(wanted):
+            row = rows[number]
+            kept = self.columns[row.indices]
+            mask = kept >= 0
+            self._vectors[key] = (kept[mask], row.data[mask])
 
-    def score(self, profile: Profile | None) -> list[Ranked]:
-        """The digest's papers, best first for this reader; the listing order when the profile is empty."""
-        count = self.papers.shape[0]
+    def _product(self, keys: Sequence[str], rows: sp.csr_matrix | None = None) -> np.ndarray:
+        """``rows`` (default: every paper) times the mean of the cached vectors of ``keys``.
+
+        The mean is gathered in a scratch vector that is cleared again where it was
+        written, so a reader costs the size of their vectors, not of the feature space.
+        """
+        scratch = self._scratch
+        touched = []
+        for key in keys:
+            columns, weights = self._vectors[key]
+            scratch[columns] += weights
+            touched.append(columns)
+        try:
+            product = np.asarray((self.papers if rows is None else rows) @ scratch, dtype=np.float32)
+        finally:
+            for columns in touched:
+                scratch[columns] = 0.0
+        return product / max(1, len(keys))
+
+    def matches(self, term: str) -> np.ndarray:
+        """Which papers name ``term`` outright (whole words, plurals too); cached, readers share terms."""
+        found = self._matches.get(term)
+        if found is None:
+            pattern = _term_pattern(term)
+            found = np.fromiter((bool(pattern.search(text)) for text in self.texts), dtype=bool, count=self.count)
+            if len(self._matches) < 100_000:
+                self._matches[term] = found
+        return found
+
+    def score(self, profile: Profile | None, *, explain: int = 20) -> Ranking:
+        """The digest's papers, best first for this reader, with reasons for the first ``explain``.
+
+        No profile (or an empty one): the listing's order.
+        """
+        count = self.count
         if profile is None or profile.is_empty or count == 0:
-            return [Ranked(index, 0.0, "") for index in range(count)]
-        interest, matched = self._interest_scores(profile.interests)
-        votes, nearest = self._vote_scores(profile.likes, profile.dislikes)
+            return Ranking(tuple(range(count)), {})
+        self.warm([profile])
+        interest = self._interest_scores(profile.interests)
+        votes = self._vote_scores(profile)
         vote_count = len(profile.likes) + len(profile.dislikes)
         weight = INTEREST_PRIOR / (INTEREST_PRIOR + vote_count) if profile.interests else 0.0
         from_interest = weight * _scaled(interest)
         from_votes = (1.0 - weight) * _scaled(votes)
-        blended = from_interest + from_votes
-        order = np.lexsort((np.arange(count), -blended))
-        ranked = []
-        for index in (int(number) for number in order):
-            reason = ""
-            if from_votes[index] > from_interest[index] and nearest is not None and votes[index] > 0:
-                reason = "like “" + _short(profile.likes[int(nearest[index])].title) + "”"
-            elif matched[index]:
-                reason = "matches " + ", ".join(matched[index])
-            ranked.append(Ranked(index, float(blended[index]), reason))
-        return ranked
+        order = np.lexsort((np.arange(count), -(from_interest + from_votes)))
+        top = [int(index) for index in order[:explain]]
+        reasons: dict[int, str] = {}
+        nearest = self._nearest_likes(profile.likes, top)
+        for index in top:
+            if nearest and from_votes[index] > from_interest[index] and votes[index] > 0:
+                reasons[index] = "like “" + _short(profile.likes[nearest[index]].title) + "”"
+            else:
+                terms = [term for term in profile.interests if self.matches(term)[index]]
+                if terms:
+                    reasons[index] = "matches " + ", ".join(terms)
+        return Ranking(tuple(order.tolist()), reasons)
 
-    def _interest_scores(self, interests: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
-        count = self.papers.shape[0]
+    def _interest_scores(self, interests: Sequence[str]) -> np.ndarray:
         if not interests:
-            return np.zeros(count, dtype=np.float32), [[] for _ in range(count)]
-        query = self.vectors([" ".join(interests)])
-        scores = np.asarray((self.papers @ query.T).todense(), dtype=np.float32).ravel()
-        patterns = [(term, _term_pattern(term)) for term in interests]
-        matched = [[term for term, pattern in patterns if pattern.search(text)] for text in self.texts]
+            return np.zeros(self.count, dtype=np.float32)
+        scores = self._product([_query_key(interests)])
         # A paper that names a term outright outranks one that only shares its words.
-        scores = scores + np.array([len(terms) for terms in matched], dtype=np.float32) * 0.05
-        return scores, matched
+        for term in interests:
+            scores += 0.05 * self.matches(term)
+        return scores
 
-    def _vote_scores(
-        self, likes: Sequence[VotedPaper], dislikes: Sequence[VotedPaper]
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        count = self.papers.shape[0]
-        if not likes and not dislikes:
-            return np.zeros(count, dtype=np.float32), None
-        scores = np.zeros(count, dtype=np.float32)
-        nearest = None
-        if likes:
-            liked = self._voted(likes)
-            similarity = (self.papers @ liked.T).toarray()  # papers x likes
-            scores += similarity.mean(axis=1)
-            nearest = similarity.argmax(axis=1)
+    def _vote_scores(self, profile: Profile) -> np.ndarray:
+        """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
+        scores = np.zeros(self.count, dtype=np.float32)
+        if profile.likes:
+            scores += self._product([paper.text_key for paper in profile.likes])
             scores -= HISTORY_WEIGHT * self.history_scores
-        if dislikes:
-            disliked = self._voted(dislikes)
-            scores -= DISLIKE_WEIGHT * (self.papers @ disliked.T).toarray().mean(axis=1)
-        return scores, nearest
+        if profile.dislikes:
+            scores -= DISLIKE_WEIGHT * self._product([paper.text_key for paper in profile.dislikes])
+        return scores
+
+    def _nearest_likes(self, likes: Sequence[VotedPaper], indexes: Sequence[int]) -> dict[int, int]:
+        """For each paper of ``indexes``, which of the reader's (most recent) likes it is most similar to."""
+        considered = likes[:NEAREST_AMONG]
+        if not considered or not indexes:
+            return {}
+        liked = np.zeros((self.papers.shape[1], len(considered)), dtype=np.float32)
+        for number, paper in enumerate(considered):
+            columns, weights = self._vectors[paper.text_key]
+            liked[columns, number] = weights
+        starts = self.papers.indptr[indexes]
+        ends = self.papers.indptr[np.asarray(indexes) + 1]
+        spans = [np.arange(start, end) for start, end in zip(starts, ends, strict=True)]
+        entries = np.concatenate(spans)
+        products = liked[self.papers.indices[entries]] * self.papers.data[entries, None]
+        offsets = np.cumsum([0, *(len(span) for span in spans[:-1])])
+        if not entries.size:
+            return {}
+        similarity = np.add.reduceat(products, offsets, axis=0)
+        similarity[[not len(span) for span in spans]] = 0.0  # reduceat gives an empty span the next one's entry
+        return {index: int(similarity[row].argmax()) for row, index in enumerate(indexes)}
+
+
+def _query_key(interests: Sequence[str]) -> str:
+    return "query:" + "\x1f".join(interests)
 
 
 def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> RankingContext:
@@ -168,16 +250,21 @@ def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> RankingCo
     )
     idf = (np.log((1.0 + documents) / (1.0 + frequency)) + 1.0).astype(np.float32)
     weights = sp.diags(idf, format="csr")
-    papers = _normalised(new_counts @ weights)
+    full = _normalised(new_counts @ weights)
+    used = np.unique(full.indices)
+    columns = np.full(N_FEATURES, -1, dtype=np.int64)
+    columns[used] = np.arange(used.size)
+    papers = sp.csr_matrix((full.data, columns[full.indices], full.indptr), shape=(full.shape[0], used.size))
     if history_counts.shape[0]:
         history = _normalised(history_counts @ weights)
         centroid = np.asarray(history.mean(axis=0), dtype=np.float32).ravel()
-        history_scores = np.asarray(papers @ centroid, dtype=np.float32).ravel()
+        history_scores = np.asarray(full @ centroid, dtype=np.float32).ravel()
     else:
         history_scores = np.zeros(papers.shape[0], dtype=np.float32)
     return RankingContext(
         idf=idf,
         papers=papers,
+        columns=columns,
         texts=tuple(" ".join(text.casefold().split()) for text in new_texts),
         history_scores=history_scores,
     )

@@ -28,26 +28,26 @@ def context():  # type: ignore[no-untyped-def]
 
 
 def order(profile: Profile | None) -> list[int]:
-    return [ranked.index for ranked in context().score(profile)]
+    return list(context().score(profile).order)
 
 
 def test_no_profile_keeps_the_listing_order() -> None:
     assert order(None) == list(range(len(PAPERS)))
     assert order(Profile()) == list(range(len(PAPERS)))
-    assert all(ranked.reason == "" for ranked in context().score(None))
+    assert context().score(None).reasons == {}
 
 
 def test_interest_terms_put_matching_papers_first_with_the_terms_as_reason() -> None:
-    ranked = context().score(Profile(interests=("speech", "audio")))
-    assert ranked[0].index == 3
-    assert ranked[0].reason == "matches audio, speech" or ranked[0].reason.startswith("matches ")
+    ranking = context().score(Profile(interests=("audio", "speech")))
+    assert ranking.order[0] == 3
+    assert ranking.reason(3) == "matches audio, speech"
 
 
 def test_likes_put_similar_papers_first_and_name_the_liked_paper() -> None:
     liked = VotedPaper(*HISTORY[0])
-    ranked = context().score(Profile(likes=(liked,)))
-    assert {ranked[0].index, ranked[1].index} == {1, 4}  # the two retrieval papers
-    assert ranked[0].reason == "like “Sparse retrieval with learned term weights”"
+    ranking = context().score(Profile(likes=(liked,)))
+    assert set(ranking.order[:2]) == {1, 4}  # the two retrieval papers
+    assert ranking.reason(ranking.order[0]) == "like “Sparse retrieval with learned term weights”"
 
 
 def test_two_readers_with_different_likes_get_different_orders() -> None:
@@ -77,4 +77,9 @@ def test_ranking_is_deterministic_and_covers_every_paper_once() -> None:
 
 
 def test_an_empty_digest_ranks_nothing() -> None:
-    assert prepare([], []).score(Profile(interests=("x",))) == []
+    assert prepare([], []).score(Profile(interests=("x",))).order == ()
+
+
+def test_reasons_are_given_for_the_top_papers_only() -> None:
+    ranking = context().score(Profile(interests=("retrieval", "speech", "robot", "diffusion")), explain=2)
+    assert set(ranking.reasons) <= set(ranking.order[:2])
