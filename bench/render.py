@@ -17,9 +17,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digest import render
+from digest.assemble import Reader, assemble
 from digest.chart import IndexEntry
 from digest.config import EmailConfig, SiteConfig
+from digest.email_parts import render_email
 from digest.feed import FEED_ITEMS, build_feeds
+from digest.mailing import digest_topics
 from digest.models import Digest, Link, StoredPaper
 from digest.render import Renderer, archive_url
 from digest.store.digests import FeedItem
@@ -56,7 +59,7 @@ def timed(label: str, work, repeat: int = 3):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     site = SiteConfig(dir=Path(tempfile.mkdtemp()), url="https://digest.example.org/", title="Trending papers")
-    email = EmailConfig(sender="Digest <d@example.org>", subject="{count} new papers", max_papers=40)
+    email = EmailConfig(sender="Digest <d@example.org>", subject="{count} new papers", for_you=10)
     papers = tuple(paper(n) for n in range(1, 1001))
     digest = Digest(
         slug="2026-11-21",
@@ -71,9 +74,12 @@ def main() -> None:
     renderer = Renderer(site, email)
     print("rendering a 1,000-paper digest:")
     before = render.premailer_calls
-    rendered = timed("email (HTML inlined + text)", lambda: renderer.email_message(digest), repeat=1)
+    groups = timed("topics (k-means over the 1,000 papers)", lambda: digest_topics(digest), repeat=1)
+    rendered = timed("email blocks (HTML inlined + text)", lambda: render_email(digest, renderer, groups), repeat=1)
     calls = render.premailer_calls - before
-    timed("email again (warm)", lambda: renderer.email_message(digest))
+    timed("email blocks again", lambda: render_email(digest, renderer, groups))
+    reader = Reader(tuple(range(len(papers))), {}, False, "https://d.example.org/vote/T", "https://d.example.org/u/T")
+    mail = timed("one reader's mail, assembled", lambda: assemble(rendered, reader, for_you=10))
     timed(
         "feeds (RSS + Atom, 200 items)",
         lambda: build_feeds([FeedItem(p, digest.slug, digest.published_at) for p in papers[:FEED_ITEMS]], site),
@@ -88,7 +94,7 @@ def main() -> None:
     timed("archive index (365 digests)", lambda: renderer.index_page(entries))
     print(f"  premailer calls for one digest:    {calls}")
     print(
-        f"  email HTML: {len(rendered.html.encode()) / 1000:.1f} KB, {rendered.shown} papers shown;"
+        f"  email HTML: {len(mail.html) / 1000:.1f} KB, {mail.shown} papers in the mail;"
         f" archive page {len(page.encode()) / 1000:.0f} KB"
     )
 

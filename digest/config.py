@@ -63,7 +63,7 @@ class SiteConfig:
 class EmailConfig:
     sender: str
     subject: str  # a template with {date} and {count}
-    max_papers: int
+    for_you: int  # papers shown in full at the top of each mail; every other one is a compact line
     list_id: str = "digest.localhost"
     unsubscribe_mailto: str | None = None
 
@@ -195,10 +195,13 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     site_section.finish()
 
     email_section = top.section("email")
+    email_section.retired(
+        "max_papers", "every new paper is now in every mail; 'for_you' sets how many are shown in full (default 10)"
+    )
     email = EmailConfig(
         sender=email_section.take("from", as_address, "Paper digest <digest@localhost>"),
         subject=email_section.take("subject", as_subject, "{count} new papers for {date}"),
-        max_papers=email_section.take("max_papers", as_positive_int, 40),
+        for_you=email_section.take("for_you", as_positive_int, 10),
         list_id=email_section.take("list_id", as_list_id, f"digest.{urlsplit(site.url).hostname}"),
         unsubscribe_mailto=email_section.take("unsubscribe_mailto", as_address, None),
     )

@@ -54,6 +54,12 @@ class Section:
         self.read.add(name)
         return Section(self.source, self.key(name), self.data.get(name))
 
+    def retired(self, name: str, hint: str) -> None:
+        """A key this version no longer reads: an error that says what replaced it."""
+        self.read.add(name)
+        if name in self.data:
+            raise ConfigError(self.source, self.key(name), "is no longer used", hint=hint)
+
     def finish(self) -> None:
         for name in self.data:
             if name not in self.read:

@@ -2,10 +2,11 @@
 
 1. Queue the digest for every active subscriber who has no ledger row for it.
 2. Claim a small batch of deliveries (several workers may share the work).
-3. For each, build the message from its filter variant's template (rendered
-   and serialised once per variant) and hand it to the transport in a pool of
-   ``connections`` threads. The pool's threads only speak SMTP; the main thread
-   does all the database work, recording the results that have come in (``sent``
+3. For each, rank the digest for the subscriber's profile and assemble their
+   message from the blocks rendered once per digest (see :mod:`digest.mailing`),
+   and hand it to the transport in a pool of ``connections`` threads. The pool's
+   threads only speak SMTP; the main thread does all the database work,
+   recording the results that have come in (``sent``
    right after the server accepted a message) in one transaction as soon as any
    thread finishes, so the connections never wait for the database.
 4. Repeat until nothing is left to claim, or until asked to stop: then no new
@@ -40,9 +41,10 @@ from typing import Literal
 
 from digest.config import Config
 from digest.errors import StoreError
-from digest.mailing import Variants, unsubscribe_url
-from digest.message import message_id_for, personalise_message
+from digest.mailing import Mailer
+from digest.message import message_id_for
 from digest.models import Digest
+from digest.rank import IDF_SAMPLE
 from digest.render import Renderer
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
@@ -136,7 +138,14 @@ def send_digest(
         report.queued = store.ledger.enqueue(digest_id)
     store.ledger.release_dead_claims(digest_id)
     renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(clock()))
-    variants = Variants(digest, config, renderer, clock(), transport.wire_format)
+    mailer = Mailer(
+        digest,
+        config,
+        renderer,
+        clock(),
+        transport.wire_format,
+        history=store.profiles.recent_texts(IDF_SAMPLE),
+    )
     worker = worker_name()
     retries = config.delivery.retries
     breaker = Breaker()
@@ -214,17 +223,18 @@ def send_digest(
                 )
                 exhausted = not claims
                 skipped = []
+                profiles = store.profiles.for_subscribers([claim.subscriber for claim in claims])
+                mailer.warm(profiles.values())
                 for claim in claims:
-                    template = variants.for_subscriber(claim.subscriber)
-                    if template is None:
+                    data = mailer.message(
+                        claim.subscriber,
+                        profiles[claim.subscriber.id],
+                        secret=secret,
+                        message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
+                    )
+                    if data is None:
                         skipped.append(claim.subscriber.id)
                         continue
-                    data = personalise_message(
-                        template,
-                        recipient=claim.subscriber.email,
-                        message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
-                        unsubscribe_url=unsubscribe_url(config, secret, claim.subscriber),
-                    )
                     in_flight.add(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
                 if skipped:
                     store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)

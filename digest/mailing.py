@@ -1,17 +1,20 @@
-"""What a send needs besides the ledger: the transport, the per-variant messages, the confirmation mail."""
+"""What a send needs besides the ledger: the transport, each reader's message, the confirmation mail."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
+from digest.assemble import Assembled, Reader, assemble
 from digest.config import Config
-from digest.message import CompiledMessage, ListHeaders, prepare_message
-from digest.models import Digest, Subscriber
+from digest.email_parts import render_email
+from digest.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
+from digest.models import Digest, Profile, Subscriber
+from digest.rank import paper_text, prepare
 from digest.render import Renderer
-from digest.subscribers import filter_papers
+from digest.subscribers import matches
 from digest.tokens import make_token
+from digest.topics import Topic, topics
 from digest.transport import OutboxTransport, SMTPTransport, Transport
 
 
@@ -27,8 +30,8 @@ def make_transport(config: Config) -> Transport:
     return OutboxTransport(config.delivery.outbox)
 
 
-class Variants:
-    """Message templates per interest filter, rendered and serialised once each."""
+class Mailer:
+    """A digest's mail: rendered once, ranked and assembled for each reader (see :mod:`digest.assemble`)."""
 
     def __init__(
         self,
@@ -37,34 +40,89 @@ class Variants:
         renderer: Renderer,
         date: dt.datetime,
         wire_format: Callable[[bytes], bytes],
+        *,
+        history: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.digest = digest
-        self.wire_format = wire_format
         self.config = config
-        self.renderer = renderer
+        self.email = render_email(digest, renderer, digest_topics(digest), wire_format=wire_format)
+        self.ranking = prepare(
+            [paper_text(p.title, p.abstract) for p in digest.papers], [paper_text(*h) for h in history]
+        )
         self.date = date
+        self.wire_format = wire_format
         self.headers = ListHeaders(
             list_id=config.email.list_id,
             list_name=config.site.title,
             unsubscribe_mailto=config.email.unsubscribe_mailto,
         )
-        self.cache: dict[tuple[tuple[str, ...], tuple[str, ...]], CompiledMessage | None] = {}
+        self.skeletons: dict[int, CompiledMessage] = {}
+        self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
 
-    def for_subscriber(self, subscriber: Subscriber) -> CompiledMessage | None:
-        """The subscriber's template; None when their filter leaves nothing to send."""
+    def warm(self, profiles: Iterable[Profile]) -> None:
+        """Get ready to rank a batch of readers (their votes are vectorised together)."""
+        self.ranking.warm([profile for profile in profiles if not profile.is_empty])
+
+    def allowed(self, subscriber: Subscriber) -> frozenset[int] | None:
+        """The papers the subscriber's hard filter lets through (None: all of them)."""
         key = subscriber.filter_key
-        if key not in self.cache:
-            papers = filter_papers(self.digest.papers, subscriber.include, subscriber.exclude)
-            if not papers:
-                self.cache[key] = None
+        if key not in self.filtered:
+            if not subscriber.include and not subscriber.exclude:
+                self.filtered[key] = None
             else:
-                variant = dataclasses.replace(self.digest, papers=papers)
-                rendered = self.renderer.email_message(variant)
-                template = prepare_message(
-                    rendered, sender=self.config.email.sender, date=self.date, headers=self.headers
-                )
-                self.cache[key] = template.compile(self.wire_format)
-        return self.cache[key]
+                papers = self.digest.papers
+                self.filtered[key] = frozenset(i for i, paper in enumerate(papers) if matches(paper, *key))
+        return self.filtered[key]
+
+    def bodies(self, subscriber: Subscriber, profile: Profile, *, secret: bytes) -> Assembled | None:
+        """The subscriber's HTML and text bodies; None when their filter leaves nothing to send."""
+        allowed = self.allowed(subscriber)
+        if allowed is not None and not allowed:
+            return None
+        ranking = self.ranking.score(profile, explain=self.for_you(profile))
+        reader = Reader(
+            order=ranking.order,
+            reasons=ranking.reasons,
+            personal=not profile.is_empty,
+            vote_url=vote_url(self.config, secret, subscriber),
+            unsubscribe_url=unsubscribe_url(self.config, secret, subscriber),
+        )
+        return assemble(self.email, reader, for_you=self.for_you(profile), allowed=allowed)
+
+    def skeleton(self, count: int) -> CompiledMessage:
+        """The message around the bodies, its subject counting the reader's papers (one per filter)."""
+        if count not in self.skeletons:
+            subject = " ".join(self.config.email.subject.format(date=self.digest.date, count=count).split())
+            template = prepare_message(subject, sender=self.config.email.sender, date=self.date, headers=self.headers)
+            self.skeletons[count] = template.compile(self.wire_format)
+        return self.skeletons[count]
+
+    def for_you(self, profile: Profile) -> int:
+        return self.config.email.for_you
+
+    def message(self, subscriber: Subscriber, profile: Profile, *, secret: bytes, message_id: str) -> bytes | None:
+        """The subscriber's whole message, ready for the transport; None when there is nothing to send."""
+        bodies = self.bodies(subscriber, profile, secret=secret)
+        if bodies is None:
+            return None
+        return personalise_message(
+            self.skeleton(bodies.shown + bodies.left_out),
+            recipient=subscriber.email,
+            message_id=message_id,
+            unsubscribe_url=unsubscribe_url(self.config, secret, subscriber),
+            html_body=bodies.html,
+            text_body=bodies.text,
+        )
+
+
+def digest_topics(digest: Digest) -> list[Topic]:
+    """The digest's topics: the same groups in every reader's mail and on its archive page."""
+    return topics([paper_text(paper.title, paper.abstract) for paper in digest.papers])
+
+
+def vote_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
+    """The start of a subscriber's vote links: a paper's adds "/<paper id>/more" or "/less"."""
+    return f"{config.site.url}vote/{make_token(key, 'vote', subscriber.id, subscriber.email)}"
 
 
 def unsubscribe_url(config: Config, key: bytes, subscriber: Subscriber) -> str:

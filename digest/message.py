@@ -1,12 +1,12 @@
 """Email messages: multipart/alternative, text/plain first and HTML last. Pure.
 
-A digest's message is serialised and compiled once per filter variant, with placeholders
-for what differs per recipient (To, Message-ID, the unsubscribe URL in the
-List-Unsubscribe header and in both bodies). :func:`personalise_message` fills
-them in with byte replacements: nothing is re-encoded per recipient. The
-bodies are 8bit UTF-8 (lines kept under SMTP's 998-byte limit) so that a
-placeholder is never split by a transfer encoding; header values go through
-the email package's SMTP policy, so untrusted text never reaches a header raw.
+A digest's message is serialised once as a skeleton, with placeholders for what
+differs per recipient (To, Message-ID, the List-Unsubscribe URL and both
+bodies), and cut at them once. :func:`personalise_message` joins a recipient's
+values and their assembled bodies into it: nothing is re-encoded per
+recipient. The bodies are 8bit UTF-8 (lines kept under SMTP's 998-byte limit)
+so that they can be joined as bytes; header values go through the email
+package's SMTP policy, so untrusted text never reaches a header raw.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ import datetime as dt
 import email.policy
 import email.utils
 import hashlib
-import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-
-from digest.render import RenderedEmail
 
 POLICY = email.policy.SMTP.clone(max_line_length=78)
 #: SMTP allows 998 bytes a line; lines longer than this are folded at a space.
@@ -43,8 +40,8 @@ class MessageTemplate:
     to: bytes
     message_id: bytes
     header_url: bytes
-    html_url: bytes
-    text_url: bytes
+    html_body: bytes
+    text_body: bytes
 
     def compile(self, wire_format: Callable[[bytes], bytes] = lambda data: data) -> CompiledMessage:
         """Put the data in the transport's wire format and cut it at its placeholders, once."""
@@ -52,8 +49,8 @@ class MessageTemplate:
             self.to: "to",
             self.message_id: "message_id",
             self.header_url: "url",
-            self.html_url: "html_url",
-            self.text_url: "url",
+            self.html_body: "html_body",
+            self.text_body: "text_body",
         }
         pattern = re.compile(b"|".join(re.escape(token) for token in names))
         data = wire_format(self.data)
@@ -90,22 +87,19 @@ def fold_long_lines(text: str, limit: int = MAX_BODY_LINE) -> str:
     return "\n".join(out)
 
 
-def prepare_message(
-    rendered: RenderedEmail, *, sender: str, date: dt.datetime, headers: ListHeaders
-) -> MessageTemplate:
-    """Serialise the message once, with placeholders for the recipient's parts."""
-    seed = hashlib.sha256(rendered.html.encode("utf-8") + rendered.text.encode("utf-8")).hexdigest()[:20]
+def prepare_message(subject: str, *, sender: str, date: dt.datetime, headers: ListHeaders) -> MessageTemplate:
+    """Serialise the message once, with placeholders for the recipient's parts and bodies."""
+    seed = hashlib.sha256(f"{subject}\n{date.isoformat()}\n{sender}".encode()).hexdigest()[:20]
     to = f"to-{seed}@recipient.invalid"
     message_id = f"mid-{seed}@message.invalid"
     header_url = f"https://unsubscribe-{seed}.invalid/"
-    html_url = f"%%unsubscribe-html-{seed}%%"
-    text_url = f"%%unsubscribe-text-{seed}%%"
-    token = rendered.placeholders["unsubscribe_url"]
+    html_body = f"%%html-body-{seed}%%"
+    text_body = f"%%text-body-{seed}%%"
 
     message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = rendered.subject
+    message["Subject"] = subject
     message["Date"] = email.utils.format_datetime(date)
     message["Message-ID"] = f"<{message_id}>"
     message["MIME-Version"] = "1.0"
@@ -118,19 +112,20 @@ def prepare_message(
     message["Auto-Submitted"] = "auto-generated"
     message["Precedence"] = "bulk"
     message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(
-        fold_long_lines(rendered.text.replace(token, text_url)), subtype="plain", charset="utf-8", cte="8bit"
-    )
-    message.add_alternative(
-        fold_long_lines(rendered.html.replace(token, html_url)), subtype="html", charset="utf-8", cte="8bit"
+    # The bodies' placeholders stand alone on their line: a body (ending in a line end) replaces it whole.
+    message.set_content(text_body, subtype="plain", charset="utf-8", cte="8bit")
+    message.add_alternative(html_body, subtype="html", charset="utf-8", cte="8bit")
+    data = message.as_bytes(policy=POLICY)
+    data = data.replace(f"{text_body}\n".encode(), text_body.encode()).replace(
+        f"{html_body}\n".encode(), html_body.encode()
     )
     return MessageTemplate(
-        data=message.as_bytes(policy=POLICY),
+        data=data,
         to=to.encode(),
         message_id=message_id.encode(),
         header_url=header_url.encode(),
-        html_url=html_url.encode(),
-        text_url=text_url.encode(),
+        html_body=html_body.encode(),
+        text_body=text_body.encode(),
     )
 
 
@@ -139,8 +134,19 @@ _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
 _URL = re.compile(r"https?://[\x21-\x7e]+")
 
 
-def personalise_message(message: CompiledMessage, *, recipient: str, message_id: str, unsubscribe_url: str) -> bytes:
-    """One recipient's message bytes. Every value must be plain ASCII without spaces or brackets."""
+def personalise_message(
+    message: CompiledMessage,
+    *,
+    recipient: str,
+    message_id: str,
+    unsubscribe_url: str,
+    html_body: bytes,
+    text_body: bytes,
+) -> bytes:
+    """One recipient's message bytes; the bodies are in the message's wire format and end in a line end.
+
+    Every value must be plain ASCII without spaces or brackets.
+    """
     if not _ADDRESS.fullmatch(recipient) or not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError("recipient and message id must be plain ASCII addresses")
     if not _URL.fullmatch(unsubscribe_url) or any(char in unsubscribe_url for char in '<>,"'):
@@ -149,7 +155,8 @@ def personalise_message(message: CompiledMessage, *, recipient: str, message_id:
         "to": recipient.encode("ascii"),
         "message_id": message_id.encode("ascii"),
         "url": unsubscribe_url.encode("ascii"),
-        "html_url": html.escape(unsubscribe_url, quote=True).encode("ascii"),
+        "html_body": html_body,
+        "text_body": text_body,
     }
     out = [message.pieces[0]]
     for slot, piece in zip(message.slots, message.pieces[1:], strict=True):

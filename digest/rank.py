@@ -44,9 +44,11 @@ DISLIKE_WEIGHT = 0.5
 HISTORY_WEIGHT = 0.25
 #: Interest terms weigh INTEREST_PRIOR / (INTEREST_PRIOR + votes) against the votes.
 INTEREST_PRIOR = 2.0
-REASON_TITLE_CHARS = 60
-#: A reason names the closest of the reader's most recent likes, among this many.
+REASON_TITLE_CHARS = 50
+REASON_CHARS = 60
+#: A reason names the closest of the reader's most recent likes, among this many, when it is at least this close.
 NEAREST_AMONG = 20
+MIN_REASON_SIMILARITY = 0.05
 
 _VECTORISER = HashingVectorizer(
     n_features=N_FEATURES,
@@ -187,12 +189,12 @@ class RankingContext:
         reasons: dict[int, str] = {}
         nearest = self._nearest_likes(profile.likes, top)
         for index in top:
-            if nearest and from_votes[index] > from_interest[index] and votes[index] > 0:
+            if index in nearest and from_votes[index] > from_interest[index] and votes[index] > 0:
                 reasons[index] = "like “" + _short(profile.likes[nearest[index]].title) + "”"
             else:
                 terms = [term for term in profile.interests if self.matches(term)[index]]
                 if terms:
-                    reasons[index] = "matches " + ", ".join(terms)
+                    reasons[index] = _short("matches " + ", ".join(terms), REASON_CHARS)
         return Ranking(tuple(order.tolist()), reasons)
 
     def _interest_scores(self, interests: Sequence[str]) -> np.ndarray:
@@ -233,7 +235,11 @@ class RankingContext:
             return {}
         similarity = np.add.reduceat(products, offsets, axis=0)
         similarity[[not len(span) for span in spans]] = 0.0  # reduceat gives an empty span the next one's entry
-        return {index: int(similarity[row].argmax()) for row, index in enumerate(indexes)}
+        return {
+            index: int(similarity[row].argmax())
+            for row, index in enumerate(indexes)
+            if similarity[row].max() >= MIN_REASON_SIMILARITY
+        }
 
 
 def _query_key(interests: Sequence[str]) -> str:
@@ -288,9 +294,9 @@ def _term_pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b")
 
 
-def _short(title: str) -> str:
+def _short(title: str, limit: int = REASON_TITLE_CHARS) -> str:
     title = " ".join(title.split())
-    if len(title) <= REASON_TITLE_CHARS:
+    if len(title) <= limit:
         return title
-    cut = title[: REASON_TITLE_CHARS - 1].rsplit(" ", 1)[0]
+    cut = title[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(" ,:;-") + "…"

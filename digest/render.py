@@ -5,17 +5,15 @@ Pure: values in, strings out. Templates come from the user's folder (the
 autoescaped and every undefined name is an error.
 
 The email's CSS is written once in a ``<style>`` block and inlined with
-premailer once per digest. Per-recipient parts (the unsubscribe URL) are
-placeholders filled into the already-inlined HTML by :func:`personalise`.
+premailer once per digest (:mod:`digest.email_parts` cuts the result into the
+blocks every reader's mail is assembled from).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import logging
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from digest.compose import excerpt
 from digest.config import EmailConfig, SiteConfig
 from digest.errors import ConfigError
 from digest.models import Digest, StoredPaper
+from digest.summarise import tldr
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,7 @@ class PaperView:
     abstract: str
     excerpt: str
     truncated: bool
+    tldr: str  # the sentence that states the contribution
     url: str  # the paper's entry in the web archive
     arxiv_url: str  # a title search on arXiv, shown only when the paper's id is not known
     abs_url: str | None  # the paper's arXiv page, when its id is known
@@ -79,15 +79,6 @@ class DigestView:
     home_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedEmail:
-    subject: str
-    html: str  # inlined, with placeholders
-    text: str  # with placeholders
-    shown: int  # papers shown in full; the rest are "…and N more"
-    placeholders: dict[str, str]  # name -> token in html and text
-
-
 def long_date(day: dt.date) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
@@ -106,6 +97,7 @@ def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
         abstract=paper.abstract,
         excerpt=cut,
         truncated=cut != paper.abstract,
+        tldr=tldr(paper.abstract),
         url=f"{archive_url(site, slug)}#paper-{paper.id}",
         arxiv_url="https://arxiv.org/search/?searchtype=title&query=" + quote_plus(paper.title[:200]),
         abs_url=paper.details.abs_url,
@@ -212,36 +204,6 @@ class Renderer:
             ) from None
         return template.render(**context)
 
-    # -- the email ---------------------------------------------------------------------
-
-    def email_message(self, digest: Digest) -> RenderedEmail:
-        """The digest's email: subject, inlined HTML and text, with per-recipient placeholders."""
-        view = digest_view(digest, self.site)
-        token = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
-        placeholders = {"unsubscribe_url": f"%%unsubscribe-{token}%%"}
-        shown = min(len(view.papers), self.email.max_papers)
-        more_token = f"%%more-{token}%%"
-        document = self.render(
-            "email.html.j2",
-            digest=view,
-            papers=view.papers[:shown],
-            more_text=more_token,
-            unsubscribe_url=placeholders["unsubscribe_url"],
-            preheader=_preheader(view.papers),
-        )
-        html_text, shown = fit_to_budget(self.inlined(document), total=len(view.papers), more_token=more_token)
-        context = {
-            "digest": view,
-            "papers": view.papers[:shown],
-            "more": len(view.papers) - shown,
-            "unsubscribe_url": placeholders["unsubscribe_url"],
-        }
-        text = self.render("email.txt.j2", **context)
-        subject = self.email.subject.format(date=digest.date, count=digest.new_count)
-        return RenderedEmail(
-            subject=" ".join(subject.split()), html=html_text, text=text, shown=shown, placeholders=placeholders
-        )
-
     def inlined(self, document: str) -> str:
         """``document`` with its CSS inlined: from the cache when this very document was inlined before."""
         if self.inline_cache is None:
@@ -262,47 +224,6 @@ class Renderer:
         return self.render("index.html.j2", digests=digests, chart=chart(digests), feed_url=f"{self.site.url}feed.xml")
 
 
-_PAPER_BLOCK = re.compile(r"<!--digest:paper-->(.*?)<!--/digest:paper-->", re.DOTALL)
-_MORE_BLOCK = re.compile(r"<!--digest:more-->(.*?)<!--/digest:more-->", re.DOTALL)
-
-
-def more_papers(count: int) -> str:
-    return f"{count} more {'paper' if count == 1 else 'papers'}"
-
-
-def fit_to_budget(document: str, *, total: int, more_token: str) -> tuple[str, int]:
-    """Keep as many paper blocks of the inlined HTML as fit the budget; return it and how many.
-
-    The template marks each paper and the "...and N more" row with comments, so
-    that papers can be dropped from the end after the one premailer pass. A
-    template without the markers is returned as it is.
-    """
-    blocks = _PAPER_BLOCK.findall(document)
-    more = _MORE_BLOCK.search(document)
-    if more is None:
-        return document, len(blocks)
-    head = document[: document.find("<!--digest:paper-->") if blocks else more.start()]
-    tail = document[more.end() :]
-    budget = EMAIL_HTML_BUDGET - len(head.encode()) - len(tail.encode())
-    kept: list[str] = []
-    for block in blocks:
-        rest = total - len(kept) - 1
-        more_row = more.group(1).replace(more_token, more_papers(rest)) if rest else ""
-        size = sum(len(b.encode()) for b in kept) + len(block.encode()) + len(more_row.encode())
-        if size > budget and kept:
-            log.warning("the email would be too large for Gmail; showing %d papers in full", len(kept))
-            break
-        kept.append(block)
-    rest = total - len(kept)
-    more_row = more.group(1).replace(more_token, more_papers(rest)) if rest else ""
-    return head + "".join(kept) + more_row + tail, len(kept)
-
-
-def _preheader(papers: Sequence[PaperView]) -> str:
-    titles = "; ".join(paper.title for paper in papers[:3])
-    return titles if len(titles) <= 140 else titles[:139].rstrip() + "…"
-
-
 def inline_css(document: str) -> str:
     """Inline the ``<style>`` block's rules into the elements (media queries stay in a block)."""
     from premailer import Premailer
@@ -320,13 +241,3 @@ def inline_css(document: str) -> str:
             cssutils_logging_level=logging.CRITICAL,
         ).transform(pretty_print=False)
     )
-
-
-def personalise(rendered: RenderedEmail, **values: str) -> tuple[str, str]:
-    """The HTML and text of one recipient's email: placeholders replaced, HTML-escaped in the HTML."""
-    html_text, text = rendered.html, rendered.text
-    for name, token in rendered.placeholders.items():
-        value = values[name]
-        html_text = html_text.replace(token, html.escape(value, quote=True))
-        text = text.replace(token, value)
-    return html_text, text

@@ -4,7 +4,7 @@ The papers' titles and abstracts become TF-IDF vectors over a vocabulary of
 their own (words common to most of the day's papers carry no topic and are
 left out), clustered with k-means (a fixed seed, so the same papers always
 give the same groups) into about sqrt(n / 2) groups. A group is labelled by
-the terms that weigh most in its centroid. Groups of one paper are gathered
+the terms that weigh most in its centroid above their weight over the whole day. Groups of one paper are gathered
 in a last group, "Other topics". Every reader of a digest and its archive page
 see the same groups.
 """
@@ -69,6 +69,7 @@ def topics(texts: Sequence[str]) -> list[Topic]:
     terms = vectoriser.get_feature_names_out()
     k = min(group_count(count), matrix.shape[1])
     model = KMeans(n_clusters=k, n_init=10, random_state=0).fit(matrix)
+    overall = np.asarray(matrix.mean(axis=0)).ravel()  # a label names what sets a group apart
     groups: list[Topic] = []
     rest: list[int] = []
     for cluster in range(k):
@@ -77,7 +78,7 @@ def topics(texts: Sequence[str]) -> list[Topic]:
             rest.extend(members)
             continue
         centroid = np.asarray(matrix[list(members)].mean(axis=0)).ravel()
-        groups.append(Topic(_label(centroid, terms), members))
+        groups.append(Topic(_label(centroid - overall, terms), members))
     groups.sort(key=lambda topic: (-len(topic.members), topic.members[0]))
     if rest:
         groups.append(Topic(OTHER, tuple(sorted(rest))))

@@ -17,13 +17,19 @@ SCHEMES = ["light", "dark"]
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A preview email of the largest example dump and the archive after publishing all three."""
+    """A personal mail of the largest example dump, and the archive after publishing all three."""
     root = tmp_path_factory.mktemp("browser")
     project = Project(root / "project", "sqlite:///digest.db")
     project.inbox.mkdir(parents=True)
     project.write_config()
     preview = root / "preview"
-    assert project.run("preview", "--dump", str(EXAMPLE_DUMPS[0]), "--out", str(preview)).code == 0
+    assert project.run("ingest", str(EXAMPLE_DUMPS[0])).code == 0
+    assert project.run("publish").code == 0
+    assert project.run("subscribers", "add", "reader@example.org", "--interests", "retrieval, speech").code == 0
+    liked = "Dense X Retrieval: What Retrieval Granularity Should We Use?"
+    assert project.run("subscribers", "like", "reader@example.org", liked).code == 0
+    out = ["--out", str(preview)]
+    assert project.run("preview", "--subscriber", "reader@example.org", *out).code == 0
     for index, path in enumerate(EXAMPLE_DUMPS):
         project.run("ingest", str(path), now=NOW + dt.timedelta(days=index))
         project.run("publish", now=NOW + dt.timedelta(days=index))
@@ -55,8 +61,11 @@ def test_pages_render_within_the_viewport(
         shots = screenshot_dir(tmp_path_factory)
         page.screenshot(path=str(shots / f"{page_name}-{width}-{scheme}.png"), full_page=True)
         if page_name == "email":
-            # The papers are there and the unsubscribe link is visible near the top.
-            assert page.locator(".paper-title").count() == 40
+            # For you first, then every other paper by topic; the unsubscribe link is visible near the top.
+            assert page.locator(".paper-title").count() == 10
+            assert page.locator(".line").count() == 79
+            assert page.get_by_text("For you").is_visible()
+            assert page.get_by_role("link", name="More like this").first.is_visible()
             unsubscribe = page.get_by_role("link", name="Unsubscribe").first
             assert unsubscribe.is_visible()
             assert unsubscribe.bounding_box()["y"] < 100

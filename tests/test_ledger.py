@@ -127,8 +127,12 @@ def test_killed_senders_lose_nothing_and_resend_only_what_was_in_flight(
     prepare(project, count, connections)
     smtp_server.sink.delay = 0.01  # 500 messages take at least 2.5 s over two connections
     kills = 0
-    for wait in (0.7, 1.0, 1.3):
+    for wait in (0.2, 0.5, 0.8):
+        before = len(smtp_server.sink.received)
         process = spawn_send(project, smtp_server)
+        deadline = time.monotonic() + 30
+        while len(smtp_server.sink.received) == before and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # starting (imports, rendering, ranking) takes a while: kill it mid-send
         time.sleep(wait)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -159,7 +163,7 @@ def test_two_workers_share_one_digest_on_postgresql(
     project = Project(tmp_path / "project", postgres_url)
     project.inbox.mkdir(parents=True)
     prepare(project, 200, 2)
-    smtp_server.sink.delay = 0.005
+    smtp_server.sink.delay = 0.02  # 2 s of sending: longer than the gap between the two workers' starts
     workers = [spawn_send(project, smtp_server) for _ in range(2)]
     codes = []
     for worker in workers:

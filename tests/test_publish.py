@@ -157,7 +157,7 @@ def test_preview_writes_html_text_and_a_complete_eml(project: Project, tmp_path:
     out = tmp_path / "preview"
     result = project.run("preview", "--dump", str(EXAMPLE_DUMPS[1]), "--out", str(out))
     assert result.code == 0, result.stderr
-    assert "papers:  40 shown of 44" in result.stdout
+    assert "papers:  44 in the mail of 44" in result.stdout
     size = re.search(r"\((\d+\.\d) KB; Gmail clips above 102 KB\)", result.stdout)
     assert size and float(size.group(1)) < 100
     eml = out / "digest-2026-03-14.eml"
@@ -174,9 +174,9 @@ def test_preview_of_the_latest_digest(project: Project, tmp_path: Path) -> None:
     assert project.run("preview", "--out", str(tmp_path)).code == ExitStatus.USAGE
     project.run("ingest", str(EXAMPLE_DUMPS[0]))
     pending = project.run("preview", "--out", str(tmp_path))  # not yet published: what publish would send
-    assert pending.code == 0 and "40 shown of 89" in pending.stdout
+    assert pending.code == 0 and "89 in the mail of 89" in pending.stdout
     project.run("publish")
-    assert "40 shown of 89" in project.run("preview", "--latest", "--out", str(tmp_path)).stdout
+    assert "89 in the mail of 89" in project.run("preview", "--latest", "--out", str(tmp_path)).stdout
 
 
 def test_preview_of_a_bad_dump_is_one_line(project: Project, tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ def test_kept_html_is_the_html_a_fresh_render_makes(project: Project) -> None:
     import datetime as dt
 
     from digest.config import load_config
+    from digest.email_parts import render_email
+    from digest.mailing import digest_topics
     from digest.pipeline import renderer_for
     from digest.store import open_store
 
@@ -39,6 +41,7 @@ def test_kept_html_is_the_html_a_fresh_render_makes(project: Project) -> None:
     with open_store(config.database, now=NOW) as store:
         digest = store.digests.get()
         assert digest is not None
-        kept = renderer_for(config, store=store, now=NOW + dt.timedelta(hours=1)).email_message(digest)
-    fresh = renderer_for(config).email_message(digest)
+        topics = digest_topics(digest)
+        kept = render_email(digest, renderer_for(config, store=store, now=NOW + dt.timedelta(hours=1)), topics)
+    fresh = render_email(digest, renderer_for(config), topics)
     assert kept == fresh

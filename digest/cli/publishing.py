@@ -35,15 +35,23 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import email
     import email.policy
 
-    from digest.message import ListHeaders, personalise_message, prepare_message
+    from digest.mailing import Mailer
+    from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
+    from digest.rank import IDF_SAMPLE
+    from digest.tokens import secret_key
 
     config = config_from(args, env)
     now = env.clock()
     digest: Digest | None
+    reader = Subscriber(id=1, email="subscriber@example.org", status="active")
+    profile = EMPTY_PROFILE
+    preview_key = secret_key(value="preview-" * 8)  # links in a preview are not meant to work
     if args.dump:
+        if args.subscriber:
+            raise UsageError("--subscriber needs the history", hint="leave out --dump")
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
-        rendered = renderer_for(config).email_message(digest)
+        mailer = Mailer(digest, config, renderer_for(config), now, lambda data: data)
     else:
         with store_for(config, now) as store:
             if args.digest not in (None, "latest"):
@@ -55,15 +63,22 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             if digest is None:
                 hint = "run 'digest ingest' first, or use --dump FILE"
                 raise UsageError("there is no digest to preview yet", hint=hint)
+            if args.subscriber:
+                from digest.cli.profiles import find_subscriber
+
+                reader = find_subscriber(store, args.subscriber)
+                profile = store.profiles.profile(reader)
             kept = store if digest.id is not None else None  # a digest not yet published is not kept
-            rendered = renderer_for(config, store=kept, now=now).email_message(digest)
-    headers = ListHeaders(config.email.list_id, config.site.title, config.email.unsubscribe_mailto)
-    data = personalise_message(
-        prepare_message(rendered, sender=config.email.sender, date=now, headers=headers).compile(),
-        recipient="subscriber@example.org",
-        message_id=f"preview.{digest.slug}@{config.email.list_id}",
-        unsubscribe_url=f"{config.site.url}unsubscribe/preview",
+            renderer = renderer_for(config, store=kept, now=now)
+            history = store.profiles.recent_texts(IDF_SAMPLE)
+            mailer = Mailer(digest, config, renderer, now, lambda data: data, history=history)
+    bodies = mailer.bodies(reader, profile, secret=preview_key)
+    if bodies is None:
+        raise UsageError(f"no paper of this digest passes {reader.email}'s filter: they get no mail for it")
+    data = mailer.message(
+        reader, profile, secret=preview_key, message_id=f"preview.{digest.slug}@{config.email.list_id}"
     )
+    assert data is not None
     message = email.message_from_bytes(data, policy=email.policy.default)
     out = Path(args.out) if args.out else config.preview
     out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +95,8 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     paths["text"].write_text(text_part.get_content(), encoding="utf-8")
     paths["eml"].write_bytes(data)
     size = len(html_part.get_content().encode("utf-8"))
-    env.out(f"subject: {rendered.subject}")
-    env.out(f"papers:  {rendered.shown} shown of {digest.new_count}")
+    env.out(f"subject: {mailer.email.subject}")
+    env.out(f"papers:  {bodies.shown} in the mail of {digest.new_count} ({bodies.left_out} left to the archive link)")
     env.out(f"html:    {paths['html']} ({size / 1000:.1f} KB; Gmail clips above 102 KB)")
     env.out(f"text:    {paths['text']}")
     env.out(f"eml:     {paths['eml']}")
@@ -103,7 +118,8 @@ def register(command: CommandFactory, common: Parser) -> None:
         "preview",
         cmd_preview,
         "Write the digest email as .html, .txt and a complete .eml, and tell the HTML's size. "
-        "By default the latest digest (or the one the next publish would send).",
+        "By default the latest digest (or the one the next publish would send), as a reader without a profile"
+        " gets it; --subscriber shows one reader's own mail.",
         "digest preview --dump inbox/2026-03-12.txt --out preview/",
     )
     source = preview.add_mutually_exclusive_group()
@@ -111,3 +127,6 @@ def register(command: CommandFactory, common: Parser) -> None:
     source.add_argument("--latest", action="store_true", help="preview the latest digest (the default)")
     source.add_argument("--digest", type=digest_arg, metavar="DATE", help="preview a published digest: its date")
     preview.add_argument("--out", metavar="DIR", help="where to write (default: 'preview' in schedule.yaml)")
+    preview.add_argument(
+        "--subscriber", metavar="EMAIL", help="the mail this subscriber gets: ranked for their profile and filter"
+    )

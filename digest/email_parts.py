@@ -1,0 +1,162 @@
+"""The digest's email, rendered once as blocks that every reader's mail is assembled from. Pure.
+
+``email.html.j2`` and ``email.txt.j2`` render a specimen holding every block
+once: the head and the tail, a card per paper (For you), a compact line per
+paper (Also new), a heading and a contents entry per topic. The HTML specimen
+goes through premailer once; the blocks are then cut out at their ``digest:``
+comments, folded for SMTP and put in the transport's wire format, so that a
+reader's mail is a join of ready bytes (see :mod:`digest.assemble`). What
+differs per reader (the preheader, each card's reason, the contents' counts,
+the vote and unsubscribe links) is a token in the blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from digest.errors import ConfigError
+from digest.message import fold_long_lines
+from digest.models import Digest
+from digest.render import Renderer, digest_view
+from digest.topics import Topic
+
+#: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
+BLOCK_LINE = 800
+_BLOCK = re.compile(r"<!--digest:(?P<name>[a-z-]+)-->\n?(?P<body>.*?)<!--/digest:(?P=name)-->\n?", re.DOTALL)
+_HEAD_END = re.compile(r"<!--digest:head-->\n?")
+_TAIL_START = re.compile(r"<!--digest:tail-->\n?")
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """The per-reader tokens of a digest's blocks (derived from the digest, so no text can collide)."""
+
+    preheader: str
+    reason: str
+    count: str
+    more: str
+    vote: str
+    unsubscribe: str
+
+    @classmethod
+    def for_digest(cls, digest: Digest) -> Tokens:
+        seed = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
+        return cls(*(f"%%{name}-{seed}%%" for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe")))
+
+
+@dataclass(frozen=True, slots=True)
+class Blocks:
+    """One part's (HTML or text) blocks, as bytes in the transport's wire format."""
+
+    head: bytes
+    for_you: bytes
+    top: bytes
+    cards: tuple[tuple[bytes, bytes], ...]  # per paper: the card before and after its reason
+    reason: bytes
+    also_new: bytes
+    contents: tuple[bytes, ...]  # per topic
+    contents_end: bytes
+    topics: tuple[bytes, ...]
+    lines: tuple[bytes, ...]  # per paper
+    more: bytes
+    tail: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEmail:
+    """Everything of a digest's email that is the same for every reader."""
+
+    subject: str
+    titles: tuple[str, ...]  # per paper, for the preheader
+    topics: tuple[Topic, ...]
+    html: Blocks
+    text: Blocks
+    tokens: Tokens
+
+
+def render_email(
+    digest: Digest,
+    renderer: Renderer,
+    topics: Sequence[Topic],
+    *,
+    wire_format: Callable[[bytes], bytes] = lambda data: data,
+) -> DigestEmail:
+    """Render and inline the digest's email once, and cut it into blocks."""
+    tokens = Tokens.for_digest(digest)
+    view = digest_view(digest, renderer.site)
+    context = {
+        "digest": view,
+        "papers": view.papers,
+        "topics": topics,
+        "preheader": tokens.preheader,
+        "reason": tokens.reason,
+        "count": tokens.count,
+        "more": tokens.more,
+        "vote_url": tokens.vote,
+        "unsubscribe_url": tokens.unsubscribe,
+    }
+    html = renderer.inlined(renderer.render("email.html.j2", **context))
+    text = renderer.render("email.txt.j2", **context)
+    subject = renderer.email.subject.format(date=digest.date, count=digest.new_count)
+    return DigestEmail(
+        subject=" ".join(subject.split()),
+        titles=tuple(paper.title for paper in digest.papers),
+        topics=tuple(topics),
+        html=_blocks(html, len(digest.papers), len(topics), wire_format, "email.html.j2"),
+        text=_blocks(text, len(digest.papers), len(topics), wire_format, "email.txt.j2"),
+        tokens=tokens,
+    )
+
+
+def _blocks(document: str, papers: int, topics: int, wire: Callable[[bytes], bytes], template: str) -> Blocks:
+    def ready(text: str) -> bytes:
+        return wire(fold_long_lines(text, BLOCK_LINE).encode("utf-8")) if text else b""
+
+    head_end, tail_start = _HEAD_END.search(document), _TAIL_START.search(document)
+    if head_end is None or tail_start is None:
+        raise _template_error(template, "lacks its <!--digest:head--> or <!--digest:tail--> marker")
+    found: dict[str, list[str]] = {}
+    for match in _BLOCK.finditer(document, head_end.end(), tail_start.start()):
+        found.setdefault(match["name"], []).append(match["body"])
+    cards = []
+    reason = ""
+    for card in found.get("card", []):
+        before, _, rest = card.partition("<!--digest:reason-->")
+        reason, _, after = rest.partition("<!--/digest:reason-->")
+        cards.append((ready(before), ready(after.removeprefix("\n"))))
+    reason = reason.removeprefix("\n")
+    expected = {"card": papers, "line": papers, "contents": topics, "topic": topics}
+    for name, count in expected.items():
+        if len(found.get(name, [])) != count:
+            per = "topic" if name in ("contents", "topic") else "paper"
+            raise _template_error(template, f"has {len(found.get(name, []))} '{name}' blocks, not one per {per}")
+
+    def one(name: str) -> bytes:
+        return ready(found.get(name, [""])[0])
+
+    return Blocks(
+        head=ready(document[: head_end.start()]),
+        for_you=one("for-you"),
+        top=one("top"),
+        cards=tuple(cards),
+        reason=ready(reason),
+        also_new=one("also-new"),
+        contents=tuple(ready(block) for block in found.get("contents", [])),
+        contents_end=one("contents-end"),
+        topics=tuple(ready(block) for block in found.get("topic", [])),
+        lines=tuple(ready(block) for block in found.get("line", [])),
+        more=one("more"),
+        tail=ready(document[tail_start.end() :]),
+    )
+
+
+def _template_error(template: str, problem: str) -> ConfigError:
+    return ConfigError(
+        "templates",
+        template,
+        problem,
+        hint="start from the bundled templates/" + template + " and keep its <!--digest:...--> markers",
+    )
