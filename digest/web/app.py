@@ -32,6 +32,7 @@ from digest.tokens import Action, TokenError, verify_token
 from digest.web.security import SECURITY_HEADERS, BodyLimit
 from digest.web.static import SitePages
 from digest.web.subscriptions import ConfirmationMailer, SubscriptionPages
+from digest.web.votes import VotePages
 
 
 class WebApp:
@@ -92,7 +93,11 @@ class WebApp:
         return await in_thread(check)  # type: ignore[no-any-return]
 
     def application(self) -> ASGIApp:
-        routes = [*SubscriptionPages(self, self.mailer).routes(), *SitePages(self).routes()]  # the site last
+        routes = [
+            *SubscriptionPages(self, self.mailer).routes(),
+            *VotePages(self).routes(),
+            *SitePages(self).routes(),  # the site last
+        ]
         return BodyLimit(Starlette(routes=routes), self.config.web.max_body)
 
 
