@@ -87,6 +87,10 @@ def _within_budget(
     size += sum(len(blocks.cards[i][0]) + len(blocks.cards[i][1]) + len(blocks.reason) + 300 for i in top)
     if groups:
         size += len(blocks.also_new) + len(blocks.contents_end)
+        size += sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
+    if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
+        return groups  # everything fits (the usual case)
+    size -= sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
     kept: list[tuple[int, list[int]]] = []
     for number, members in groups:
         size += len(blocks.contents[number]) + len(blocks.topics[number])
@@ -113,22 +117,26 @@ def _body(
     *,
     escape: bool,
 ) -> bytes:
+    """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens."""
     tokens = email.tokens
 
     def value(text: str) -> bytes:
         return (html.escape(text, quote=True) if escape else text).encode("utf-8")
 
-    parts = [blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top)))]
+    unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
+    vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
+    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top)))
+    parts = [head.replace(unsubscribe_token, unsubscribe)]
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()
     for index in top:
         before, after = blocks.cards[index]
-        parts.append(before)
+        parts.append(before.replace(vote_token, vote))
         reason = reader.reasons.get(index)
         if reason:
             parts.append(blocks.reason.replace(reason_token, value(reason)))
-        parts.append(after)
+        parts.append(after.replace(vote_token, vote))
     if groups:
         parts.append(blocks.also_new)
         count_token = tokens.count.encode()
@@ -136,14 +144,15 @@ def _body(
         parts.append(blocks.contents_end)
         for number, lines in groups:
             parts.append(blocks.topics[number])
-            parts += [blocks.lines[index] for index in lines]
+            if len(lines) == len(email.topics[number].members):
+                parts.append(blocks.topic_lines[number])  # the whole topic: joined once per digest
+            else:
+                parts += [blocks.lines[index] for index in lines]
     if left_out:
         more = f"{left_out} more {'paper' if left_out == 1 else 'papers'}"
         parts.append(blocks.more.replace(tokens.more.encode(), more.encode()))
-    parts.append(blocks.tail)
-    body = b"".join(parts)
-    body = body.replace(tokens.vote.encode(), value(reader.vote_url))
-    return body.replace(tokens.unsubscribe.encode(), value(reader.unsubscribe_url))
+    parts.append(blocks.tail.replace(unsubscribe_token, unsubscribe))
+    return b"".join(parts)
 
 
 def _preheader(email: DigestEmail, top: list[int]) -> str:

@@ -37,8 +37,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from digest.assemblers import Assemblers, Order
 from digest.config import Config
 from digest.errors import StoreError
 from digest.mailing import Mailer
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 CLAIM_PER_CONNECTION = 16
 #: How long a delivery that kept failing temporarily waits before a later run tries it again.
 RETRY_LATER = dt.timedelta(minutes=10)
+#: Messages built per task of the assembler processes.
+BUILD_CHUNK = 16
+#: Below this many deliveries, the sender builds every message itself (worker processes cost a start).
+ASSEMBLE_ALONE = 200
 #: Consecutive failures that are not about a recipient after which the run stops.
 BREAKER_LIMIT = 3
 NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
@@ -209,44 +214,66 @@ def send_digest(
     total = store.ledger.counts(digest_id).open
     window = config.delivery.connections * CLAIM_PER_CONNECTION
     in_flight: set[Future[tuple[Claim, Outcome, str | None]]] = set()
+    building: dict[Future[list[bytes | None]], list[Claim]] = {}
     exhausted = False
-    with ThreadPoolExecutor(max_workers=config.delivery.connections, thread_name_prefix="digest-send") as pool:
+    with (
+        Assemblers(mailer, secret, 0 if total < ASSEMBLE_ALONE else None) as assemblers,
+        ThreadPoolExecutor(max_workers=config.delivery.connections, thread_name_prefix="digest-send") as pool,
+    ):
+
+        def held() -> int:
+            return len(in_flight) + sum(len(claims) for claims in building.values())
+
         while True:
-            # Keep the pool fed: claim more while fewer than half a window is in flight.
-            if not exhausted and not halted() and len(in_flight) <= window // 2:
+            # Keep both pools fed: claim more while less than half a window is being built or sent.
+            if not exhausted and not halted() and held() <= window // 2:
                 claims = store.ledger.claim(
                     digest_id,
                     worker=worker,
-                    limit=window - len(in_flight),
+                    limit=window - held(),
                     now=clock(),
                     stale_after=config.delivery.claim_timeout,
                 )
                 exhausted = not claims
-                skipped = []
                 profiles = store.profiles.for_subscribers([claim.subscriber for claim in claims])
-                mailer.warm(profiles.values())
-                for claim in claims:
-                    data = mailer.message(
-                        claim.subscriber,
-                        profiles[claim.subscriber.id],
-                        secret=secret,
-                        message_id=message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
-                    )
-                    if data is None:
-                        skipped.append(claim.subscriber.id)
-                        continue
-                    in_flight.add(pool.submit(deliver, claim, data, f"digest-{digest_id}-{claim.subscriber.id}"))
-                if skipped:
-                    store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
-                    report.skipped += len(skipped)
+                for start in range(0, len(claims), BUILD_CHUNK):
+                    chunk = claims[start : start + BUILD_CHUNK]
+                    orders = [
+                        Order(
+                            claim.subscriber,
+                            profiles[claim.subscriber.id],
+                            message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
+                        )
+                        for claim in chunk
+                    ]
+                    building[assemblers.submit(orders)] = chunk
                 if claims:
                     continue
-            if not in_flight:
+            if not in_flight and not building:
                 if exhausted or halted():
                     break
                 continue
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            record([future.result() for future in done])  # re-raises an unexpected error of a worker
+            pending: set[Future[Any]] = {*in_flight, *building}
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            results = []
+            for future in done:
+                if future in building:
+                    skipped = []
+                    built: list[bytes | None] = future.result()
+                    for claim, data in zip(building.pop(future), built, strict=True):
+                        if data is None:
+                            skipped.append(claim.subscriber.id)
+                        else:  # (after a stop, the message is not started and its claim goes back to the queue)
+                            key = f"digest-{digest_id}-{claim.subscriber.id}"
+                            in_flight.add(pool.submit(deliver, claim, data, key))
+                    if skipped:
+                        store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
+                        report.skipped += len(skipped)
+                else:
+                    in_flight.discard(future)
+                    results.append(future.result())  # re-raises an unexpected error of a worker
+            if results:
+                record(results)
     transport.close()
     if lost:
         raise lost[0]

@@ -63,6 +63,11 @@ class Blocks:
     lines: tuple[bytes, ...]  # per paper
     more: bytes
     tail: bytes
+    topic_lines: tuple[bytes, ...] = ()  # per topic: the lines of all its papers, joined
+
+    @property
+    def all_lines(self) -> int:
+        return sum(len(joined) for joined in self.topic_lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +110,20 @@ def render_email(
         subject=" ".join(subject.split()),
         titles=tuple(paper.title for paper in digest.papers),
         topics=tuple(topics),
-        html=_blocks(html, len(digest.papers), len(topics), wire_format, "email.html.j2"),
-        text=_blocks(text, len(digest.papers), len(topics), wire_format, "email.txt.j2"),
+        html=_blocks(html, len(digest.papers), topics, tokens, wire_format, "email.html.j2"),
+        text=_blocks(text, len(digest.papers), topics, tokens, wire_format, "email.txt.j2"),
         tokens=tokens,
     )
 
 
-def _blocks(document: str, papers: int, topics: int, wire: Callable[[bytes], bytes], template: str) -> Blocks:
+def _blocks(
+    document: str,
+    papers: int,
+    topics: Sequence[Topic],
+    tokens: Tokens,
+    wire: Callable[[bytes], bytes],
+    template: str,
+) -> Blocks:
     def ready(text: str) -> bytes:
         return wire(fold_long_lines(text, BLOCK_LINE).encode("utf-8")) if text else b""
 
@@ -128,7 +140,7 @@ def _blocks(document: str, papers: int, topics: int, wire: Callable[[bytes], byt
         reason, _, after = rest.partition("<!--/digest:reason-->")
         cards.append((ready(before), ready(after.removeprefix("\n"))))
     reason = reason.removeprefix("\n")
-    expected = {"card": papers, "line": papers, "contents": topics, "topic": topics}
+    expected = {"card": papers, "line": papers, "contents": len(topics), "topic": len(topics)}
     for name, count in expected.items():
         if len(found.get(name, [])) != count:
             per = "topic" if name in ("contents", "topic") else "paper"
@@ -137,6 +149,8 @@ def _blocks(document: str, papers: int, topics: int, wire: Callable[[bytes], byt
     def one(name: str) -> bytes:
         return ready(found.get(name, [""])[0])
 
+    _check_tokens(document, head_end.end(), tail_start.start(), found, tokens, template)
+    lines = tuple(ready(block) for block in found.get("line", []))
     return Blocks(
         head=ready(document[: head_end.start()]),
         for_you=one("for-you"),
@@ -147,10 +161,32 @@ def _blocks(document: str, papers: int, topics: int, wire: Callable[[bytes], byt
         contents=tuple(ready(block) for block in found.get("contents", [])),
         contents_end=one("contents-end"),
         topics=tuple(ready(block) for block in found.get("topic", [])),
-        lines=tuple(ready(block) for block in found.get("line", [])),
+        lines=lines,
         more=one("more"),
         tail=ready(document[tail_start.end() :]),
+        topic_lines=tuple(b"".join(lines[index] for index in topic.members) for topic in topics),
     )
+
+
+def _check_tokens(
+    document: str, start: int, end: int, found: dict[str, list[str]], tokens: Tokens, template: str
+) -> None:
+    """Per-reader values are filled in where the bundled templates have them; anywhere else is an error."""
+    allowed = {
+        tokens.vote: ("card",),
+        tokens.unsubscribe: (),
+        tokens.preheader: (),
+        tokens.reason: ("card",),
+        tokens.count: ("contents",),
+        tokens.more: ("more",),
+    }
+    names = {tokens.vote: "vote_url", tokens.unsubscribe: "unsubscribe_url", tokens.preheader: "preheader"}
+    names |= {tokens.reason: "reason", tokens.count: "count", tokens.more: "more"}
+    for token, blocks in allowed.items():
+        inside = sum(block.count(token) for name in blocks for block in found.get(name, []))
+        if document.count(token, start, end) != inside:
+            where = ", ".join(f"'{name}' blocks" for name in blocks) or "the head and the tail"
+            raise _template_error(template, f"uses {names[token]} outside {where}")
 
 
 def _template_error(template: str, problem: str) -> ConfigError:

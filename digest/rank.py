@@ -39,6 +39,8 @@ from digest.models import Profile, VotedPaper
 N_FEATURES = 2**20
 #: How many of the history's most recent papers the IDF is fitted on.
 IDF_SAMPLE = 5_000
+#: Voted papers and interest queries whose similarities to the digest's papers are kept at a time.
+SIMILARITY_CACHE = 20_000
 #: In a reader's model, how much the centroid of their dislikes and of the history weigh against their likes.
 DISLIKE_WEIGHT = 0.5
 HISTORY_WEIGHT = 0.25
@@ -83,17 +85,14 @@ class Ranking:
         return self.reasons.get(index, "")
 
 
-#: The vector of a text, kept only on the features the digest's papers have: (columns, weights).
-Compact = tuple[np.ndarray, np.ndarray]
-
-
 @dataclass
 class RankingContext:
     """A digest's papers as features, shared by every reader of that digest.
 
-    Everything a reader's model touches lives in the digest's own feature
-    columns (the words its papers contain): a liked paper's other words cannot
-    change any score, so they are dropped once, when its vector is cached.
+    A reader's model is linear, so their scores are sums of each voted paper's
+    (and their interest query's) cosine similarity to the digest's papers: each
+    is computed once per digest, when a batch of readers is warmed, and shared by
+    every reader who voted for that paper.
     """
 
     idf: np.ndarray
@@ -101,12 +100,8 @@ class RankingContext:
     columns: np.ndarray  # feature -> column in ``papers``, or -1
     texts: tuple[str, ...]  # lower-cased title + abstract, for matching interest terms
     history_scores: np.ndarray  # each paper's similarity to the history's centroid
-    _vectors: dict[str, Compact] = field(default_factory=dict)
+    _similarity: dict[str, np.ndarray] = field(default_factory=dict)  # text key -> cosine to each paper
     _matches: dict[str, np.ndarray] = field(default_factory=dict)
-    _scratch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-
-    def __post_init__(self) -> None:
-        self._scratch = np.zeros(self.papers.shape[1], dtype=np.float32)
 
     @property
     def count(self) -> int:
@@ -123,41 +118,33 @@ class RankingContext:
         wanted: dict[str, str] = {}
         for profile in profiles:
             for paper in (*profile.likes, *profile.dislikes):
-                if paper.text_key not in self._vectors:
+                if paper.text_key not in self._similarity:
                     wanted[paper.text_key] = paper_text(paper.title, paper.abstract)
             if profile.interests:
                 key = _query_key(profile.interests)
-                if key not in self._vectors:
+                if key not in self._similarity:
                     wanted[key] = " ".join(profile.interests)
         if not wanted:
             return
-        if len(self._vectors) + len(wanted) > 200_000:
-            self._vectors.clear()
+        if len(self._similarity) + len(wanted) > SIMILARITY_CACHE:
+            self._similarity.clear()
         rows = self.vectors(list(wanted.values()))
+        # Only the digest's columns can meet its papers: project onto them, then one product for the batch.
+        kept = self.columns[rows.indices]
+        rows = sp.csr_matrix(
+            (np.where(kept >= 0, rows.data, 0.0), np.maximum(kept, 0), rows.indptr),
+            shape=(rows.shape[0], self.papers.shape[1]),
+        )
+        similarity = np.asarray((self.papers @ rows.T).toarray(), dtype=np.float32)  # papers x texts
         for number, key in enumerate(wanted):
-            row = rows[number]
-            kept = self.columns[row.indices]
-            mask = kept >= 0
-            self._vectors[key] = (kept[mask], row.data[mask])
+            self._similarity[key] = np.ascontiguousarray(similarity[:, number])
 
-    def _product(self, keys: Sequence[str], rows: sp.csr_matrix | None = None) -> np.ndarray:
-        """``rows`` (default: every paper) times the mean of the cached vectors of ``keys``.
-
-        The mean is gathered in a scratch vector that is cleared again where it was
-        written, so a reader costs the size of their vectors, not of the feature space.
-        """
-        scratch = self._scratch
-        touched = []
+    def _mean_similarity(self, keys: Sequence[str]) -> np.ndarray:
+        """Each paper's mean cosine similarity to the (cached) texts of ``keys``."""
+        total = np.zeros(self.count, dtype=np.float32)
         for key in keys:
-            columns, weights = self._vectors[key]
-            scratch[columns] += weights
-            touched.append(columns)
-        try:
-            product = np.asarray((self.papers if rows is None else rows) @ scratch, dtype=np.float32)
-        finally:
-            for columns in touched:
-                scratch[columns] = 0.0
-        return product / max(1, len(keys))
+            total += self._similarity[key]
+        return total / max(1, len(keys))
 
     def matches(self, term: str) -> np.ndarray:
         """Which papers name ``term`` outright (whole words, plurals too); cached, readers share terms."""
@@ -200,7 +187,7 @@ class RankingContext:
     def _interest_scores(self, interests: Sequence[str]) -> np.ndarray:
         if not interests:
             return np.zeros(self.count, dtype=np.float32)
-        scores = self._product([_query_key(interests)])
+        scores = self._mean_similarity([_query_key(interests)])
         # A paper that names a term outright outranks one that only shares its words.
         for term in interests:
             scores += 0.05 * self.matches(term)
@@ -210,10 +197,10 @@ class RankingContext:
         """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
         scores = np.zeros(self.count, dtype=np.float32)
         if profile.likes:
-            scores += self._product([paper.text_key for paper in profile.likes])
+            scores += self._mean_similarity([paper.text_key for paper in profile.likes])
             scores -= HISTORY_WEIGHT * self.history_scores
         if profile.dislikes:
-            scores -= DISLIKE_WEIGHT * self._product([paper.text_key for paper in profile.dislikes])
+            scores -= DISLIKE_WEIGHT * self._mean_similarity([paper.text_key for paper in profile.dislikes])
         return scores
 
     def _nearest_likes(self, likes: Sequence[VotedPaper], indexes: Sequence[int]) -> dict[int, int]:
@@ -221,24 +208,12 @@ class RankingContext:
         considered = likes[:NEAREST_AMONG]
         if not considered or not indexes:
             return {}
-        liked = np.zeros((self.papers.shape[1], len(considered)), dtype=np.float32)
-        for number, paper in enumerate(considered):
-            columns, weights = self._vectors[paper.text_key]
-            liked[columns, number] = weights
-        starts = self.papers.indptr[indexes]
-        ends = self.papers.indptr[np.asarray(indexes) + 1]
-        spans = [np.arange(start, end) for start, end in zip(starts, ends, strict=True)]
-        entries = np.concatenate(spans)
-        products = liked[self.papers.indices[entries]] * self.papers.data[entries, None]
-        offsets = np.cumsum([0, *(len(span) for span in spans[:-1])])
-        if not entries.size:
-            return {}
-        similarity = np.add.reduceat(products, offsets, axis=0)
-        similarity[[not len(span) for span in spans]] = 0.0  # reduceat gives an empty span the next one's entry
+        similarity = np.stack([self._similarity[paper.text_key][list(indexes)] for paper in considered])
+        best = similarity.argmax(axis=0)
         return {
-            index: int(similarity[row].argmax())
+            index: int(best[row])
             for row, index in enumerate(indexes)
-            if similarity[row].max() >= MIN_REASON_SIMILARITY
+            if similarity[best[row], row] >= MIN_REASON_SIMILARITY
         }
 
 

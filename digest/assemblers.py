@@ -1,0 +1,106 @@
+"""Building readers' messages on every core: ranking and assembly in forked worker processes.
+
+Ranking and assembling a reader's mail is pure CPU work, and a Python process
+runs one thread at a time: done beside the SMTP connections in one process, it
+would leave the second core idle and hold the connections back. With more
+than one core, a batch of readers is split among worker processes forked from
+the sender (they inherit the digest's rendered blocks and features, nothing is
+re-rendered or pickled but the readers in and the messages out). The workers
+only compute: they open no connection and write nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from digest.mailing import Mailer
+from digest.models import Profile, Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    subscriber: Subscriber
+    profile: Profile
+    message_id: str
+
+
+#: How often a worker checks that the sender still runs (seconds).
+PARENT_CHECK = 0.2
+_inherited: tuple[Mailer, bytes] | None = None  # what a forked worker builds with
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the sender is gone (killed, it cannot shut its workers down)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="digest-parent-watch", daemon=True).start()
+
+
+def _build(orders: Sequence[Order]) -> list[bytes | None]:
+    assert _inherited is not None, "a worker builds only what its parent set up before forking"
+    mailer, secret = _inherited
+    return build(mailer, secret, orders)
+
+
+def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes | None]:
+    """The orders' messages (None: the reader's filter leaves nothing), in order."""
+    mailer.warm(order.profile for order in orders)
+    return [
+        mailer.message(order.subscriber, order.profile, secret=secret, message_id=order.message_id) for order in orders
+    ]
+
+
+def default_processes() -> int:
+    """Worker processes: one per core beyond the first, up to 4 (the sender's SMTP and database work keeps one
+    busy; on two cores, a second worker only competed with it). None on one core: the sender builds itself."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores - 1, 4)
+
+
+class Assemblers:
+    """Builds batches of messages, in worker processes when there are cores to spare."""
+
+    def __init__(self, mailer: Mailer, secret: bytes, processes: int | None = None) -> None:
+        global _inherited
+        self.mailer = mailer
+        self.secret = secret
+        self.processes = default_processes() if processes is None else processes
+        self.pool: ProcessPoolExecutor | None = None
+        if self.processes > 0 and "fork" in multiprocessing.get_all_start_methods():
+            _inherited = (mailer, secret)
+            self.pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
+            )
+            self.pool.submit(int).result()  # fork every worker now, before the sender starts its threads
+
+    def submit(self, orders: Sequence[Order]) -> Future[list[bytes | None]]:
+        """The orders' messages, built by a worker process (or here, when there is none)."""
+        if self.pool is not None:
+            return self.pool.submit(_build, list(orders))
+        done: Future[list[bytes | None]] = Future()
+        done.set_result(build(self.mailer, self.secret, orders))  # an error raises here, as in a worker's result
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> Assemblers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
