@@ -22,10 +22,10 @@ from digest.chart import IndexEntry
 from digest.config import EmailConfig, SiteConfig
 from digest.email_parts import render_email
 from digest.feed import FEED_ITEMS, build_feeds
-from digest.mailing import digest_topics
 from digest.models import Digest, Link, StoredPaper
 from digest.render import Renderer, archive_url
 from digest.store.digests import FeedItem
+from digest.topics import digest_topics
 
 NOW = dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)
 WORDS = "model learning neural data training language attention graph diffusion image text reasoning".split()
@@ -74,7 +74,7 @@ def main() -> None:
     renderer = Renderer(site, email)
     print("rendering a 1,000-paper digest:")
     before = render.premailer_calls
-    groups = timed("topics (k-means over the 1,000 papers)", lambda: digest_topics(digest), repeat=1)
+    groups = timed("topics (k-means over the 1,000 papers)", lambda: digest_topics(digest.papers), repeat=1)
     rendered = timed("email blocks (HTML inlined + text)", lambda: render_email(digest, renderer, groups), repeat=1)
     calls = render.premailer_calls - before
     timed("email blocks again", lambda: render_email(digest, renderer, groups))

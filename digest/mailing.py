@@ -14,7 +14,7 @@ from digest.rank import paper_text, prepare
 from digest.render import Renderer
 from digest.subscribers import matches
 from digest.tokens import make_token
-from digest.topics import Topic, topics
+from digest.topics import digest_topics
 from digest.transport import OutboxTransport, SMTPTransport, Transport
 
 
@@ -45,7 +45,7 @@ class Mailer:
     ) -> None:
         self.digest = digest
         self.config = config
-        self.email = render_email(digest, renderer, digest_topics(digest), wire_format=wire_format)
+        self.email = render_email(digest, renderer, digest_topics(digest.papers), wire_format=wire_format)
         self.ranking = prepare(
             [paper_text(p.title, p.abstract) for p in digest.papers], [paper_text(*h) for h in history]
         )
@@ -113,11 +113,6 @@ class Mailer:
             html_body=bodies.html,
             text_body=bodies.text,
         )
-
-
-def digest_topics(digest: Digest) -> list[Topic]:
-    """The digest's topics: the same groups in every reader's mail and on its archive page."""
-    return topics([paper_text(paper.title, paper.abstract) for paper in digest.papers])
 
 
 def vote_url(config: Config, key: bytes, subscriber: Subscriber) -> str:

@@ -17,12 +17,12 @@ from digest.deliver import SendReport, send_digest
 from digest.email_parts import render_email
 from digest.formats import parse_listing
 from digest.ingest import ingest_context, ingest_paths, ingest_pending
-from digest.mailing import digest_topics
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
 from digest.site import build_site, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
+from digest.topics import digest_topics
 from digest.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
     written = write_site(config.site.dir, files)
     recorded = store.digests.get(digest.id) if digest is not None else None
     if recorded is not None:
-        render_email(recorded, renderer, digest_topics(recorded))  # as a sender will: the same document, inlined once
+        render_email(
+            recorded, renderer, digest_topics(recorded.papers)
+        )  # as a sender will: the same document, inlined once
     if digest is not None:
         log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
     return PublishResult(digest=digest, written=tuple(written))

@@ -218,7 +218,12 @@ class Renderer:
     # -- the archive ---------------------------------------------------------------------
 
     def digest_page(self, digest: Digest) -> str:
-        return self.render("digest.html.j2", digest=digest_view(digest, self.site))
+        """The archive page: every paper in full, grouped by the topics its mail used."""
+        from digest.topics import digest_topics
+
+        view = digest_view(digest, self.site)
+        groups = [(topic, [view.papers[index] for index in topic.members]) for topic in digest_topics(digest.papers)]
+        return self.render("digest.html.j2", digest=view, groups=groups)
 
     def index_page(self, digests: Sequence[IndexEntry]) -> str:
         return self.render("index.html.j2", digests=digests, chart=chart(digests), feed_url=f"{self.site.url}feed.xml")

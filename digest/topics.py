@@ -12,13 +12,16 @@ see the same groups.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 #: Fewer papers than this are one group: a table of contents for three papers helps nobody.
 MIN_PAPERS = 8
+_URL = re.compile(r"\S+://\S+|\bwww\.\S+")  # "github.com" names no topic
 MAX_GROUPS = 12
 LABEL_TERMS = 3
 OTHER = "Other topics"
@@ -38,6 +41,19 @@ class Topic:
     @property
     def anchor(self) -> str:
         return "topic-" + "-".join("".join(ch for ch in word if ch.isalnum()) for word in self.label.split(", "))
+
+
+class Titled(Protocol):
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def abstract(self) -> str: ...
+
+
+def digest_topics(papers: Sequence[Titled]) -> list[Topic]:
+    """A digest's topics: the same groups in every reader's mail and on its archive page."""
+    return topics([_URL.sub(" ", f"{paper.title}. {paper.abstract}") for paper in papers])
 
 
 def group_count(papers: int) -> int:

@@ -16,9 +16,9 @@ from digest.compose import excerpt
 from digest.config import EmailConfig, SiteConfig
 from digest.email_parts import DigestEmail, render_email
 from digest.errors import ConfigError
-from digest.mailing import digest_topics
 from digest.models import Digest, Link, StoredPaper
 from digest.render import EMAIL_HTML_BUDGET, Renderer
+from digest.topics import digest_topics
 
 from conftest import EXAMPLE_DUMPS, NOW, ROOT
 from golden import assert_golden
@@ -69,7 +69,7 @@ def mail(
 ) -> tuple[str, str, Assembled, DigestEmail]:
     """A reader's mail: by default one without a profile (the listing's order)."""
     renderer = renderer or Renderer(SITE, EMAIL)
-    email = render_email(digest, renderer, digest_topics(digest))
+    email = render_email(digest, renderer, digest_topics(digest.papers))
     reader = Reader(
         order if order is not None else tuple(range(len(digest.papers))),
         reasons or {},

@@ -29,9 +29,9 @@ def test_kept_html_is_the_html_a_fresh_render_makes(project: Project) -> None:
 
     from digest.config import load_config
     from digest.email_parts import render_email
-    from digest.mailing import digest_topics
     from digest.pipeline import renderer_for
     from digest.store import open_store
+    from digest.topics import digest_topics
 
     from conftest import NOW
 
@@ -41,7 +41,7 @@ def test_kept_html_is_the_html_a_fresh_render_makes(project: Project) -> None:
     with open_store(config.database, now=NOW) as store:
         digest = store.digests.get()
         assert digest is not None
-        topics = digest_topics(digest)
+        topics = digest_topics(digest.papers)
         kept = render_email(digest, renderer_for(config, store=store, now=NOW + dt.timedelta(hours=1)), topics)
     fresh = render_email(digest, renderer_for(config), topics)
     assert kept == fresh

@@ -5,32 +5,30 @@ from __future__ import annotations
 import datetime as dt
 
 from digest.formats import parse_listing
-from digest.rank import paper_text
-from digest.topics import OTHER, topics
+from digest.topics import OTHER, digest_topics, topics
 
 from conftest import EXAMPLE_DUMPS, ROOT
 from golden import assert_golden
 
 
-def texts(path):  # type: ignore[no-untyped-def]
-    dump = parse_listing(path.read_bytes(), today=dt.date(2026, 11, 22))
-    return [paper_text(paper.title, paper.abstract) for paper in dump.papers]
+def papers(path):  # type: ignore[no-untyped-def]
+    return parse_listing(path.read_bytes(), today=dt.date(2026, 11, 22)).papers
 
 
 def test_every_paper_is_in_exactly_one_group() -> None:
     for path in EXAMPLE_DUMPS:
-        papers = texts(path)
-        groups = topics(papers)
+        found = papers(path)
+        groups = digest_topics(found)
         members = sorted(index for group in groups for index in group.members)
-        assert members == list(range(len(papers)))
+        assert members == list(range(len(found)))
         assert 2 <= len(groups) <= 12
         assert all(group.label for group in groups)
         assert len({group.label for group in groups}) == len(groups)
 
 
 def test_the_same_papers_give_the_same_groups() -> None:
-    papers = texts(EXAMPLE_DUMPS[0])
-    assert topics(papers) == topics(list(papers))
+    found = papers(EXAMPLE_DUMPS[0])
+    assert digest_topics(found) == digest_topics(list(found))
 
 
 def test_a_few_papers_are_one_group() -> None:
@@ -43,6 +41,6 @@ def test_golden_topics_of_the_example_dumps() -> None:
     out = []
     for path in EXAMPLE_DUMPS:
         out.append(f"# {path.name}\n")
-        for group in topics(texts(path)):
+        for group in digest_topics(papers(path)):
             out.append(f"{group.label}: {', '.join(map(str, group.members))}\n")
     assert_golden(ROOT / "tests" / "data" / "topics.txt", "".join(out))
