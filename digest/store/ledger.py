@@ -78,13 +78,17 @@ class Ledger:
     def enqueue(self, digest_id: int) -> int:
         """Queue the digest for every active subscriber who has no row yet; return how many were added."""
         with self.db.transaction(exclusive=True):
-            rows = self.db.execute(
+            before = self._queued_total(digest_id)
+            self.db.execute(
                 "INSERT INTO deliveries (digest_id, subscriber_id, status)"
                 " SELECT ?, id, 'queued' FROM subscribers WHERE status = 'active'"
-                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING RETURNING subscriber_id",
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
                 (digest_id,),
             )
-        return len(rows)
+            return self._queued_total(digest_id) - before  # counted, not returned: a list may be millions long
+
+    def _queued_total(self, digest_id: int) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM deliveries WHERE digest_id = ?", (digest_id,))[0][0])
 
     def newcomers(self) -> int:
         """Active subscribers who have never had a digest queued for them."""
@@ -97,14 +101,15 @@ class Ledger:
     def enqueue_newcomers(self, digest_id: int) -> int:
         """Queue ``digest_id`` (the latest) for active subscribers who have never had any digest queued."""
         with self.db.transaction(exclusive=True):
-            rows = self.db.execute(
+            before = self._queued_total(digest_id)
+            self.db.execute(
                 "INSERT INTO deliveries (digest_id, subscriber_id, status)"
                 " SELECT ?, s.id, 'queued' FROM subscribers s WHERE s.status = 'active'"
                 " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id)"
-                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING RETURNING subscriber_id",
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
                 (digest_id,),
             )
-        return len(rows)
+            return self._queued_total(digest_id) - before
 
     def release_dead_claims(self, digest_id: int) -> int:
         """Put back claims of this host's dead processes at once."""
