@@ -74,20 +74,25 @@ class Mailer:
                 self.filtered[key] = frozenset(i for i, paper in enumerate(papers) if matches(paper, *key))
         return self.filtered[key]
 
-    def bodies(self, subscriber: Subscriber, profile: Profile, *, secret: bytes) -> Assembled | None:
+    def bodies(
+        self, subscriber: Subscriber, profile: Profile, *, secret: bytes, unsubscribe: str | None = None
+    ) -> Assembled | None:
         """The subscriber's HTML and text bodies; None when their filter leaves nothing to send."""
         allowed = self.allowed(subscriber)
         if allowed is not None and not allowed:
             return None
-        ranking = self.ranking.score(profile, explain=self.for_you(profile))
+        for_you = self.config.email.for_you
+        # Reasons for as many of the reader's first papers as can reach For you once their filter has spoken.
+        explain = for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
+        ranking = self.ranking.score(profile, explain=explain)
         reader = Reader(
             order=ranking.order,
             reasons=ranking.reasons,
             personal=not profile.is_empty,
             vote_url=vote_url(self.config, secret, subscriber),
-            unsubscribe_url=unsubscribe_url(self.config, secret, subscriber),
+            unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
         )
-        return assemble(self.email, reader, for_you=self.for_you(profile), allowed=allowed)
+        return assemble(self.email, reader, for_you=for_you, allowed=allowed)
 
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""
@@ -97,19 +102,17 @@ class Mailer:
             self.skeletons[count] = template.compile(self.wire_format)
         return self.skeletons[count]
 
-    def for_you(self, profile: Profile) -> int:
-        return self.config.email.for_you
-
     def message(self, subscriber: Subscriber, profile: Profile, *, secret: bytes, message_id: str) -> bytes | None:
         """The subscriber's whole message, ready for the transport; None when there is nothing to send."""
-        bodies = self.bodies(subscriber, profile, secret=secret)
+        unsubscribe = unsubscribe_url(self.config, secret, subscriber)
+        bodies = self.bodies(subscriber, profile, secret=secret, unsubscribe=unsubscribe)
         if bodies is None:
             return None
         return personalise_message(
             self.skeleton(bodies.shown + bodies.left_out),
             recipient=subscriber.email,
             message_id=message_id,
-            unsubscribe_url=unsubscribe_url(self.config, secret, subscriber),
+            unsubscribe_url=unsubscribe,
             html_body=bodies.html,
             text_body=bodies.text,
         )

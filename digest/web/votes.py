@@ -109,6 +109,8 @@ class VotePages:
             forms.append(Choice(kind, heading))
         if current == kind and done is None:
             explanation = f"You already asked for {'more' if more else 'fewer'} papers like this one."
+        elif current == kind:
+            explanation = "Changed your mind? Undo takes the vote back."
         else:
             explanation = (
                 f"Press the button and your next digests put papers like this one {'higher' if more else 'lower'}."
