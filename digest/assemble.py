@@ -35,6 +35,7 @@ class Reader:
     personal: bool  # ranked for them ("For you"), or the listing's order ("Top papers")
     vote_url: str  # "<site>vote/<token>": a paper's links append "/<id>/more" or "/<id>/less"
     unsubscribe_url: str
+    preferences_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,11 @@ def _within_budget(
 ) -> list[tuple[int, list[int]]]:
     """The groups and lines that fit the HTML budget, in order; the rest give way to the archive link."""
     size = len(blocks.head) + len(blocks.for_you) + len(blocks.tail) + len(blocks.more) + 200
-    size += len(reader.unsubscribe_url) * 2 + len(reader.vote_url) * 2 * len(top) + PREHEADER_CHARS * 2
+    size += (
+        (len(reader.unsubscribe_url) + len(reader.preferences_url)) * 2
+        + len(reader.vote_url) * 2 * len(top)
+        + PREHEADER_CHARS * 2
+    )
     size += sum(len(blocks.cards[i][0]) + len(blocks.cards[i][1]) + len(blocks.reason) + 300 for i in top)
     if groups:
         size += len(blocks.also_new) + len(blocks.contents_end)
@@ -124,9 +129,10 @@ def _body(
         return (html.escape(text, quote=True) if escape else text).encode("utf-8")
 
     unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
+    preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
     vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
     head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top)))
-    parts = [head.replace(unsubscribe_token, unsubscribe)]
+    parts = [head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)]
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()
@@ -151,7 +157,7 @@ def _body(
     if left_out:
         more = f"{left_out} more {'paper' if left_out == 1 else 'papers'}"
         parts.append(blocks.more.replace(tokens.more.encode(), more.encode()))
-    parts.append(blocks.tail.replace(unsubscribe_token, unsubscribe))
+    parts.append(blocks.tail.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences))
     return b"".join(parts)
 
 

@@ -7,7 +7,7 @@ goes through premailer once; the blocks are then cut out at their ``digest:``
 comments, folded for SMTP and put in the transport's wire format, so that a
 reader's mail is a join of ready bytes (see :mod:`digest.assemble`). What
 differs per reader (the preheader, each card's reason, the contents' counts,
-the vote and unsubscribe links) is a token in the blocks.
+the vote, preferences and unsubscribe links) is a token in the blocks.
 """
 
 from __future__ import annotations
@@ -40,11 +40,17 @@ class Tokens:
     more: str
     vote: str
     unsubscribe: str
+    preferences: str
 
     @classmethod
     def for_digest(cls, digest: Digest) -> Tokens:
         seed = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
-        return cls(*(f"%%{name}-{seed}%%" for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe")))
+        return cls(
+            *(
+                f"%%{name}-{seed}%%"
+                for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences")
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ def render_email(
         "more": tokens.more,
         "vote_url": tokens.vote,
         "unsubscribe_url": tokens.unsubscribe,
+        "preferences_url": tokens.preferences,
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
@@ -175,13 +182,19 @@ def _check_tokens(
     allowed = {
         tokens.vote: ("card",),
         tokens.unsubscribe: (),
+        tokens.preferences: (),
         tokens.preheader: (),
         tokens.reason: ("card",),
         tokens.count: ("contents",),
         tokens.more: ("more",),
     }
     names = {tokens.vote: "vote_url", tokens.unsubscribe: "unsubscribe_url", tokens.preheader: "preheader"}
-    names |= {tokens.reason: "reason", tokens.count: "count", tokens.more: "more"}
+    names |= {
+        tokens.reason: "reason",
+        tokens.count: "count",
+        tokens.more: "more",
+        tokens.preferences: "preferences_url",
+    }
     for token, blocks in allowed.items():
         inside = sum(block.count(token) for name in blocks for block in found.get(name, []))
         if document.count(token, start, end) != inside:

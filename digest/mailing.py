@@ -91,6 +91,7 @@ class Mailer:
             personal=not profile.is_empty,
             vote_url=vote_url(self.config, secret, subscriber),
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
+            preferences_url=preferences_url(self.config, secret, subscriber),
         )
         return assemble(self.email, reader, for_you=for_you, allowed=allowed)
 
@@ -116,6 +117,11 @@ class Mailer:
             html_body=bodies.html,
             text_body=bodies.text,
         )
+
+
+def preferences_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
+    """The subscriber's preferences page (interests, votes, frequency): no login, the signed link is the key."""
+    return f"{config.site.url}preferences/{make_token(key, 'preferences', subscriber.id, subscriber.email)}"
 
 
 def vote_url(config: Config, key: bytes, subscriber: Subscriber) -> str:

@@ -57,6 +57,7 @@ def make_digest(papers: list[StoredPaper], slug: str = "2026-03-12") -> Digest:
 
 VOTE = "https://digest.example.org/vote/TOKEN"
 UNSUBSCRIBE = "https://digest.example.org/unsubscribe/TOKEN"
+PREFERENCES = "https://digest.example.org/preferences/TOKEN"
 
 
 def mail(
@@ -76,6 +77,7 @@ def mail(
         order is not None,
         VOTE,
         unsubscribe,
+        PREFERENCES,
     )
     assembled = assemble(email, reader, for_you=renderer.email.for_you)
     return assembled.html.decode(), assembled.text.decode(), assembled, email

@@ -3,7 +3,8 @@
 A Starlette application over the same database and site folder as the commands:
 
 * the archive and feeds (:mod:`digest.web.static`);
-* subscribe, confirm and one-click unsubscribe (:mod:`digest.web.subscriptions`).
+* subscribe, confirm and one-click unsubscribe (:mod:`digest.web.subscriptions`);
+* votes from the mail (:mod:`digest.web.votes`) and each reader's preferences (:mod:`digest.web.preferences`).
 
 Every page is autoescaped and sent with a strict Content-Security-Policy (no script at all);
 request bodies are bounded, and so is the time a client may take to send its request headers.
@@ -15,7 +16,8 @@ import asyncio
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,7 +31,8 @@ from digest.errors import DigestError
 from digest.pipeline import renderer_for
 from digest.store import Store
 from digest.tokens import Action, TokenError, verify_token
-from digest.web.security import SECURITY_HEADERS, BodyLimit
+from digest.web.preferences import PreferencePages
+from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, SECURITY_HEADERS, BodyLimit, csrf_pair, csrf_valid
 from digest.web.static import SitePages
 from digest.web.subscriptions import ConfirmationMailer, SubscriptionPages
 from digest.web.votes import VotePages
@@ -70,6 +73,28 @@ class WebApp:
             html, status_code=status, headers={**SECURITY_HEADERS, "cache-control": "no-store", **(headers or {})}
         )
 
+    def form_page(self, template: str, *, cookie_path: str, status: int = 200, **context: Any) -> Response:
+        """A page with a form that changes something: its CSRF field, and the cookie that field is tied to."""
+        cookie, field = csrf_pair(self.secret, time.time())
+        response = self.page(template, status=status, csrf=field, **context)
+        response.set_cookie(
+            CSRF_COOKIE,
+            cookie,
+            max_age=CSRF_MAX_AGE,
+            httponly=True,
+            samesite="strict",
+            secure=self.config.site.url.startswith("https://"),
+            path=cookie_path,
+        )
+        return response
+
+    def csrf_ok(self, request: Request, form: Mapping[str, object]) -> bool:
+        """Whether a POST carries the CSRF field of a page this site gave the same browser."""
+        field = form.get("csrf")
+        return csrf_valid(
+            self.secret, request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None, time.time()
+        )
+
     def bad_link(self) -> Response:
         return self.page(
             "message.html.j2",
@@ -96,6 +121,7 @@ class WebApp:
         routes = [
             *SubscriptionPages(self, self.mailer).routes(),
             *VotePages(self).routes(),
+            *PreferencePages(self).routes(),
             *SitePages(self).routes(),  # the site last
         ]
         return BodyLimit(Starlette(routes=routes), self.config.web.max_body)

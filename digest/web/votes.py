@@ -11,7 +11,6 @@ not hold, gets a 400 page.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from starlette.routing import Route
 
 from digest.models import VotedPaper, VoteKind
 from digest.profiles import vote_key
-from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, csrf_pair, csrf_valid
 
 if TYPE_CHECKING:
     from digest.web.app import WebApp
@@ -60,7 +58,7 @@ class VotePages:
         if request.method != "POST":
             return self._page(action, paper, kind, current)
         form = await read_form(request)
-        if not csrf_valid(self.web.secret, request.cookies.get(CSRF_COOKIE), form.get("csrf"), time.time()):
+        if not self.web.csrf_ok(request, form):
             expired = "The page had expired. Please press the button again."
             return self._page(action, paper, kind, current, done=expired)
         choice = form.get("choice", kind)
@@ -115,27 +113,16 @@ class VotePages:
             explanation = (
                 f"Press the button and your next digests put papers like this one {'higher' if more else 'lower'}."
             )
-        cookie, field = csrf_pair(self.web.secret, time.time())
-        response = self.web.page(
+        return self.web.form_page(
             "vote.html.j2",
+            cookie_path="/vote/",
             heading=heading,
             paper=paper,
             explanation=explanation,
             done=done,
             forms=forms,
             action=action,
-            csrf=field,
         )
-        response.set_cookie(
-            CSRF_COOKIE,
-            cookie,
-            max_age=CSRF_MAX_AGE,
-            httponly=True,
-            samesite="strict",
-            secure=self.web.config.site.url.startswith("https://"),
-            path="/vote/",
-        )
-        return response
 
 
 def _said(choice: str, before: str | None) -> str:

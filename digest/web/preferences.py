@@ -1,0 +1,106 @@
+"""Each reader's preferences page: interest terms, votes and frequency, changed from a link in every mail.
+
+``/preferences/<token>``: the token is signed and names the subscriber (no login,
+no password); a bad, altered or old-key token gets the same 400 page as any bad
+link, before anything is read about anyone. A GET only shows; every change is a
+POST carrying the page's CSRF field, takes effect from the next mail, and the
+page then says what changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from digest.models import Frequency, Subscriber
+from digest.store.profiles import Vote
+from digest.subscribers import parse_terms, terms_text
+from digest.tokens import make_token
+
+if TYPE_CHECKING:
+    from digest.web.app import WebApp
+
+MAX_INTERESTS = 500  # characters of the interests field
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    subscriber: Subscriber
+    votes: list[Vote]
+
+
+class PreferencePages:
+    def __init__(self, web: WebApp) -> None:
+        self.web = web
+
+    def routes(self) -> list[Route]:
+        return [Route("/preferences/{token}", self.preferences, methods=["GET", "POST"])]
+
+    async def preferences(self, request: Request) -> Response:
+        from digest.web.app import in_thread, read_form
+
+        token = request.path_params["token"]
+        subscriber_id = await self.web.verified("preferences", token)
+        if subscriber_id is None:
+            return self.web.bad_link()
+        done: list[str] = []
+        if request.method == "POST":
+            form = await read_form(request)
+            if not self.web.csrf_ok(request, form):
+                done = ["The page had expired, so nothing was changed. Please make your change again."]
+            else:
+                done = await in_thread(self._change, subscriber_id, form)
+        shown = await in_thread(self._load, subscriber_id)
+        if shown is None:
+            return self.web.bad_link()
+        return self._page(token, shown, done)
+
+    def _load(self, subscriber_id: int) -> Shown | None:
+        store = self.web.store()
+        subscriber = store.subscribers.get(subscriber_id)
+        if subscriber is None:
+            return None
+        return Shown(subscriber, store.profiles.votes(subscriber_id))
+
+    def _change(self, subscriber_id: int, form: dict[str, str]) -> list[str]:
+        """Apply one form's change; say what changed, in sentences."""
+        store = self.web.store()
+        subscriber = store.subscribers.get(subscriber_id)
+        if subscriber is None:
+            return []
+        if form.get("action") == "remove":
+            key = form.get("vote", "")
+            kind = store.profiles.unvote(subscriber_id, key[:600])
+            return [f"Removed from your {'likes' if kind == 'like' else 'dislikes'}."] if kind else []
+        said = []
+        interests = parse_terms(form.get("interests", "")[:MAX_INTERESTS])
+        frequency: Frequency = "weekly" if form.get("frequency") == "weekly" else "daily"
+        if interests != subscriber.interests:
+            store.profiles.update(subscriber_id, interests=interests)
+            said.append(
+                f"Your interests are now: {terms_text(interests)}." if interests else "Your interests are cleared."
+            )
+        if frequency != subscriber.frequency:
+            store.profiles.update(subscriber_id, frequency=frequency)
+            said.append(f"You now get the digest {'once a week' if frequency == 'weekly' else 'every day'}.")
+        return said or ["Nothing changed."]
+
+    def _page(self, token: str, shown: Shown, done: list[str]) -> Response:
+        subscriber = shown.subscriber
+        unsubscribe = make_token(self.web.secret, "unsubscribe", subscriber.id, subscriber.email)
+        return self.web.form_page(
+            "preferences.html.j2",
+            cookie_path="/preferences/",
+            action=f"/preferences/{token}",
+            done=done,
+            interests=terms_text(subscriber.interests),
+            frequency=subscriber.frequency,
+            likes=[vote for vote in shown.votes if vote.kind == "like"],
+            dislikes=[vote for vote in shown.votes if vote.kind == "dislike"],
+            unsubscribe_url=f"/unsubscribe/{unsubscribe}",
+            active=subscriber.status == "active",
+        )
