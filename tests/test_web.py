@@ -244,6 +244,8 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
         page.get_by_role("button", name="Confirm my subscription").click()
         page.get_by_role("heading", name="You are subscribed").wait_for()
         assert served.status_of("reader@example.org") == "active"
+        page.get_by_role("link", name="Set your interests and how often you get mail").click()
+        page.get_by_role("heading", name="Your preferences").wait_for()
 
         assert served.project.run("send").code == 0
         digest_mail = served.mails_to("reader@example.org", expect=2)[-1]

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from digest.errors import DigestError
 from digest.store import Store
 from digest.subscribers import AddressError, normalise_address, parse_terms
+from digest.tokens import make_token
 from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, RateLimiter, client_address, csrf_pair, csrf_valid
 
 if TYPE_CHECKING:
@@ -167,18 +168,23 @@ class SubscriptionPages:
             return self.web.bad_link()
         if request.method != "POST":
             return self.web.page("confirm.html.j2", action=f"/confirm/{token}")
-        await in_thread(self._activate, subscriber_id)
+        preferences = await in_thread(self._activate, subscriber_id)
         return self.web.page(
             "message.html.j2",
             title="You are subscribed",
-            text="Thank you. The next digest will reach you; every one has a one-click unsubscribe link.",
+            text="Thank you. The next digest will reach you; every one has a one-click unsubscribe link. "
+            "Tell us what you read, and the papers you care about come first.",
+            link=("Set your interests and how often you get mail", preferences),
         )
 
-    def _activate(self, subscriber_id: int) -> None:
+    def _activate(self, subscriber_id: int) -> str:
+        """Activate the subscriber; the path of their preferences page."""
         store = self.web.store()
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is not None and subscriber.status != "active":
             store.subscribers.set_status(subscriber_id, "active", now=self.web.clock())
+        email = store.subscribers.email_of(subscriber_id) or ""
+        return f"/preferences/{make_token(self.web.secret, 'preferences', subscriber_id, email)}"
 
     # -- unsubscribing --
 
