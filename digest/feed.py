@@ -101,3 +101,37 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
         entry.published(listed_at(item))
         entry.updated(listed_at(item))
     return feed
+
+
+def build_personal_feed(
+    items: Sequence[tuple[FeedItem, str, str]], site: SiteConfig, *, self_url: str, updated: dt.datetime
+) -> bytes:
+    """A reader's Atom feed: their For-you papers of each digest, ``(item, TL;DR, reason)`` newest first.
+
+    The feed names no reader: its id is its URL (a revoked URL is a different feed).
+    """
+    from feedgen.feed import FeedGenerator
+
+    feed = FeedGenerator()
+    feed.id(self_url)
+    feed.title(f"{site.title}: for you")
+    feed.subtitle("The papers of each digest ranked first for you, with why.")
+    feed.link(href=self_url, rel="self", type="application/atom+xml")
+    feed.link(href=site.url, rel="alternate")
+    feed.language("en")
+    feed.generator("digest")
+    feed.author({"name": site.title})
+    feed.updated(updated)
+    for item, tldr, reason in reversed(items):  # feedgen lists entries in reverse order of adding
+        paper = item.paper
+        entry = feed.add_entry()
+        entry.id(f"{paper_guid(site, paper.id, paper.first_seen_at)}/{item.digest_slug}")
+        entry.title(paper.title)
+        entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        if paper.details.authors:
+            entry.author([{"name": name} for name in paper.details.authors])
+        why = f"<p><em>Why: {html.escape(reason)}</em></p>" if reason else ""
+        entry.content(f"<p>{html.escape(tldr)}</p>{why}" + description(item), type="html")
+        entry.published(listed_at(item))
+        entry.updated(listed_at(item))
+    return bytes(feed.atom_str(pretty=True))

@@ -127,3 +127,48 @@ def test_a_reader_changes_their_preferences_in_a_browser_and_the_next_mail_follo
     html = str(mails[-1].get_body(("html",)).get_content())
     assert re.search(r"Why:\s+matches (audio|speech)", html)  # ranked by the new interests
     assert "like “PROP" not in html  # the removed like no longer counts
+
+
+def feed_link(served: Served, address: str) -> tuple[str, httpx.Response]:
+    page = httpx.get(preferences_link(served, address))
+    found = re.search(r'<p class="feed-url"><a href="([^"]+)"', page.text)
+    assert found
+    return found.group(1), page
+
+
+def test_the_personal_feed_carries_the_readers_papers_with_reasons_and_answers_304(served: Served) -> None:
+    import feedparser
+
+    run = served.project.run
+    run("subscribers", "add", "ada@example.org", "--interests", "retrieval")
+    run("send")
+    url, _ = feed_link(served, "ada@example.org")
+    response = httpx.get(url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert len(parsed.entries) == 10  # For you of the one digest
+    assert any("Retrieval" in entry.title for entry in parsed.entries[:3])
+    assert "Why: matches retrieval" in parsed.entries[0].content[0].value
+    assert b"ada@example.org" not in response.content
+    again = httpx.get(url, headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    assert httpx.head(url).headers["content-length"] == str(len(response.content))
+
+
+def test_a_revoked_or_forged_feed_url_gets_404(served: Served) -> None:
+    run = served.project.run
+    run("subscribers", "add", "ada@example.org")
+    run("send")
+    url, page = feed_link(served, "ada@example.org")
+    assert httpx.get(url).status_code == 200
+    with httpx.Client() as client:
+        page = client.get(preferences_link(served, "ada@example.org"))
+        revoked = post(client, page, preferences_link(served, "ada@example.org"), action="revoke-feed")
+        assert "no longer works" in revoked.text
+    assert httpx.get(url).status_code == 404
+    new_url, _ = feed_link(served, "ada@example.org")
+    assert new_url != url and httpx.get(new_url).status_code == 200
+    for forged in ("1.AAAAAAAAAAAAAAAAAAAAAAAA", "garbage", "1"):
+        response = httpx.get(f"{served.base}feed/{forged}")
+        assert response.status_code == 404 and b"ada" not in response.content

@@ -224,6 +224,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        15,
+        "profiles: the key of each reader's personal feed URL (a new key revokes the old URL)",
+        ("ALTER TABLE subscribers ADD COLUMN feed_key TEXT",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

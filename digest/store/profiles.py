@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -153,6 +154,22 @@ class Profiles:
 
     def profile(self, subscriber: Subscriber) -> Profile:
         return self.for_subscribers([subscriber])[subscriber.id]
+
+    def feed_key(self, subscriber_id: int, *, renew: bool = False) -> str:
+        """The key in a reader's personal feed URL; made on first use, and anew (revoking the old URL) on ``renew``."""
+        rows = self.db.execute("SELECT feed_key FROM subscribers WHERE id = ?", (subscriber_id,))
+        if rows and rows[0][0] and not renew:
+            return str(rows[0][0])
+        key = secrets.token_urlsafe(12)
+        self.db.execute("UPDATE subscribers SET feed_key = ? WHERE id = ?", (key, subscriber_id))
+        return key
+
+    def feed_identity(self, subscriber_id: int) -> str | None:
+        """What a feed token signs: the address and the current feed key; None without a feed."""
+        rows = self.db.execute("SELECT email, feed_key FROM subscribers WHERE id = ?", (subscriber_id,))
+        if not rows or not rows[0][1]:
+            return None
+        return f"{rows[0][0]}#{rows[0][1]}"
 
     def recent_texts(self, limit: int) -> list[tuple[str, str]]:
         """Title and abstract of the history's ``limit`` most recent papers (what ranking fits its IDF on)."""

@@ -4,7 +4,8 @@ A Starlette application over the same database and site folder as the commands:
 
 * the archive and feeds (:mod:`digest.web.static`);
 * subscribe, confirm and one-click unsubscribe (:mod:`digest.web.subscriptions`);
-* votes from the mail (:mod:`digest.web.votes`) and each reader's preferences (:mod:`digest.web.preferences`).
+* votes from the mail (:mod:`digest.web.votes`), each reader's preferences (:mod:`digest.web.preferences`)
+  and personal feed (:mod:`digest.web.personal_feeds`).
 
 Every page is autoescaped and sent with a strict Content-Security-Policy (no script at all);
 request bodies are bounded, and so is the time a client may take to send its request headers.
@@ -31,6 +32,7 @@ from digest.errors import DigestError
 from digest.pipeline import renderer_for
 from digest.store import Store
 from digest.tokens import Action, TokenError, verify_token
+from digest.web.personal_feeds import PersonalFeeds
 from digest.web.preferences import PreferencePages
 from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, SECURITY_HEADERS, BodyLimit, csrf_pair, csrf_valid
 from digest.web.static import SitePages
@@ -122,6 +124,7 @@ class WebApp:
             *SubscriptionPages(self, self.mailer).routes(),
             *VotePages(self).routes(),
             *PreferencePages(self).routes(),
+            *PersonalFeeds(self).routes(),
             *SitePages(self).routes(),  # the site last
         ]
         return BodyLimit(Starlette(routes=routes), self.config.web.max_body)

@@ -20,6 +20,7 @@ from digest.models import Frequency, Subscriber
 from digest.store.profiles import Vote
 from digest.subscribers import parse_terms, terms_text
 from digest.tokens import make_token
+from digest.web.personal_feeds import feed_url
 
 if TYPE_CHECKING:
     from digest.web.app import WebApp
@@ -31,6 +32,7 @@ MAX_INTERESTS = 500  # characters of the interests field
 class Shown:
     subscriber: Subscriber
     votes: list[Vote]
+    feed_url: str
 
 
 class PreferencePages:
@@ -64,7 +66,10 @@ class PreferencePages:
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is None:
             return None
-        return Shown(subscriber, store.profiles.votes(subscriber_id))
+        store.profiles.feed_key(subscriber_id)  # made on first visit
+        identity = store.profiles.feed_identity(subscriber_id)
+        assert identity is not None
+        return Shown(subscriber, store.profiles.votes(subscriber_id), feed_url(self.web, subscriber_id, identity))
 
     def _change(self, subscriber_id: int, form: dict[str, str]) -> list[str]:
         """Apply one form's change; say what changed, in sentences."""
@@ -72,6 +77,9 @@ class PreferencePages:
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is None:
             return []
+        if form.get("action") == "revoke-feed":
+            store.profiles.feed_key(subscriber_id, renew=True)
+            return ["Your old feed address no longer works; the new one is below."]
         if form.get("action") == "remove":
             key = form.get("vote", "")
             kind = store.profiles.unvote(subscriber_id, key[:600])
@@ -102,5 +110,6 @@ class PreferencePages:
             likes=[vote for vote in shown.votes if vote.kind == "like"],
             dislikes=[vote for vote in shown.votes if vote.kind == "dislike"],
             unsubscribe_url=f"/unsubscribe/{unsubscribe}",
+            feed_url=shown.feed_url,
             active=subscriber.status == "active",
         )

@@ -1,0 +1,107 @@
+"""Each reader's personal Atom feed: their For-you papers of the recent digests, with reasons and TL;DRs.
+
+``/feed/<token>``: the token is signed over the reader's address and a feed key
+kept in the store; a new key (Revoke, on the preferences page) makes every
+older URL invalid. A bad, forged or revoked URL gets a plain 404, and the feed
+never names the reader. Answers carry an ETag and a conditional GET gets 304.
+Each digest's ranking features are prepared once and kept for the next readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from digest.feed import build_personal_feed
+from digest.models import Digest
+from digest.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.store.digests import FeedItem
+from digest.summarise import tldr
+from digest.tokens import TokenError, make_token, verify_token
+from digest.web.security import SECURITY_HEADERS
+
+if TYPE_CHECKING:
+    from digest.web.app import WebApp
+
+#: Digests a personal feed covers, and ranking contexts kept (one per digest).
+FEED_DIGESTS = 7
+KEPT_CONTEXTS = FEED_DIGESTS
+NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
+
+
+def feed_url(web: WebApp, subscriber_id: int, identity: str) -> str:
+    return f"{web.config.site.url}feed/{make_token(web.secret, 'feed', subscriber_id, identity)}"
+
+
+class PersonalFeeds:
+    def __init__(self, web: WebApp) -> None:
+        self.web = web
+        self.contexts: OrderedDict[int, RankingContext] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def routes(self) -> list[Route]:
+        return [Route("/feed/{token}", self.feed, methods=["GET", "HEAD"])]
+
+    async def feed(self, request: Request) -> Response:
+        from digest.web.app import in_thread
+
+        token = request.path_params["token"]
+        body = await in_thread(self._build, token)
+        if body is None:
+            return NOT_FOUND
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {**SECURITY_HEADERS, "etag": etag, "cache-control": "private, max-age=300"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        content = b"" if request.method == "HEAD" else body
+        response = Response(content, media_type="application/atom+xml", headers=headers)
+        response.headers["content-length"] = str(len(body))
+        return response
+
+    def _build(self, token: str) -> bytes | None:
+        store = self.web.store()
+        try:
+            subscriber_id = verify_token(self.web.secret, "feed", token, store.profiles.feed_identity)
+        except TokenError:
+            return None
+        subscriber = store.subscribers.get(subscriber_id)
+        if subscriber is None:
+            return None
+        profile = store.profiles.profile(subscriber)
+        items: list[tuple[FeedItem, str, str]] = []
+        for record in store.digests.published()[:FEED_DIGESTS]:
+            digest = store.digests.get(record.id)
+            if digest is None or not digest.papers:
+                continue
+            ranking = self._context(digest).score(profile, explain=self.web.config.email.for_you)
+            for index in ranking.order[: self.web.config.email.for_you]:
+                paper = digest.papers[index]
+                item = FeedItem(paper, digest.slug, digest.published_at)
+                items.append((item, tldr(paper.abstract), ranking.reason(index)))
+        updated = max((item.published_at for item, _, _ in items), default=subscriber.created_at)
+        assert updated is not None
+        return build_personal_feed(
+            items, self.web.config.site, self_url=f"{self.web.config.site.url}feed/{token}", updated=updated
+        )
+
+    def _context(self, digest: Digest) -> RankingContext:
+        assert digest.id is not None
+        with self.lock:
+            context = self.contexts.get(digest.id)
+            if context is not None:
+                self.contexts.move_to_end(digest.id)
+                return context
+        history = self.web.store().profiles.recent_texts(IDF_SAMPLE)
+        texts = [paper_text(paper.title, paper.abstract) for paper in digest.papers]
+        context = prepare(texts, [paper_text(*paper) for paper in history])
+        with self.lock:
+            self.contexts[digest.id] = context
+            while len(self.contexts) > KEPT_CONTEXTS:
+                self.contexts.popitem(last=False)
+        return context
