@@ -30,13 +30,11 @@ Whose fault a failure is decides what it does:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from digest.assemblers import Assemblers, Order
@@ -47,6 +45,7 @@ from digest.message import message_id_for
 from digest.models import Digest
 from digest.rank import IDF_SAMPLE
 from digest.render import Renderer
+from digest.send_report import Breaker, Outcome, SendReport
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
 from digest.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
@@ -57,64 +56,11 @@ log = logging.getLogger(__name__)
 CLAIM_PER_CONNECTION = 16
 #: How long a delivery that kept failing temporarily waits before a later run tries it again.
 RETRY_LATER = dt.timedelta(minutes=10)
+NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
 #: Messages built per task of the assembler processes.
 BUILD_CHUNK = 16
 #: Below this many deliveries, the sender builds every message itself (worker processes cost a start).
 ASSEMBLE_ALONE = 200
-#: Consecutive failures that are not about a recipient after which the run stops.
-BREAKER_LIMIT = 3
-NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
-
-Outcome = Literal["sent", "failed", "deferred", "server", "halt", "uncertain", "not started"]
-
-
-@dataclass
-class SendReport:
-    digest_id: int
-    slug: str = ""  # the digest's name (its date), as people see it
-    queued: int = 0  # ledger rows added by this run
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0  # temporary failures of a recipient, left for a later run
-    uncertain: int = 0  # no answer after the message: may have been delivered, not resent
-    skipped: int = 0  # filtered subscribers with nothing to read
-    bounced: int = 0  # subscribers marked bounced by this run
-    stopped: bool = False
-    halted: str | None = None  # why the breaker stopped the run: what the server (or the outbox) said
-    left: int = 0  # deliveries still open when the run ended (queued, or claimed by another worker)
-    left_with_others: int = 0  # of those, claimed by another worker that is still sending
-    errors: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def problems(self) -> int:
-        return self.failed + self.deferred + self.uncertain + (1 if self.halted else 0)
-
-    @property
-    def work_left(self) -> bool:
-        return self.left > 0
-
-
-class Breaker:
-    """Counts failures that are not about a recipient; trips on a permanent one or a few in a row."""
-
-    def __init__(self, limit: int = BREAKER_LIMIT) -> None:
-        self.limit = limit
-        self.in_a_row = 0
-        self.tripped = threading.Event()
-        self.reason: str | None = None
-
-    def failure(self, message: str, *, permanent: bool) -> None:
-        self.in_a_row += 1
-        if permanent or self.in_a_row >= self.limit:
-            self.trip(message)
-
-    def success(self) -> None:
-        self.in_a_row = 0
-
-    def trip(self, message: str) -> None:
-        if self.reason is None:
-            self.reason = message
-        self.tripped.set()
 
 
 def send_digest(

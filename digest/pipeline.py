@@ -13,12 +13,13 @@ from typing import Literal
 
 from digest.compose import build_digest
 from digest.config import Config
-from digest.deliver import SendReport, send_digest
+from digest.deliver import send_digest
 from digest.email_parts import render_email
 from digest.formats import parse_listing
 from digest.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
+from digest.send_report import SendReport
 from digest.site import build_site, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store

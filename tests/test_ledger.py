@@ -163,7 +163,7 @@ def test_two_workers_share_one_digest_on_postgresql(
     project = Project(tmp_path / "project", postgres_url)
     project.inbox.mkdir(parents=True)
     prepare(project, 200, 2)
-    smtp_server.sink.delay = 0.02  # 2 s of sending: longer than the gap between the two workers' starts
+    smtp_server.sink.delay = 0.04  # 4 s of sending: much longer than the gap between the two workers' starts
     workers = [spawn_send(project, smtp_server) for _ in range(2)]
     codes = []
     for worker in workers:

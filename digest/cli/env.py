@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import argparse
 
     from digest.config import Config
-    from digest.deliver import SendReport
     from digest.models import IngestResult
+    from digest.send_report import SendReport
     from digest.store import Store
 
 

@@ -116,7 +116,7 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def progress_line(env: Environment) -> Callable[..., None]:
     def show(report: object, total: int) -> None:
-        from digest.deliver import SendReport
+        from digest.send_report import SendReport
 
         assert isinstance(report, SendReport)
         done = report.sent + report.failed + report.deferred + report.skipped
