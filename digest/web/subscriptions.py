@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from digest.errors import DigestError
 from digest.store import Store
 from digest.subscribers import AddressError, normalise_address, parse_terms
 from digest.tokens import make_token
-from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, RateLimiter, client_address, csrf_pair, csrf_valid
+from digest.web.security import RateLimiter, client_address
 
 if TYPE_CHECKING:
     from digest.web.app import WebApp
@@ -108,27 +107,15 @@ class SubscriptionPages:
     # -- subscribing --
 
     def subscribe_form(self, *, error: str | None = None, email: str = "", status: int = 200) -> Response:
-        cookie, field = csrf_pair(self.web.secret, time.time())
-        response = self.web.page("subscribe.html.j2", status=status, csrf=field, error=error, email=email)
-        response.set_cookie(
-            CSRF_COOKIE,
-            cookie,
-            max_age=CSRF_MAX_AGE,
-            httponly=True,
-            samesite="strict",
-            secure=self.web.config.site.url.startswith("https://"),
-            path="/subscribe",
+        return self.web.form_page(
+            "subscribe.html.j2", cookie_path="/subscribe", status=status, error=error, email=email
         )
-        return response
 
     async def subscribe(self, request: Request) -> Response:
         if request.method != "POST":
             return self.subscribe_form()
         form = await request.form()
-        field = form.get("csrf")
-        if not csrf_valid(
-            self.web.secret, request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None, time.time()
-        ):
+        if not self.web.csrf_ok(request, form):
             return self.subscribe_form(status=400, error="The form had expired. Please send it again.")
         raw_email = form.get("email")
         raw_terms = form.get("include")
