@@ -40,6 +40,7 @@ from typing import Any, Literal
 from digest.assemblers import Assemblers, Order
 from digest.config import Config
 from digest.errors import StoreError
+from digest.grouping import topics_of
 from digest.mailing import Mailer
 from digest.message import message_id_for
 from digest.models import Digest
@@ -95,6 +96,7 @@ def send_digest(
         renderer,
         clock(),
         transport.wire_format,
+        topics=topics_of(store, digest),
         history=store.profiles.recent_texts(IDF_SAMPLE),
     )
     worker = worker_name()

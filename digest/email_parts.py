@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 from digest.errors import ConfigError
 from digest.message import fold_long_lines
-from digest.models import Digest
+from digest.models import Digest, Topic
 from digest.render import Renderer, digest_view
-from digest.topics import Topic
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800

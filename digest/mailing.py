@@ -9,12 +9,11 @@ from digest.assemble import Assembled, Reader, assemble
 from digest.config import Config
 from digest.email_parts import render_email
 from digest.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
-from digest.models import Digest, Profile, Subscriber
+from digest.models import Digest, Profile, Subscriber, Topic
 from digest.rank import paper_text, prepare
 from digest.render import Renderer
 from digest.subscribers import matches
 from digest.tokens import make_token
-from digest.topics import digest_topics
 from digest.transport import OutboxTransport, SMTPTransport, Transport
 
 
@@ -41,11 +40,12 @@ class Mailer:
         date: dt.datetime,
         wire_format: Callable[[bytes], bytes],
         *,
+        topics: Sequence[Topic],
         history: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.digest = digest
         self.config = config
-        self.email = render_email(digest, renderer, digest_topics(digest.papers), wire_format=wire_format)
+        self.email = render_email(digest, renderer, topics, wire_format=wire_format)
         self.ranking = prepare(
             [paper_text(p.title, p.abstract) for p in digest.papers], [paper_text(*h) for h in history]
         )

@@ -143,7 +143,6 @@ class Digest:
 
 
 Frequency = Literal["daily", "weekly"]
-FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly")
 VoteKind = Literal["like", "dislike"]
 
 
@@ -197,3 +196,15 @@ class Subscriber:
     @property
     def filter_key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (self.include, self.exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A group of a digest's papers and its label (see :mod:`digest.topics`)."""
+
+    label: str  # "retrieval, rag, queries"
+    members: tuple[int, ...]  # indexes into the papers given, in listing order
+
+    @property
+    def anchor(self) -> str:
+        return "topic-" + "-".join("".join(ch for ch in word if ch.isalnum()) for word in self.label.split(", "))

@@ -16,6 +16,7 @@ from digest.config import Config
 from digest.deliver import send_digest
 from digest.email_parts import render_email
 from digest.formats import parse_listing
+from digest.grouping import topics_of
 from digest.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
@@ -23,7 +24,6 @@ from digest.send_report import SendReport
 from digest.site import build_site, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
-from digest.topics import digest_topics
 from digest.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,8 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
     first, then each is replaced atomically. A crash between the two is mended by
     the next publish, which renders any digest page missing on disk. A new digest's
     email is rendered here too, once: a broken template fails the publish, not a
-    send, and every later sender finds the inlined HTML ready.
+    send, and every later sender finds the inlined HTML ready. Its topics are
+    computed here too, and kept: every mail and page of the digest shows the same.
     """
     with store.transaction(exclusive=True):
         digest = pending_digest(store, now)
@@ -73,10 +74,8 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
     files = build_site(store, renderer, config.site, rebuild=rebuild)
     written = write_site(config.site.dir, files)
     recorded = store.digests.get(digest.id) if digest is not None else None
-    if recorded is not None:
-        render_email(
-            recorded, renderer, digest_topics(recorded.papers)
-        )  # as a sender will: the same document, inlined once
+    if recorded is not None:  # as a sender will render it: the same document, inlined once
+        render_email(recorded, renderer, topics_of(store, recorded))
     if digest is not None:
         log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
     return PublishResult(digest=digest, written=tuple(written))

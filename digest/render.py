@@ -27,7 +27,7 @@ from digest.chart import IndexEntry, chart
 from digest.compose import excerpt
 from digest.config import EmailConfig, SiteConfig
 from digest.errors import ConfigError
-from digest.models import Digest, StoredPaper
+from digest.models import Digest, StoredPaper, Topic
 from digest.summarise import tldr
 
 log = logging.getLogger(__name__)
@@ -217,12 +217,10 @@ class Renderer:
 
     # -- the archive ---------------------------------------------------------------------
 
-    def digest_page(self, digest: Digest) -> str:
+    def digest_page(self, digest: Digest, topics: Sequence[Topic]) -> str:
         """The archive page: every paper in full, grouped by the topics its mail used."""
-        from digest.topics import digest_topics
-
         view = digest_view(digest, self.site)
-        groups = [(topic, [view.papers[index] for index in topic.members]) for topic in digest_topics(digest.papers)]
+        groups = [(topic, [view.papers[index] for index in topic.members]) for topic in topics]
         return self.render("digest.html.j2", digest=view, groups=groups)
 
     def index_page(self, digests: Sequence[IndexEntry]) -> str:

@@ -14,6 +14,7 @@ from digest.chart import IndexEntry
 from digest.config import SiteConfig
 from digest.feed import FEED_ITEMS, build_feeds
 from digest.files import write_if_changed
+from digest.grouping import topics_of
 from digest.render import Renderer, archive_url
 from digest.site_identity import IDENTITY_FILE
 from digest.store import Store
@@ -41,7 +42,7 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
         if rebuild or position < REFRESHED_PAGES or not (site.dir / path).exists():
             digest = store.digests.get(record.id)
             if digest is not None:
-                files[path] = renderer.digest_page(digest).encode("utf-8")
+                files[path] = renderer.digest_page(digest, topics_of(store, digest)).encode("utf-8")
     entries = [
         IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
     ]

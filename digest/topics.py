@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from digest.models import Topic
 
 #: Fewer papers than this are one group: a table of contents for three papers helps nobody.
 MIN_PAPERS = 8
@@ -31,16 +32,6 @@ _BOILERPLATE = frozenset(
     "existing performance work new based using use used task tasks framework study model models data "
     "demonstrate experiments state art significantly improve improves improved introduce present".split()
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    label: str  # "retrieval, rag, queries"
-    members: tuple[int, ...]  # indexes into the papers given, in listing order
-
-    @property
-    def anchor(self) -> str:
-        return "topic-" + "-".join("".join(ch for ch in word if ch.isalnum()) for word in self.label.split(", "))
 
 
 class Titled(Protocol):

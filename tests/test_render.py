@@ -202,7 +202,7 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     digest = make_digest(papers)
     renderer = Renderer(SITE, EMAIL)
     email_html, _, _, _ = mail(digest, renderer, order=(4, 3, 2, 1, 0), reasons={4: HOSTILE[0], 3: HOSTILE[2]})
-    page = renderer.digest_page(digest)
+    page = renderer.digest_page(digest, digest_topics(digest.papers))
     for document in (email_html, page):
         assert "<script>" not in document
         assert "</title><b>" not in document

@@ -7,7 +7,7 @@ import datetime as dt
 from digest.formats import parse_listing
 from digest.topics import OTHER, digest_topics, topics
 
-from conftest import EXAMPLE_DUMPS, ROOT
+from conftest import EXAMPLE_DUMPS, ROOT, Project
 from golden import assert_golden
 
 
@@ -44,3 +44,21 @@ def test_golden_topics_of_the_example_dumps() -> None:
         for group in digest_topics(papers(path)):
             out.append(f"{group.label}: {', '.join(map(str, group.members))}\n")
     assert_golden(ROOT / "tests" / "data" / "topics.txt", "".join(out))
+
+
+def test_publishing_keeps_the_digests_topics_for_every_later_mail_and_page(project: Project) -> None:
+    from digest.config import load_config
+    from digest.store import open_store
+
+    from conftest import NOW
+
+    assert project.run("ingest", str(EXAMPLE_DUMPS[0])).code == 0
+    assert project.run("publish").code == 0
+    config = load_config(project.config, {})
+    with open_store(config.database, now=NOW) as store:
+        digest = store.digests.get()
+        assert digest is not None and digest.id is not None
+        kept = store.digests.topics(digest.id)
+    assert kept == digest_topics(digest.papers)
+    page = (project.root / "site" / "archive" / f"{digest.slug}.html").read_text()
+    assert all(f'id="{topic.anchor}"' in page for topic in kept)

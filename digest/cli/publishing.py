@@ -35,11 +35,13 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import email
     import email.policy
 
+    from digest.grouping import topics_of
     from digest.mailing import Mailer
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
     from digest.rank import IDF_SAMPLE
     from digest.tokens import secret_key
+    from digest.topics import digest_topics
 
     config = config_from(args, env)
     now = env.clock()
@@ -51,7 +53,8 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if args.subscriber:
             raise UsageError("--subscriber needs the history", hint="leave out --dump")
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
-        mailer = Mailer(digest, config, renderer_for(config), now, lambda data: data)
+        topics = digest_topics(digest.papers)
+        mailer = Mailer(digest, config, renderer_for(config), now, lambda data: data, topics=topics)
     else:
         with store_for(config, now) as store:
             if args.digest not in (None, "latest"):
@@ -71,7 +74,8 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             kept = store if digest.id is not None else None  # a digest not yet published is not kept
             renderer = renderer_for(config, store=kept, now=now)
             history = store.profiles.recent_texts(IDF_SAMPLE)
-            mailer = Mailer(digest, config, renderer, now, lambda data: data, history=history)
+            topics = topics_of(store, digest) if digest.id is not None else digest_topics(digest.papers)
+            mailer = Mailer(digest, config, renderer, now, lambda data: data, topics=topics, history=history)
     bodies = mailer.bodies(reader, profile, secret=preview_key)
     if bodies is None:
         raise UsageError(f"no paper of this digest passes {reader.email}'s filter: they get no mail for it")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from digest.models import Digest, DumpRecord, StoredPaper
+from digest.models import Digest, DumpRecord, StoredPaper, Topic
 from digest.store.backend import Database
 from digest.store.history import DUMP_COLUMNS, PAPER_COLUMNS, paper_from_row
 
@@ -143,6 +144,17 @@ class Digests:
             published_at=published_at,
             id=int(id_),
         )
+
+    def topics(self, digest_id: int) -> list[Topic] | None:
+        """The topics kept for a digest; None when none were kept (published before topics were)."""
+        rows = self.db.execute("SELECT topics FROM digests WHERE id = ?", (digest_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        return [Topic(str(label), tuple(int(i) for i in members)) for label, members in json.loads(str(rows[0][0]))]
+
+    def keep_topics(self, digest_id: int, topics: Sequence[Topic]) -> None:
+        value = json.dumps([[topic.label, list(topic.members)] for topic in topics])
+        self.db.execute("UPDATE digests SET topics = ? WHERE id = ?", (value, digest_id))
 
     def feed_items(self, limit: int) -> list[FeedItem]:
         """The most recent papers of published digests, newest first."""

@@ -229,6 +229,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "profiles: the key of each reader's personal feed URL (a new key revokes the old URL)",
         ("ALTER TABLE subscribers ADD COLUMN feed_key TEXT",),
     ),
+    Migration(
+        16,
+        "digests: their topics, computed once when published and kept for every mail and page",
+        ("ALTER TABLE digests ADD COLUMN topics TEXT",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
