@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -59,6 +60,7 @@ def topics(texts: Sequence[str]) -> list[Topic]:
     if count < MIN_PAPERS:
         return [Topic(OTHER, tuple(range(count)))]
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     vectoriser = TfidfVectorizer(
@@ -74,8 +76,10 @@ def topics(texts: Sequence[str]) -> list[Topic]:
     except ValueError:  # no term is shared by two papers
         return [Topic(OTHER, tuple(range(count)))]
     terms = vectoriser.get_feature_names_out()
-    k = min(group_count(count), matrix.shape[1])
-    model = KMeans(n_clusters=k, n_init=10, random_state=0).fit(matrix)
+    k = min(group_count(count), matrix.shape[1], len(set(texts)))
+    with warnings.catch_warnings():  # papers that read alike make fewer groups than asked: no noise under cron
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = KMeans(n_clusters=k, n_init=10, random_state=0).fit(matrix)
     overall = np.asarray(matrix.mean(axis=0)).ravel()  # a label names what sets a group apart
     groups: list[Topic] = []
     rest: list[int] = []

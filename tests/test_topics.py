@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from digest.formats import parse_listing
 from digest.topics import OTHER, digest_topics, topics
 
@@ -29,6 +31,12 @@ def test_every_paper_is_in_exactly_one_group() -> None:
 def test_the_same_papers_give_the_same_groups() -> None:
     found = papers(EXAMPLE_DUMPS[0])
     assert digest_topics(found) == digest_topics(list(found))
+
+
+def test_papers_that_read_alike_make_fewer_groups_quietly(recwarn: pytest.WarningsRecorder) -> None:
+    docs = ["alpha beta one", "gamma delta two", "epsilon zeta three", "eta theta four"]
+    groups = topics(docs * 12)
+    assert len(groups) == 4 and not recwarn.list
 
 
 def test_a_few_papers_are_one_group() -> None:
