@@ -41,6 +41,10 @@ from digest.config_fields import (
     unique_key_loader,
 )
 from digest.errors import ConfigError
+from digest.weekly import WeeklyTime, daily_time, parse_weekly
+
+_SEVEN = dt.time(7)  # the weekly send time when schedule.send has no single time of day
+MONDAY_SEVEN = WeeklyTime(0, _SEVEN)
 
 #: Environment variables digest reads, and what for.
 ENVIRONMENT = {
@@ -64,6 +68,8 @@ class EmailConfig:
     sender: str
     subject: str  # a template with {date} and {count}
     for_you: int  # papers shown in full at the top of each mail; every other one is a compact line
+    weekly_subject: str = "{count} new papers this week ({date})"
+    weekly_for_you: int = 20  # For you in a weekly mail
     list_id: str = "digest.localhost"
     unsubscribe_mailto: str | None = None
 
@@ -86,6 +92,7 @@ class ScheduleConfig:
     poll: dt.timedelta
     send: str  # a crontab expression, or "on-arrival"
     misfire_grace: dt.timedelta
+    weekly: WeeklyTime = MONDAY_SEVEN  # weekly readers' send day and time
 
     @property
     def on_arrival(self) -> bool:
@@ -204,14 +211,18 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         for_you=email_section.take("for_you", as_positive_int, 10),
         list_id=email_section.take("list_id", as_list_id, f"digest.{urlsplit(site.url).hostname}"),
         unsubscribe_mailto=email_section.take("unsubscribe_mailto", as_address, None),
+        weekly_subject=email_section.take("weekly_subject", as_subject, "{count} new papers this week ({date})"),
+        weekly_for_you=email_section.take("weekly_for_you", as_positive_int, 20),
     )
     email_section.finish()
 
     schedule_section = top.section("schedule")
+    send = schedule_section.take("send", cron_expression(timezone), "0 7 * * *")
     schedule = ScheduleConfig(
         poll=schedule_section.take("poll", as_duration, "5m"),
-        send=schedule_section.take("send", cron_expression(timezone), "0 7 * * *"),
+        send=send,
         misfire_grace=schedule_section.take("misfire_grace", as_duration, "3h"),
+        weekly=schedule_section.take("weekly", weekly_time(send), None) or WeeklyTime(0, daily_time(send) or _SEVEN),
     )
     schedule_section.finish()
 
@@ -259,3 +270,16 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         web=web,
         sources=sources,
     )
+
+
+def weekly_time(send: str) -> Any:
+    """schedule.weekly: a weekday, at schedule.send's time of day unless a time is given ("mon 07:00")."""
+
+    def as_weekly(source: str, key: str, value: Any) -> WeeklyTime:
+        text = as_text(source, key, value)
+        try:
+            return parse_weekly(text, daily_time(send))
+        except ValueError as exc:
+            raise ConfigError(source, key, str(exc)) from None
+
+    return as_weekly

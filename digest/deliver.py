@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
@@ -42,8 +42,8 @@ from digest.config import Config
 from digest.errors import StoreError
 from digest.grouping import topics_of
 from digest.mailing import Mailer
-from digest.message import message_id_for
-from digest.models import Digest
+from digest.models import Digest, Topic
+from digest.queues import DeliveryQueue, DigestQueue
 from digest.rank import IDF_SAMPLE
 from digest.render import Renderer
 from digest.send_report import Breaker, Outcome, SendReport
@@ -83,22 +83,56 @@ def send_digest(
     digest was first sent; ``"once"`` (``digest run``) only resumes after the first time.
     """
     assert digest.id is not None, "only a recorded digest can be sent"
-    digest_id = digest.id
-    stop = stop or threading.Event()
-    report = SendReport(digest_id=digest_id, slug=digest.slug)
-    if enqueue == "always" or store.digests.mark_queued(digest_id, now=clock()):
-        report.queued = store.ledger.enqueue(digest_id)
-    store.ledger.release_dead_claims(digest_id)
-    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(clock()))
-    mailer = Mailer(
+    report = SendReport(digest_id=digest.id, slug=digest.slug)
+    if enqueue == "always" or store.digests.mark_queued(digest.id, now=clock()):
+        report.queued = store.ledger.enqueue(digest.id)
+    queue = DigestQueue(store, digest.id, name=digest.slug, list_id=config.email.list_id)
+    mailer = mailer_for(store, config, digest, transport=transport, now=clock())
+    return send_queue(
+        store, config, queue, mailer, report,
+        transport=transport, secret=secret, clock=clock, stop=stop, progress=progress, backoff=backoff,
+    )  # fmt: skip
+
+
+def mailer_for(
+    store: Store,
+    config: Config,
+    digest: Digest,
+    *,
+    transport: Transport,
+    now: dt.datetime,
+    topics: Sequence[Topic] | None = None,
+) -> Mailer:
+    """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader."""
+    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+    return Mailer(
         digest,
         config,
         renderer,
-        clock(),
+        now,
         transport.wire_format,
-        topics=topics_of(store, digest),
+        topics=topics if topics is not None else topics_of(store, digest),
         history=store.profiles.recent_texts(IDF_SAMPLE),
     )
+
+
+def send_queue(
+    store: Store,
+    config: Config,
+    queue: DeliveryQueue,
+    mailer: Mailer,
+    report: SendReport,
+    *,
+    transport: Transport,
+    secret: bytes,
+    clock: Callable[[], dt.datetime],
+    stop: threading.Event | None = None,
+    progress: Callable[[SendReport, int], None] | None = None,
+    backoff: Callable[[int], float] = lambda attempt: min(0.5 * 2**attempt, 8.0),
+) -> SendReport:
+    """Claim, build, send and record every open delivery of ``queue``; see the module's description."""
+    stop = stop or threading.Event()
+    queue.release_dead_claims()
     worker = worker_name()
     retries = config.delivery.retries
     breaker = Breaker()
@@ -145,10 +179,10 @@ def send_digest(
         ]
         try:
             with store.transaction():
-                store.ledger.mark_sent_many(digest_id, plain, now=now)
+                queue.sent(plain, now=now)
                 for claim, outcome, error in results:
                     if outcome != "sent" or claim.subscriber.bounces:
-                        _record(store, config, digest_id, claim, (outcome, error), report, breaker, now)
+                        _record(store, config, queue, claim, (outcome, error), report, breaker, now)
             report.sent += len(plain)
             if plain:
                 breaker.success()
@@ -159,7 +193,7 @@ def send_digest(
         if progress is not None:
             progress(report, total)
 
-    total = store.ledger.counts(digest_id).open
+    total = queue.open_count()
     window = config.delivery.connections * CLAIM_PER_CONNECTION
     in_flight: set[Future[tuple[Claim, Outcome, str | None]]] = set()
     building: dict[Future[list[bytes | None]], list[Claim]] = {}
@@ -175,23 +209,15 @@ def send_digest(
         while True:
             # Keep both pools fed: claim more while less than half a window is being built or sent.
             if not exhausted and not halted() and held() <= window // 2:
-                claims = store.ledger.claim(
-                    digest_id,
-                    worker=worker,
-                    limit=window - held(),
-                    now=clock(),
-                    stale_after=config.delivery.claim_timeout,
+                claims = queue.claim(
+                    worker=worker, limit=window - held(), now=clock(), stale_after=config.delivery.claim_timeout
                 )
                 exhausted = not claims
                 profiles = store.profiles.for_subscribers([claim.subscriber for claim in claims])
                 for start in range(0, len(claims), BUILD_CHUNK):
                     chunk = claims[start : start + BUILD_CHUNK]
                     orders = [
-                        Order(
-                            claim.subscriber,
-                            profiles[claim.subscriber.id],
-                            message_id_for(digest_id, claim.subscriber.id, list_id=config.email.list_id),
-                        )
+                        Order(claim.subscriber, profiles[claim.subscriber.id], queue.message_id(claim.subscriber.id))
                         for claim in chunk
                     ]
                     building[assemblers.submit(orders)] = chunk
@@ -212,10 +238,10 @@ def send_digest(
                         if data is None:
                             skipped.append(claim.subscriber.id)
                         else:  # (after a stop, the message is not started and its claim goes back to the queue)
-                            key = f"digest-{digest_id}-{claim.subscriber.id}"
+                            key = queue.key(claim.subscriber.id)
                             in_flight.add(pool.submit(deliver, claim, data, key))
                     if skipped:
-                        store.ledger.mark_skipped(digest_id, skipped, reason=NOTHING_MATCHES)
+                        queue.skipped(skipped, reason=NOTHING_MATCHES)
                         report.skipped += len(skipped)
                 else:
                     in_flight.discard(future)
@@ -227,20 +253,15 @@ def send_digest(
         raise lost[0]
     report.stopped = stop.is_set()
     report.halted = breaker.reason
-    _count_left(store, digest_id, worker, report)
+    report.left = queue.open_count()
+    report.left_with_others = queue.claimed_by_others(worker)
     return report
-
-
-def _count_left(store: Store, digest_id: int, worker: str, report: SendReport) -> None:
-    counts = store.ledger.counts(digest_id)
-    report.left = counts.open
-    report.left_with_others = store.ledger.claimed_by_others(digest_id, worker)
 
 
 def _record(
     store: Store,
     config: Config,
-    digest_id: int,
+    queue: DeliveryQueue,
     claim: Claim,
     outcome: tuple[Outcome, str | None],
     report: SendReport,
@@ -251,19 +272,19 @@ def _record(
     subscriber = claim.subscriber
     if status == "sent":
         with store.transaction():
-            store.ledger.mark_sent(digest_id, subscriber.id, now=now)
+            queue.sent([subscriber.id], now=now)
             if subscriber.bounces:
                 store.subscribers.reset_bounces(subscriber.id)
         report.sent += 1
         breaker.success()
     elif status == "uncertain":
-        store.ledger.mark_sent(digest_id, subscriber.id, now=now, uncertain=error)
+        queue.sent([subscriber.id], now=now, uncertain=error or "no answer after the message")
         report.uncertain += 1
         report.errors.append(f"{subscriber.email}: {error}; it may have been delivered, so it is not sent again")
         breaker.failure(error or "no answer after the message", permanent=False)
     elif status == "failed":
         with store.transaction():
-            store.ledger.mark_failed(digest_id, subscriber.id, error=error or "refused")
+            queue.failed(subscriber.id, error=error or "refused")
             bounced = store.subscribers.record_bounce(subscriber.id, limit=config.delivery.bounce_limit)
         report.failed += 1
         report.bounced += bounced
@@ -271,14 +292,14 @@ def _record(
         log.warning("%s: refused permanently: %s%s", subscriber.email, error, " (now marked bounced)" * bounced)
         breaker.success()
     elif status == "deferred":
-        store.ledger.requeue(digest_id, subscriber.id, error=error, attempts=1, not_before=now + RETRY_LATER)
+        queue.requeue(subscriber.id, error=error, attempts=1, not_before=now + RETRY_LATER)
         report.deferred += 1
         report.errors.append(f"{subscriber.email}: {error}")
         log.warning("%s: temporary failure, a later run retries: %s", subscriber.email, error)
         breaker.success()
     elif status in ("server", "halt"):
-        store.ledger.requeue(digest_id, subscriber.id, error=error)
+        queue.requeue(subscriber.id, error=error)
         breaker.failure(error or "the server failed", permanent=status == "halt")
         log.info("%s: not delivered, not the recipient's fault; left queued: %s", subscriber.email, error)
     else:  # not started before a stop
-        store.ledger.requeue(digest_id, subscriber.id)
+        queue.requeue(subscriber.id)

@@ -111,7 +111,8 @@ def render_email(
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
-    subject = renderer.email.subject.format(date=digest.date, count=digest.new_count)
+    template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
+    subject = template.format(date=digest.date, count=digest.new_count)
     return DigestEmail(
         subject=" ".join(subject.split()),
         titles=tuple(paper.title for paper in digest.papers),

@@ -81,7 +81,7 @@ class Mailer:
         allowed = self.allowed(subscriber)
         if allowed is not None and not allowed:
             return None
-        for_you = self.config.email.for_you
+        for_you = self.config.email.weekly_for_you if self.digest.weekly else self.config.email.for_you
         # Reasons for as many of the reader's first papers as can reach For you once their filter has spoken.
         explain = for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
         ranking = self.ranking.score(profile, explain=explain)
@@ -98,7 +98,9 @@ class Mailer:
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""
         if count not in self.skeletons:
-            subject = " ".join(self.config.email.subject.format(date=self.digest.date, count=count).split())
+            subject = " ".join(
+                subject_template(self.config, self.digest).format(date=self.digest.date, count=count).split()
+            )
             template = prepare_message(subject, sender=self.config.email.sender, date=self.date, headers=self.headers)
             self.skeletons[count] = template.compile(self.wire_format)
         return self.skeletons[count]
@@ -117,6 +119,10 @@ class Mailer:
             html_body=bodies.html,
             text_body=bodies.text,
         )
+
+
+def subject_template(config: Config, digest: Digest) -> str:
+    return config.email.weekly_subject if digest.weekly else config.email.subject
 
 
 def preferences_url(config: Config, key: bytes, subscriber: Subscriber) -> str:

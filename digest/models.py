@@ -136,6 +136,7 @@ class Digest:
     last_dump_id: int
     published_at: dt.datetime
     id: int | None = None  # None until the store records it
+    weekly: bool = False  # a week's digests as one (a weekly reader's mail, a week's archive page)
 
     @property
     def new_count(self) -> int:

@@ -25,6 +25,7 @@ from digest.site import build_site, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
 from digest.transport import Transport
+from digest.weekly_delivery import queue_due_week, send_weekly
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ def run_once(
     send: bool = True,
     on_step: Callable[[RunReport, RunStep], None] | None = None,
 ) -> RunReport:
-    """One pass: ingest pending dumps, publish what is new, send what is unsent. Idempotent.
+    """One pass: ingest pending dumps, publish what is new, send what is unsent, and weekly mails when due.
+
+    Idempotent.
 
     ``secret`` and ``transport`` are asked for only when there is mail to send. ``on_step`` is
     told after each stage, so that progress is reported as it happens, even by a run that fails later.
@@ -210,6 +213,15 @@ def run_once(
         if sent.halted:  # the server is the problem: the next digest would fare no better
             report.unsent = len(pending) - position - 1
             break
+    if not report.stopped and not any(sent.halted for sent in report.sends):
+        # After the daily digests, so that one published by this run waits for the weekly readers too.
+        queued = queue_due_week(store, config, clock())
+        if queued is not None and queued.new:  # the week's page, which its mails link to
+            renderer = renderer_for(config, store=store, now=clock())
+            write_site(config.site.dir, build_site(store, renderer, config.site))
+        for weekly in send_weekly(store, config, transport=transport, secret=secret, clock=clock, stop=stop):
+            report.sends.append(weekly)
+            step(report, "sent")
     return report
 
 

@@ -128,7 +128,7 @@ def digest_view(digest: Digest, site: SiteConfig) -> DigestView:
         title=site.title,
         slug=digest.slug,
         date=digest.date,
-        date_text=long_date(digest.date),
+        date_text=f"The week to {long_date(digest.date)}" if digest.weekly else long_date(digest.date),
         new_count=digest.new_count,
         seen_before=digest.seen_before,
         dump_dates=digest.dump_dates,
@@ -223,8 +223,10 @@ class Renderer:
         groups = [(topic, [view.papers[index] for index in topic.members]) for topic in topics]
         return self.render("digest.html.j2", digest=view, groups=groups)
 
-    def index_page(self, digests: Sequence[IndexEntry]) -> str:
-        return self.render("index.html.j2", digests=digests, chart=chart(digests), feed_url=f"{self.site.url}feed.xml")
+    def index_page(self, digests: Sequence[IndexEntry], weeks: Sequence[IndexEntry] = ()) -> str:
+        return self.render(
+            "index.html.j2", digests=digests, weeks=weeks, chart=chart(digests), feed_url=f"{self.site.url}feed.xml"
+        )
 
 
 def inline_css(document: str) -> str:

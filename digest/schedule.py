@@ -4,7 +4,9 @@ Jobs, from the ``schedule`` section of schedule.yaml, in its timezone:
 
 * ``poll`` every ``schedule.poll``: ingest pending dumps (with ``send: on-arrival``
   also publish and send as soon as something new was ingested, or a send is unfinished);
-* ``send`` at the ``schedule.send`` crontab time: ingest, publish, send.
+* ``send`` at the ``schedule.send`` crontab time: ingest, publish, send;
+* ``weekly`` at ``schedule.weekly``'s day and time: the same pass, which then queues
+  and sends the weekly readers' mails.
 
 Each job runs alone (``max_instances=1``, ``coalesce=True``, ``misfire_grace_time``)
 and under the same run lock as ``digest run``, so a cron job and the scheduler
@@ -32,6 +34,8 @@ from digest.lock import run_lock
 from digest.pipeline import RunReport, fetch_and_ingest, run_once
 from digest.store import Store
 from digest.transport import Transport
+from digest.weekly import DAYS
+from digest.weekly_delivery import week_is_due
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +61,8 @@ def describe(report: RunReport) -> str:
     if report.digest is not None:
         parts.append(f"digest={report.digest.id} slug={report.digest.slug} papers={report.digest.new_count}")
     for send in report.sends:
-        parts.append(
-            f"sent[{send.digest_id}]={send.sent} failed[{send.digest_id}]={send.failed}"
-            f" deferred[{send.digest_id}]={send.deferred}"
-        )
+        name = send.digest_id or send.slug  # (a week's mails have no digest of their own)
+        parts.append(f"sent[{name}]={send.sent} failed[{name}]={send.failed} deferred[{name}]={send.deferred}")
     return " ".join(parts)
 
 
@@ -205,8 +207,14 @@ class DigestScheduler:
             last = store.state(LAST_SEND)
         return due if last is None or last < due else None
 
+    def missed_weekly(self, now: dt.datetime) -> bool:
+        """True when the week's mails fell due while down (within the grace) and are not all queued."""
+        with self.open_store() as store:
+            return week_is_due(store, self.config, now)
+
     def build(self) -> Any:
         from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         schedule = self.config.schedule
@@ -226,12 +234,25 @@ class DigestScheduler:
             name="poll",
             next_run_time=now,
         )
+        missed = None
         if not schedule.on_arrival:
             scheduler.add_job(self.send, crontab_trigger(schedule.send, self.config.timezone), id="send", name="send")
             missed = self.missed_send(now)
             if missed is not None:
                 log.info("job=send outcome=catching-up due=%s", missed.isoformat())
                 scheduler.add_job(self.send, id="send-missed", name="send (missed)", next_run_time=now)
+        # Weekly readers' mails: their own time (a send at the same minute finds them sent: the second job is quiet).
+        weekly = schedule.weekly
+        trigger = CronTrigger(
+            day_of_week=DAYS[weekly.weekday],
+            hour=weekly.at.hour,
+            minute=weekly.at.minute,
+            timezone=self.config.timezone,
+        )
+        scheduler.add_job(self.send, trigger, id="weekly", name="weekly")
+        if missed is None and self.missed_weekly(now):
+            log.info("job=weekly outcome=catching-up")
+            scheduler.add_job(self.send, id="weekly-missed", name="weekly (missed)", next_run_time=now)
         self.scheduler = scheduler
         return scheduler
 

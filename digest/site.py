@@ -1,8 +1,9 @@
 """The static web archive and the feeds: built in memory, then written.
 
 ``site.dir`` holds ``index.html``, ``archive/<slug>.html`` (one page per
-digest), ``feed.xml`` (RSS 2.0) and ``atom.xml``. Every file is replaced
-atomically, and only when its content changed.
+digest, and ``archive/week-<date>.html`` per week of weekly mails), ``feed.xml``
+(RSS 2.0) and ``atom.xml``. Every file is replaced atomically, and only when its
+content changed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from digest.grouping import topics_of
 from digest.render import Renderer, archive_url
 from digest.site_identity import IDENTITY_FILE
 from digest.store import Store
+from digest.weekly import week_slug
+from digest.weekly_delivery import combined, week_topics
 
 #: The most recent digest pages are rendered again at every publish.
 REFRESHED_PAGES = 7
+#: The most recent week pages, likewise.
+REFRESHED_WEEKS = 2
 
 
 def page_path(slug: str) -> str:
@@ -46,7 +51,24 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
     entries = [
         IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
     ]
-    files["index.html"] = renderer.index_page(entries).encode("utf-8")
+    counts = {record.id: record.paper_count for record in records}
+    weeks = []
+    for position, week in enumerate(store.weeks.all()):  # newest first
+        slug = week_slug(week.week)
+        weeks.append(
+            IndexEntry(
+                slug=slug,
+                date=week.week,
+                count=sum(counts.get(digest_id, 0) for digest_id in week.digest_ids),
+                url=archive_url(site, slug),
+            )
+        )
+        path = page_path(slug)
+        if rebuild or position < REFRESHED_WEEKS or not (site.dir / path).exists():
+            digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
+            topics = week_topics(store, week.week, week.digest_ids, digest)
+            files[path] = renderer.digest_page(digest, topics).encode("utf-8")
+    files["index.html"] = renderer.index_page(entries, weeks).encode("utf-8")
     feeds = build_feeds(store.digests.feed_items(FEED_ITEMS), site)
     files["feed.xml"] = feeds.rss
     files["atom.xml"] = feeds.atom

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from test_web import Served, start_served
 from browser import screenshot_dir
 from smtp_server import SMTPServer
 
+#: The Monday after the tests' clock (NOW, a Sunday), at the default weekly time (UTC in these tests).
+MONDAY_SEVEN = dt.datetime(2026, 11, 23, 7, tzinfo=dt.UTC)
 TITLE = "PROP: Pre-training with Representative Words Prediction for Ad-hoc Retrieval"
 
 
@@ -122,8 +125,10 @@ def test_a_reader_changes_their_preferences_in_a_browser_and_the_next_mail_follo
     assert "interests: audio, speech; weekly" in listed(served, "ada@example.org")
     run("ingest", str(EXAMPLE_DUMPS[1]))
     run("publish")
-    run("send")
+    run("send")  # a weekly reader gets no daily mail...
+    assert run("run", now=MONDAY_SEVEN + dt.timedelta(minutes=5)).code == 0  # ...but the weekly one, on Monday
     mails = served.mails_to("ada@example.org", expect=2)
+    assert str(mails[-1]["Subject"]).endswith("new papers this week (2026-11-23)")
     html = str(mails[-1].get_body(("html",)).get_content())
     assert re.search(r"Why:\s+matches (audio|speech)", html)  # ranked by the new interests
     assert "like “PROP" not in html  # the removed like no longer counts

@@ -57,7 +57,21 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
         mailer = Mailer(digest, config, renderer_for(config), now, lambda data: data, topics=topics)
     else:
         with store_for(config, now) as store:
-            if args.digest not in (None, "latest"):
+            if args.subscriber:
+                from digest.cli.profiles import find_subscriber
+
+                reader = find_subscriber(store, args.subscriber)
+                profile = store.profiles.profile(reader)
+            if reader.frequency == "weekly" and args.digest is None:
+                from digest.weekly_delivery import next_weekly
+
+                digest = next_weekly(store, config, reader, now)
+                if digest is None:
+                    raise UsageError(
+                        f"nothing waits for {reader.email}'s next weekly mail yet",
+                        hint="preview a daily digest with --digest DATE",
+                    )
+            elif args.digest not in (None, "latest"):
                 digest = store.digests.named(args.digest)
                 if digest is None:
                     raise UsageError(f"there is no digest {args.digest}", hint="see 'digest status' for the latest")
@@ -66,11 +80,6 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             if digest is None:
                 hint = "run 'digest ingest' first, or use --dump FILE"
                 raise UsageError("there is no digest to preview yet", hint=hint)
-            if args.subscriber:
-                from digest.cli.profiles import find_subscriber
-
-                reader = find_subscriber(store, args.subscriber)
-                profile = store.profiles.profile(reader)
             kept = store if digest.id is not None else None  # a digest not yet published is not kept
             renderer = renderer_for(config, store=kept, now=now)
             history = store.profiles.recent_texts(IDF_SAMPLE)
@@ -123,7 +132,7 @@ def register(command: CommandFactory, common: Parser) -> None:
         cmd_preview,
         "Write the digest email as .html, .txt and a complete .eml, and tell the HTML's size. "
         "By default the latest digest (or the one the next publish would send), as a reader without a profile"
-        " gets it; --subscriber shows one reader's own mail.",
+        " gets it; --subscriber shows one reader's own mail (a weekly reader's: their next weekly mail).",
         "digest preview --dump inbox/2026-03-12.txt --out preview/",
     )
     source = preview.add_mutually_exclusive_group()

@@ -19,6 +19,8 @@ from digest.store.profiles import Profiles
 from digest.store.rendered import RenderedHtml
 from digest.store.sources import Sources
 from digest.store.subscribers import Subscribers
+from digest.store.weekly import WeeklyMails
+from digest.store.weeks import Weeks
 
 __all__ = ["Digests", "DumpRecord", "HistoryCounts", "Store", "open_store"]
 
@@ -34,6 +36,8 @@ class Store:
         self.ledger = Ledger(db)
         self.sources = Sources(db)
         self.profiles = Profiles(db)
+        self.weekly = WeeklyMails(db)
+        self.weeks = Weeks(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

@@ -1,5 +1,9 @@
 """The send ledger: one row per (digest, subscriber), queued -> sending -> sent | failed | skipped.
 
+A weekly reader's row is *held* instead of queued: no daily mail goes to them;
+their weekly mail (see :mod:`digest.store.weekly`) takes the row, and marks it
+as it marks itself (sent, failed or skipped).
+
 A ``sent`` row whose ``uncertain`` column holds a reason was sent without an
 answer from the server after its final ".": it may or may not have arrived,
 and is not sent again.
@@ -60,6 +64,7 @@ class LedgerCounts:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    held: int = 0  # waiting for weekly readers' weekly mails
     uncertain: int = 0  # of the sent: no answer came after the message
 
     @property
@@ -76,12 +81,16 @@ class Ledger:
         self.db = db
 
     def enqueue(self, digest_id: int) -> int:
-        """Queue the digest for every active subscriber who has no row yet; return how many were added."""
+        """Queue the digest for every active subscriber who has no row yet; return how many were added.
+
+        A weekly reader's row is held for their weekly mail.
+        """
         with self.db.transaction(exclusive=True):
             before = self._queued_total(digest_id)
             self.db.execute(
                 "INSERT INTO deliveries (digest_id, subscriber_id, status)"
-                " SELECT ?, id, 'queued' FROM subscribers WHERE status = 'active'"
+                " SELECT ?, id, CASE WHEN frequency = 'weekly' THEN 'held' ELSE 'queued' END"
+                " FROM subscribers WHERE status = 'active'"
                 " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
                 (digest_id,),
             )
@@ -91,20 +100,20 @@ class Ledger:
         return int(self.db.execute("SELECT COUNT(*) FROM deliveries WHERE digest_id = ?", (digest_id,))[0][0])
 
     def newcomers(self) -> int:
-        """Active subscribers who have never had a digest queued for them."""
+        """Active daily subscribers who have never had a digest queued for them (weekly ones wait for their week)."""
         rows = self.db.execute(
-            "SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active'"
+            "SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active' AND s.frequency = 'daily'"
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id)"
         )
         return int(rows[0][0])
 
     def enqueue_newcomers(self, digest_id: int) -> int:
-        """Queue ``digest_id`` (the latest) for active subscribers who have never had any digest queued."""
+        """Queue ``digest_id`` (the latest) for active daily subscribers who have never had any digest queued."""
         with self.db.transaction(exclusive=True):
             before = self._queued_total(digest_id)
             self.db.execute(
                 "INSERT INTO deliveries (digest_id, subscriber_id, status)"
-                " SELECT ?, s.id, 'queued' FROM subscribers s WHERE s.status = 'active'"
+                " SELECT ?, s.id, 'queued' FROM subscribers s WHERE s.status = 'active' AND s.frequency = 'daily'"
                 " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id)"
                 " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
                 (digest_id,),
@@ -223,6 +232,20 @@ class Ledger:
         )
         counts = {str(status): int(n) for status, n, _ in rows}
         return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
+
+    def change_frequency(self, subscriber_id: int, frequency: str) -> None:
+        """Move a reader's waiting deliveries with them: to weekly, queued ones are held for the weekly mail;
+        to daily, held ones not yet taken by a weekly mail are queued, so that none is lost."""
+        if frequency == "weekly":
+            self.db.execute(
+                "UPDATE deliveries SET status = 'held' WHERE subscriber_id = ? AND status = 'queued'", (subscriber_id,)
+            )
+        else:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'queued', next_attempt_at = NULL"
+                " WHERE subscriber_id = ? AND status = 'held' AND weekly_mail_id IS NULL",
+                (subscriber_id,),
+            )
 
     def failures(self, digest_id: int, *, limit: int = 50) -> list[tuple[str, str, int]]:
         """(address, last error, attempts) of failed deliveries and queued ones that have failed before."""

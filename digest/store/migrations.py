@@ -234,6 +234,59 @@ MIGRATIONS: tuple[Migration, ...] = (
         "digests: their topics, computed once when published and kept for every mail and page",
         ("ALTER TABLE digests ADD COLUMN topics TEXT",),
     ),
+    Migration(
+        17,
+        "weekly digests: a week's digests and mails; a daily delivery held for a weekly reader's mail",
+        (
+            """CREATE TABLE weeks (
+                week DATE PRIMARY KEY,
+                due_at TIMESTAMPTZ NOT NULL,
+                first_digest_id {bigint} NOT NULL,
+                last_digest_id {bigint} NOT NULL,
+                topics TEXT,
+                queued_at TIMESTAMPTZ NOT NULL
+            )""",
+            """CREATE TABLE weekly_mails (
+                id {pk},
+                week DATE NOT NULL REFERENCES weeks (week),
+                subscriber_id {bigint} NOT NULL REFERENCES subscribers (id),
+                digests TEXT NOT NULL DEFAULT '',
+                status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                uncertain TEXT,
+                claimed_by TEXT,
+                claimed_at TIMESTAMPTZ,
+                next_attempt_at TIMESTAMPTZ,
+                sent_at TIMESTAMPTZ,
+                UNIQUE (subscriber_id, week)
+            )""",
+            "CREATE INDEX weekly_mails_status ON weekly_mails (week, digests, status, subscriber_id)",
+            # A held delivery waits for the subscriber's weekly mail (CHECK constraints change by a rebuild).
+            """CREATE TABLE deliveries_new (
+                digest_id {bigint} NOT NULL REFERENCES digests (id),
+                subscriber_id {bigint} NOT NULL REFERENCES subscribers (id),
+                status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped', 'held')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                claimed_by TEXT,
+                claimed_at TIMESTAMPTZ,
+                next_attempt_at TIMESTAMPTZ,
+                sent_at TIMESTAMPTZ,
+                uncertain TEXT,
+                weekly_mail_id {bigint} REFERENCES weekly_mails (id),
+                PRIMARY KEY (digest_id, subscriber_id)
+            )""",
+            "INSERT INTO deliveries_new (digest_id, subscriber_id, status, attempts, last_error, claimed_by,"
+            " claimed_at, next_attempt_at, sent_at, uncertain) SELECT digest_id, subscriber_id, status, attempts,"
+            " last_error, claimed_by, claimed_at, next_attempt_at, sent_at, uncertain FROM deliveries",
+            "DROP TABLE deliveries",
+            "ALTER TABLE deliveries_new RENAME TO deliveries",
+            "CREATE INDEX deliveries_status ON deliveries (digest_id, status, subscriber_id)",
+            "CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id)",
+            "CREATE INDEX deliveries_weekly ON deliveries (weekly_mail_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from digest.models import Frequency, Profile, Subscriber, VotedPaper, VoteKind
 from digest.profiles import PaperRef
 from digest.store.backend import Database
+from digest.store.ledger import Ledger
 from digest.subscribers import terms_text
 
 #: At most this many votes of each kind count (the most recent): a reader's taste moves.
@@ -35,7 +36,13 @@ class Profiles:
         if interests is not None:
             self.db.execute("UPDATE subscribers SET interests = ? WHERE id = ?", (terms_text(interests), subscriber_id))
         if frequency is not None:
-            self.db.execute("UPDATE subscribers SET frequency = ? WHERE id = ?", (frequency, subscriber_id))
+            with self.db.transaction():
+                rows = self.db.execute(
+                    "UPDATE subscribers SET frequency = ? WHERE id = ? AND frequency <> ? RETURNING id",
+                    (frequency, subscriber_id, frequency),
+                )
+                if rows:
+                    Ledger(self.db).change_frequency(subscriber_id, frequency)
 
     def resolve(self, ref: PaperRef) -> VotedPaper | None:
         """The history's paper a reference names (by arXiv id, else by title key); None when unknown."""

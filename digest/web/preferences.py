@@ -21,8 +21,10 @@ from digest.store.profiles import Vote
 from digest.subscribers import parse_terms, terms_text
 from digest.tokens import make_token
 from digest.web.personal_feeds import feed_url
+from digest.weekly import DAYS_FULL
 
 if TYPE_CHECKING:
+    from digest.config import Config
     from digest.web.app import WebApp
 
 MAX_INTERESTS = 500  # characters of the interests field
@@ -112,4 +114,15 @@ class PreferencePages:
             unsubscribe_url=f"/unsubscribe/{unsubscribe}",
             feed_url=shown.feed_url,
             active=subscriber.status == "active",
+            weekly_note=weekly_note(self.web.config),
         )
+
+
+def weekly_note(config: Config) -> str:
+    """When the weekly mail comes, as a reader reads it: "Mondays at 07:00 (Europe/London)"."""
+    weekly = config.schedule.weekly
+    day = DAYS_FULL[weekly.weekday].capitalize()
+    return (
+        f"The weekly mail comes on {day}s at {weekly.at:%H:%M} ({config.timezone.key}), with every paper"
+        " since the last one; switching takes effect with the next mail, and no paper comes twice."
+    )

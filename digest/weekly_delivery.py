@@ -1,0 +1,125 @@
+"""Weekly mails: queue a week's mails when it falls due, and send them, through the same send loop as daily.
+
+A week is queued (and its archive page written) by any run between its send time and ``schedule.misfire_grace``
+later (a run every five minutes queues it once: a reader has one mail per week);
+past that window it is not sent late, and what it would have held waits for the
+next week's mail. Mails once queued are sent by any later run, as daily ones are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from digest.config import Config
+from digest.deliver import mailer_for, send_queue
+from digest.models import Digest, Subscriber, Topic
+from digest.queues import WeeklyQueue
+from digest.send_report import SendReport
+from digest.store import Store
+from digest.store.weekly import MailGroup
+from digest.topics import digest_topics
+from digest.transport import Transport
+from digest.weekly import FIRST_LOOKBACK, next_week_due, week_digest, week_due
+
+log = logging.getLogger(__name__)
+
+
+def combined(store: Store, week: dt.date, digest_ids: Sequence[int], *, published_at: dt.datetime) -> Digest:
+    """The week's digests (those of ``digest_ids`` that exist) as one digest."""
+    digests = [digest for digest in map(store.digests.get, digest_ids) if digest is not None]
+    return week_digest(week, digests, published_at=published_at)
+
+
+def week_topics(store: Store, week: dt.date, digest_ids: Sequence[int], digest: Digest) -> list[Topic]:
+    """The topics of a week's mail: kept for the week's own digests (its page shows the same), else computed."""
+    recorded = store.weeks.get(week)
+    if recorded is None or tuple(digest_ids) != tuple(recorded.digest_ids):
+        return digest_topics(digest.papers)
+    kept = store.weeks.topics(week)
+    if kept is None:
+        kept = digest_topics(digest.papers)
+        store.weeks.keep_topics(week, kept)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedWeek:
+    week: dt.date
+    new: bool  # recorded by this call: its archive page is to be written
+    mails: int  # mails queued by this call
+
+
+def queue_due_week(store: Store, config: Config, now: dt.datetime) -> QueuedWeek | None:
+    """Queue this week's mails when its send time has come and is no older than the misfire grace."""
+    week, due = week_due(config.schedule.weekly, config.timezone, now)
+    if now - due > config.schedule.misfire_grace:
+        return None
+    new = store.weeks.get(week) is None
+    mails = store.weekly.queue_week(week, due_at=due, lookback=FIRST_LOOKBACK, now=now)
+    return QueuedWeek(week, new, mails)
+
+
+def week_is_due(store: Store, config: Config, now: dt.datetime) -> bool:
+    """True when a run now would queue weekly mails (for the scheduler's catch-up and ``--dry-run``)."""
+    week, due = week_due(config.schedule.weekly, config.timezone, now)
+    if now - due > config.schedule.misfire_grace:
+        return False
+    return store.weekly.readers_waiting(week) > 0
+
+
+def send_weekly(
+    store: Store,
+    config: Config,
+    *,
+    transport: Callable[[], Transport],
+    secret: Callable[[], bytes],
+    clock: Callable[[], dt.datetime],
+    stop: threading.Event | None = None,
+) -> list[SendReport]:
+    """Send every open weekly mail, one digest set at a time (see :func:`queue_due_week` for queueing them)."""
+    reports = []
+    for group in store.weekly.open_groups():
+        if stop is not None and stop.is_set():
+            break
+        report = send_group(store, config, group, transport=transport(), secret=secret(), clock=clock, stop=stop)
+        reports.append(report)
+        if report.halted:
+            break
+    return reports
+
+
+def send_group(
+    store: Store,
+    config: Config,
+    group: MailGroup,
+    *,
+    transport: Transport,
+    secret: bytes,
+    clock: Callable[[], dt.datetime],
+    stop: threading.Event | None = None,
+) -> SendReport:
+    week = store.weeks.get(group.week)
+    published_at = week.due_at if week is not None else clock()
+    digest = combined(store, group.week, group.digests, published_at=published_at)
+    queue = WeeklyQueue(store, group, list_id=config.email.list_id)
+    topics = week_topics(store, group.week, group.digests, digest)
+    mailer = mailer_for(store, config, digest, transport=transport, now=clock(), topics=topics)
+    report = SendReport(digest_id=0, slug=queue.name)
+    return send_queue(store, config, queue, mailer, report, transport=transport, secret=secret, clock=clock, stop=stop)
+
+
+def next_weekly(store: Store, config: Config, subscriber: Subscriber, now: dt.datetime) -> Digest | None:
+    """What the subscriber's next weekly mail would hold as of ``now`` (for ``digest preview``); None: nothing."""
+    week, due = week_due(config.schedule.weekly, config.timezone, now)
+    if now - due > config.schedule.misfire_grace or store.weeks.get(week) is None:
+        week, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    ids = set(store.weekly.queued_digests(subscriber.id) or store.weekly.held_digests(subscriber.id))
+    if not store.weekly.has_mail(subscriber.id):
+        ids |= set(store.weekly.unsent_since(subscriber.id, due - FIRST_LOOKBACK))
+    if not ids:
+        return None
+    return combined(store, week, sorted(ids), published_at=now)

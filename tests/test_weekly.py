@@ -1,0 +1,251 @@
+"""Weekly digests: one mail a week on the configured day and time, across a DST change, none lost or repeated.
+
+The clock is injected: every test walks days of March and April 2027 in
+Europe/London (summer time starts on Sunday 28 March), dropping one dump a day
+and running ``digest run`` at many times of each Monday, as cron would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+from collections import Counter
+
+import pytest
+
+from digest.config import load_config
+from digest.errors import ExitStatus
+from digest.weekly import WeeklyTime, parse_weekly, send_time, week_due
+
+from conftest import SECRET, Project
+
+LONDON = "Europe/London"
+UTC = dt.UTC
+PAPER = re.compile(r"Paper D(\d+)K(\d)\b")
+TOPICS = ("sparse attention for long context language models", "diffusion models for image generation",
+          "reinforcement learning from human feedback", "protein structure prediction with graph networks")  # fmt: skip
+
+
+def day_dump(day: int) -> bytes:
+    """Day ``day``'s listing: three papers no other day lists."""
+    papers = [
+        f"Paper D{day:02d}K{k} on {TOPICS[(day + k) % 4]}\n"
+        f"We study {TOPICS[(day + k) % 4]} and report results on benchmark {day * 10 + k}; "
+        f"our method improves {TOPICS[(day + k + 1) % 4]} baselines by a wide margin.\n"
+        for k in range(3)
+    ]
+    return "\n".join(papers).encode()
+
+
+def weekly_project(project: Project, schedule: str = "  weekly: mon\n") -> Project:
+    project.write_config(f"schedule:\n  send: '0 7 * * *'\n  misfire_grace: 3h\n{schedule}")
+    text = project.config.read_text(encoding="utf-8").replace("timezone: UTC", f"timezone: {LONDON}")
+    project.config.write_text(text, encoding="utf-8")
+    return project
+
+
+def outbox(project: Project) -> dict[str, set[str]]:
+    """Each message in the outbox: its file name -> the papers it names."""
+    folder = project.root / "outbox" / "new"
+    found = {}
+    for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = message.get_body(("plain",))
+        assert isinstance(text, email.message.EmailMessage)
+        found[path.name] = {f"D{d}K{k}" for d, k in PAPER.findall(text.get_content())}
+    return found
+
+
+class Calendar:
+    """Days of a simulated spring: a dump each night at 03:00 UTC, runs through each Monday morning."""
+
+    def __init__(self, project: Project, start: dt.date) -> None:
+        self.project = project
+        self.start = start
+        self.arrivals: dict[str, dt.datetime] = {}  # message file -> the run that wrote it
+        self.published: dict[str, int] = {}  # paper -> day number
+
+    def day(self, number: int, *, runs: list[dt.time] | None = None) -> None:
+        date = self.start + dt.timedelta(days=number)
+        self.project.drop("", f"day-{number:02d}.txt", data=day_dump(number))
+        self.run(dt.datetime.combine(date, dt.time(3), tzinfo=UTC))
+        self.published.update({f"D{number:02d}K{k}": number for k in range(3)})
+        if date.weekday() == 0 or runs:  # Monday: cron runs every 15 minutes from 05:00 to 09:00 UTC
+            times = runs or [dt.time(5 + minutes // 60, minutes % 60) for minutes in range(0, 4 * 60 + 1, 15)]
+            for at in times:
+                self.run(dt.datetime.combine(date, at, tzinfo=UTC))
+
+    def run(self, now: dt.datetime) -> None:
+        result = self.project.run("run", now=now)
+        assert result.code == ExitStatus.OK, result.stderr
+        assert result.stdout == "" and result.stderr == ""  # quiet under cron
+        for name in outbox(self.project):
+            self.arrivals.setdefault(name, now)
+
+    def mails_of(self, subscriber_id: int) -> dict[str, set[str]]:
+        return {
+            name: papers
+            for name, papers in outbox(self.project).items()
+            if name.removesuffix(".eml").rsplit("-", 1)[1] == str(subscriber_id)
+        }
+
+
+def test_weekly_time_is_local_wall_clock_time_across_the_change_to_summer_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo(LONDON)
+    monday_seven = WeeklyTime(0, dt.time(7))
+    assert send_time(dt.date(2027, 3, 22), dt.time(7), london) == dt.datetime(2027, 3, 22, 7, tzinfo=UTC)
+    assert send_time(dt.date(2027, 3, 29), dt.time(7), london) == dt.datetime(2027, 3, 29, 6, tzinfo=UTC)
+    # Just before and after Monday 07:00 BST.
+    assert week_due(monday_seven, london, dt.datetime(2027, 3, 29, 5, 59, tzinfo=UTC))[0] == dt.date(2027, 3, 22)
+    assert week_due(monday_seven, london, dt.datetime(2027, 3, 29, 6, 0, tzinfo=UTC))[0] == dt.date(2027, 3, 29)
+    # 01:30 does not exist on Sunday 28 March: it is read an hour later on the clock, 02:30 BST.
+    sunday = WeeklyTime(6, dt.time(1, 30))
+    assert week_due(sunday, london, dt.datetime(2027, 3, 28, 1, 29, tzinfo=UTC))[0] == dt.date(2027, 3, 21)
+    assert week_due(sunday, london, dt.datetime(2027, 3, 28, 1, 30, tzinfo=UTC)) == (
+        dt.date(2027, 3, 28),
+        dt.datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
+    )
+    # 01:30 happens twice on Sunday 31 October: the first one.
+    assert send_time(dt.date(2027, 10, 31), dt.time(1, 30), london) == dt.datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+
+
+def test_schedule_weekly_is_read_and_bad_values_say_how_to_fix_them(project: Project) -> None:
+    assert parse_weekly("Monday", dt.time(7)) == WeeklyTime(0, dt.time(7))
+    assert parse_weekly("fri 18:30", None) == WeeklyTime(4, dt.time(18, 30))
+    weekly_project(project, "  weekly: sun\n")
+    config = load_config(project.config, {})
+    assert config.schedule.weekly == WeeklyTime(6, dt.time(7))  # schedule.send's time of day
+    for value, message in [
+        ("someday", "expected a weekday such as 'mon'"),
+        ("mon 7pm", "expected a time such as 07:00 after the weekday, got '7pm'"),
+    ]:
+        weekly_project(project, f"  weekly: {value}\n")
+        result = project.run("status")
+        assert result.code == ExitStatus.USAGE and message in result.stderr, result.stderr
+    project.write_config("schedule:\n  send: on-arrival\n  weekly: mon\n")
+    result = project.run("status")
+    assert result.code == ExitStatus.USAGE and "give the time too, e.g. 'mon 07:00'" in result.stderr
+
+
+def test_one_weekly_mail_per_week_at_seven_local_time_across_the_dst_change(project: Project) -> None:
+    """Three Mondays: 07:00 GMT, then 07:00 BST (06:00 UTC) after the clocks go forward on 28 March."""
+    weekly_project(project)
+    for address, frequency in [("daily@example.org", "daily"), ("weekly@example.org", "weekly")]:
+        assert project.run("subscribers", "add", address, "--frequency", frequency).code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))  # a Sunday
+    for number in range(23):  # to Tuesday 6 April
+        calendar.day(number)
+    weekly = calendar.mails_of(2)
+    assert sorted(weekly) == [f"week-2027-03-{d}-2.eml" for d in (15, 22, 29)] + ["week-2027-04-05-2.eml"]
+    assert [calendar.arrivals[name] for name in sorted(weekly)] == [
+        dt.datetime(2027, 3, 15, 7, tzinfo=UTC),
+        dt.datetime(2027, 3, 22, 7, tzinfo=UTC),
+        dt.datetime(2027, 3, 29, 6, tzinfo=UTC),  # 07:00 BST
+        dt.datetime(2027, 4, 5, 6, tzinfo=UTC),
+    ]
+    # Every paper once, in the first weekly mail after it was published; none in a daily mail to them.
+    seen = Counter(paper for papers in weekly.values() for paper in papers)
+    published_by_last_monday = {paper for paper, day in calendar.published.items() if day <= 22}
+    assert set(seen) == published_by_last_monday and set(seen.values()) == {1}
+    assert weekly["week-2027-03-22-2.eml"] == {f"D{d:02d}K{k}" for d in range(2, 9) for k in range(3)}
+    # The daily reader: one mail a day, every paper once.
+    daily = calendar.mails_of(1)
+    assert len(daily) == 23 and all(name.startswith("digest-") for name in daily)
+    assert Counter(p for papers in daily.values() for p in papers) == Counter(list(calendar.published))
+
+
+def test_switching_frequency_mid_week_neither_loses_nor_repeats_a_paper(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "switcher@example.org").code == ExitStatus.OK
+    assert project.run("subscribers", "add", "newcomer@example.org").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    for number in range(3):  # Sun, Mon, Tue: daily mails
+        calendar.day(number)
+    assert project.run("subscribers", "set", "switcher@example.org", "--frequency", "weekly").code == 0
+    for number in range(3, 9):  # Wed to Mon 22 March: the weekly mail holds Wed to Mon
+        calendar.day(number)
+    mails = calendar.mails_of(1)
+    assert sorted(mails)[-1] == "week-2027-03-22-1.eml"
+    assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(3, 9) for k in range(3)}
+    for number in range(9, 11):  # Tue, Wed: held for the next weekly mail
+        calendar.day(number)
+    # Back to daily on Wednesday evening: what the week held so far comes with the next run.
+    assert project.run("subscribers", "set", "switcher@example.org", "--frequency", "daily").code == 0
+    for number in range(11, 16):
+        calendar.day(number)
+    seen = Counter(paper for papers in calendar.mails_of(1).values() for paper in papers)
+    assert seen == Counter(list(calendar.published))  # every paper, each once
+    assert not any(name.startswith("week-2027-03-29") for name in calendar.mails_of(1))
+    # The other reader stayed daily: a mail every day, and never a weekly one.
+    assert all(name.startswith("digest-") for name in calendar.mails_of(2))
+
+
+def test_a_new_weekly_reader_first_gets_the_last_seven_days(project: Project) -> None:
+    weekly_project(project)
+    calendar = Calendar(project, dt.date(2027, 3, 7))
+    for number in range(12):  # to Thursday 18 March
+        calendar.day(number)
+    assert project.run("subscribers", "add", "new@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    preview = project.root / "preview"
+    result = project.run("preview", "--subscriber", "new@example.org", "--out", str(preview),
+                         now=dt.datetime(2027, 3, 18, 12, tzinfo=UTC))  # fmt: skip
+    assert result.code == ExitStatus.OK, result.stderr
+    assert "new papers this week (2027-03-22)" in result.stdout
+    previewed = set(PAPER.findall((preview / "digest-week-2027-03-22.txt").read_text(encoding="utf-8")))
+    for number in range(12, 16):  # Fri 19 to Mon 22 March
+        calendar.day(number)
+    mails = calendar.mails_of(1)
+    assert list(mails) == ["week-2027-03-22-1.eml"]
+    # Published after Monday 15 March 07:00: Tuesday 16 (day 9) to Monday 22 (day 15).
+    assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(9, 16) for k in range(3)}
+    assert {f"D{d}K{k}" for d, k in previewed} == {f"D{d:02d}K{k}" for d in range(9, 12) for k in range(3)}
+
+
+def test_an_outage_past_the_misfire_grace_skips_a_week_and_the_next_mail_holds_it(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    calendar.day(0)
+    calendar.day(1, runs=[dt.time(9, 30)])  # Monday 15: down until 09:30, within 3h of 07:00: caught up
+    for number in range(2, 8):
+        calendar.day(number)
+    calendar.day(8, runs=[dt.time(10, 1), dt.time(12)])  # Monday 22: down until 10:01, past the grace
+    for number in range(9, 16):
+        calendar.day(number)
+    mails = calendar.mails_of(1)
+    assert sorted(mails) == ["week-2027-03-15-1.eml", "week-2027-03-29-1.eml"]
+    assert calendar.arrivals["week-2027-03-15-1.eml"] == dt.datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
+    assert mails["week-2027-03-29-1.eml"] == {f"D{d:02d}K{k}" for d in range(2, 16) for k in range(3)}
+
+
+@pytest.mark.postgres
+def test_weekly_mails_on_postgresql(pg_project: Project) -> None:
+    weekly_project(pg_project)
+    pg_project.environ["DIGEST_SECRET_KEY"] = SECRET
+    assert pg_project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(pg_project, dt.date(2027, 3, 14))
+    for number in range(16):
+        calendar.day(number)
+    mails = calendar.mails_of(1)
+    assert sorted(mails) == [f"week-2027-03-{d}-1.eml" for d in (15, 22, 29)]
+    assert Counter(p for papers in mails.values() for p in papers) == Counter(list(calendar.published))
+
+
+def test_the_week_page_holds_the_weeks_papers_and_the_mail_links_to_it(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    for number in range(9):
+        calendar.day(number)
+    page = project.root / "site" / "archive" / "week-2027-03-22.html"
+    html = page.read_text(encoding="utf-8")
+    assert "The week to Monday, 22 March 2027" in html
+    assert set(PAPER.findall(html)) == {(f"{d:02d}", str(k)) for d in range(2, 9) for k in range(3)}
+    index = (project.root / "site" / "index.html").read_text(encoding="utf-8")
+    assert "archive/week-2027-03-22.html" in index
+    mail = (project.root / "outbox" / "new" / "week-2027-03-22-1.eml").read_text(encoding="utf-8")
+    assert "https://digest.example.org/archive/week-2027-03-22.html" in mail
