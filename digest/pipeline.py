@@ -25,7 +25,7 @@ from digest.site import build_site, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
 from digest.transport import Transport
-from digest.weekly_delivery import queue_due_week, send_weekly
+from digest.weekly_delivery import queue_due_week, send_weekly, waiting_weekly_readers
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,8 @@ class RunPlan:
     new_papers: int  # papers a digest would hold
     digests_to_send: int
     active_subscribers: int
+    weekly_readers: int = 0  # weekly readers whose mail a run now would queue (their week is due)
+    weekly_open: int = 0  # weekly mails queued earlier and not sent yet
 
 
 def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
@@ -286,4 +288,6 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
         new_papers=new_total + (pending.new_count if pending else 0),
         digests_to_send=len(to_send) + (1 if new_digest and active else 0),
         active_subscribers=active,
+        weekly_readers=waiting_weekly_readers(store, config, now),
+        weekly_open=sum(store.weekly.counts(group.week, group.key).open for group in store.weekly.open_groups()),
     )

@@ -22,7 +22,9 @@ class DeliveryQueue(Protocol):
 
     def open_count(self) -> int: ...
 
-    def release_dead_claims(self) -> None: ...
+    def release_dead_claims(self) -> None:
+        """Before a send: put back claims of dead workers, and skip readers who left since being queued."""
+        ...
 
     def claim(self, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta) -> list[Claim]: ...
 
@@ -64,6 +66,7 @@ class DigestQueue:
 
     def release_dead_claims(self) -> None:
         self.ledger.release_dead_claims(self.digest_id)
+        self.ledger.skip_departed(self.digest_id)
 
     def claim(self, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta) -> list[Claim]:
         return self.ledger.claim(self.digest_id, worker=worker, limit=limit, now=now, stale_after=stale_after)
@@ -115,6 +118,7 @@ class WeeklyQueue:
 
     def release_dead_claims(self) -> None:
         self.mails.release_dead_claims(self.group)
+        self.mails.skip_departed(self.group)
 
     def claim(self, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta) -> list[Claim]:
         return self.mails.claim(self.group, worker=worker, limit=limit, now=now, stale_after=stale_after)

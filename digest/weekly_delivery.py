@@ -63,12 +63,16 @@ def queue_due_week(store: Store, config: Config, now: dt.datetime) -> QueuedWeek
     return QueuedWeek(week, new, mails)
 
 
-def week_is_due(store: Store, config: Config, now: dt.datetime) -> bool:
-    """True when a run now would queue weekly mails (for the scheduler's catch-up and ``--dry-run``)."""
+def waiting_weekly_readers(store: Store, config: Config, now: dt.datetime) -> int:
+    """Weekly readers whose mail a run now would queue (for the scheduler's catch-up and ``--dry-run``)."""
     week, due = week_due(config.schedule.weekly, config.timezone, now)
     if now - due > config.schedule.misfire_grace:
-        return False
-    return store.weekly.readers_waiting(week) > 0
+        return 0
+    return store.weekly.readers_waiting(week)
+
+
+def week_is_due(store: Store, config: Config, now: dt.datetime) -> bool:
+    return waiting_weekly_readers(store, config, now) > 0
 
 
 def send_weekly(

@@ -33,17 +33,25 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for index, path in enumerate(EXAMPLE_DUMPS):
         project.run("ingest", str(path), now=NOW + dt.timedelta(days=index))
         project.run("publish", now=NOW + dt.timedelta(days=index))
+    # A weekly reader's mail: the week's digests as one, ranked for them; then the week's page.
+    weekly = ("weekly@example.org", "--frequency", "weekly", "--interests", "reinforcement learning, agents")
+    assert project.run("subscribers", "add", *weekly).code == 0
+    later = NOW + dt.timedelta(days=2)
+    assert project.run("preview", "--subscriber", "weekly@example.org", *out, now=later).code == 0
+    assert project.run("run", now=dt.datetime(2026, 11, 30, 7, 5, tzinfo=dt.UTC)).code == 0
     site = project.root / "site"
     return {
         "email": preview / "digest-2026-03-12.html",
+        "weekly-email": preview / "digest-week-2026-11-30.html",
         "archive": site / "archive" / "2026-03-12.html",
+        "week": site / "archive" / "week-2026-11-30.html",
         "index": site / "index.html",
     }
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("page_name", ["email", "archive", "index"])
+@pytest.mark.parametrize("page_name", ["email", "weekly-email", "archive", "week", "index"])
 def test_pages_render_within_the_viewport(
     browser: Any,
     rendered: dict[str, Path],
@@ -69,5 +77,9 @@ def test_pages_render_within_the_viewport(
             unsubscribe = page.get_by_role("link", name="Unsubscribe").first
             assert unsubscribe.is_visible()
             assert unsubscribe.bounding_box()["y"] < 100
+        if page_name == "weekly-email":  # two days of the week so far (74 papers): For you holds 20
+            assert page.get_by_role("heading", name="The week to Monday, 30 November 2026").is_visible()
+            assert page.locator(".paper-title").count() == 20
+            assert page.locator(".paper-title").count() + page.locator(".line").count() == 74
     finally:
         page.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import os
 import re
 from collections import Counter
 
@@ -69,7 +70,9 @@ class Calendar:
 
     def day(self, number: int, *, runs: list[dt.time] | None = None) -> None:
         date = self.start + dt.timedelta(days=number)
-        self.project.drop("", f"day-{number:02d}.txt", data=day_dump(number))
+        arrived = dt.datetime.combine(date, dt.time(2, 30), tzinfo=UTC).timestamp()
+        path = self.project.drop("", f"day-{number:02d}.txt", data=day_dump(number))
+        os.utime(path, (arrived, arrived))  # (a dump without a date line is dated by its arrival)
         self.run(dt.datetime.combine(date, dt.time(3), tzinfo=UTC))
         self.published.update({f"D{number:02d}K{k}": number for k in range(3)})
         if date.weekday() == 0 or runs:  # Monday: cron runs every 15 minutes from 05:00 to 09:00 UTC
@@ -249,3 +252,105 @@ def test_the_week_page_holds_the_weeks_papers_and_the_mail_links_to_it(project: 
     assert "archive/week-2027-03-22.html" in index
     mail = (project.root / "outbox" / "new" / "week-2027-03-22-1.eml").read_text(encoding="utf-8")
     assert "https://digest.example.org/archive/week-2027-03-22.html" in mail
+
+
+def test_a_big_week_stays_within_the_size_budget_and_leaves_the_rest_to_the_week_page(project: Project) -> None:
+    from conftest import EXAMPLE_DUMPS
+
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    for number, path in enumerate(EXAMPLE_DUMPS):  # 163 papers in three days
+        project.drop(path)
+        assert project.run("run", now=dt.datetime(2027, 3, 16 + number, 3, tzinfo=UTC)).code == ExitStatus.OK
+    assert project.run("run", now=dt.datetime(2027, 3, 22, 7, tzinfo=UTC)).code == ExitStatus.OK
+    data = (project.root / "outbox" / "new" / "week-2027-03-22-1.eml").read_bytes()
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert message["Subject"] == "163 new papers this week (2027-03-22)"
+    html = message.get_body(("html",))
+    assert isinstance(html, email.message.EmailMessage)
+    content = html.get_content()
+    assert len(content.encode("utf-8")) <= 100_000
+    link = re.search(
+        r'<a href="https://digest.example.org/archive/week-2027-03-22.html"[^>]*>…and (\d+) more papers in', content
+    )
+    assert link and int(link.group(1)) > 0
+    assert (project.root / "site" / "archive" / "week-2027-03-22.html").exists()
+
+
+def test_a_weekly_mail_the_server_did_not_take_is_sent_by_a_later_run_once(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    for number in range(8):
+        calendar.day(number)
+    monday = dt.datetime(2027, 3, 22, 7, tzinfo=UTC)
+    planned = project.run("run", "--dry-run", now=monday).stdout
+    assert "would queue this week's weekly mail for 1 weekly reader(s)" in planned
+    project.environ["DIGEST_SMTP_URL"] = "smtp://127.0.0.1:1"  # nothing listens there
+    failed = project.run("run", now=monday)
+    assert failed.code == ExitStatus.PARTIAL
+    assert "weekly mails (week-2027-03-22): 1 delivery waits to be retried" in failed.stderr
+    assert "would send 1 weekly mail(s) queued earlier" in project.run("run", "--dry-run", now=monday).stdout
+    del project.environ["DIGEST_SMTP_URL"]
+    calendar.day(9)  # Tuesday, long past the grace: the queued mail goes now, as it was queued
+    calendar.day(10)
+    mails = calendar.mails_of(1)
+    assert sorted(mails) == ["week-2027-03-15-1.eml", "week-2027-03-22-1.eml"]
+    assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(2, 8) for k in range(3)}
+
+
+def test_the_scheduler_has_a_weekly_job_at_local_time_and_catches_up_within_the_grace(project: Project) -> None:
+    from digest.schedule import DigestScheduler
+    from digest.store import open_store
+    from digest.transport import OutboxTransport
+
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    config = load_config(project.config, {})
+
+    def scheduler_at(now: dt.datetime) -> DigestScheduler:
+        return DigestScheduler(
+            config,
+            open_store=lambda: open_store(config.database, now=now),
+            clock=lambda: now,
+            secret=lambda: SECRET.encode(),
+            transport=lambda: OutboxTransport(config.delivery.outbox),
+        )
+
+    sunday = dt.datetime(2027, 3, 28, 12, tzinfo=UTC)  # summer time began at 01:00 UTC
+    jobs = {job.id: job for job in scheduler_at(sunday).build().get_jobs()}
+    assert jobs["weekly"].trigger.get_next_fire_time(None, sunday) == dt.datetime(2027, 3, 29, 6, tzinfo=UTC)
+    assert "weekly-missed" not in jobs
+    # Started at 09:59 UTC on Monday 22 March, within three hours of 07:00: the week's mails are caught up.
+    # (The daily send, due at the same time, was missed too: one catch-up pass does both.)
+    catching_up = {"send-missed", "weekly-missed"}
+    late = scheduler_at(dt.datetime(2027, 3, 22, 9, 59, tzinfo=UTC)).build()
+    assert len(catching_up & {job.id for job in late.get_jobs()}) == 1
+    too_late = scheduler_at(dt.datetime(2027, 3, 22, 10, 1, tzinfo=UTC)).build()
+    assert not catching_up & {job.id for job in too_late.get_jobs()}
+    # A weekly time of its own, missed while the daily send was not: its own catch-up.
+    weekly_project(project, "  weekly: 'mon 09:00'\n")
+    config = load_config(project.config, {})
+    later = scheduler_at(dt.datetime(2027, 3, 22, 11, 59, tzinfo=UTC)).build()
+    assert catching_up & {job.id for job in later.get_jobs()} == {"weekly-missed"}
+
+
+def test_a_reader_who_leaves_before_a_queued_mail_goes_out_does_not_get_it(project: Project) -> None:
+    weekly_project(project)
+    for address, frequency in [("d@example.org", "daily"), ("w@example.org", "weekly")]:
+        assert project.run("subscribers", "add", address, "--frequency", frequency).code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    for number in range(8):
+        calendar.day(number)
+    project.environ["DIGEST_SMTP_URL"] = "smtp://127.0.0.1:1"  # the server is down on Monday morning
+    path = project.drop("", "day-08.txt", data=day_dump(8))
+    os.utime(path, (dt.datetime(2027, 3, 22, 6, tzinfo=UTC).timestamp(),) * 2)
+    assert project.run("run", now=dt.datetime(2027, 3, 22, 7, tzinfo=UTC)).code == ExitStatus.PARTIAL
+    del project.environ["DIGEST_SMTP_URL"]
+    for address in ("d@example.org", "w@example.org"):
+        assert project.run("subscribers", "remove", address).code == ExitStatus.OK
+    before = set(outbox(project))
+    assert project.run("run", now=dt.datetime(2027, 3, 22, 8, tzinfo=UTC)).code == ExitStatus.OK
+    assert set(outbox(project)) == before  # neither the daily nor the weekly mail went after all
+    shown = project.run("deliveries", "--digest", "latest").stdout
+    assert shown.startswith("digest 2027-03-22: 0 sent") and "2 skipped" in shown, shown

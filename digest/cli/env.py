@@ -134,4 +134,6 @@ def send_problem_lines(report: SendReport) -> list[str]:
         )
     elif report.left:
         lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried")
+    if not report.digest_id:  # a week's mails: say which, as a daily digest's lines need not
+        lines = [f"weekly mails ({report.slug}): {line}" for line in lines]
     return lines

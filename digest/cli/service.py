@@ -39,6 +39,10 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             if plan.digests_to_send and plan.active_subscribers
             else "nothing to send"
         )
+        if plan.weekly_readers:
+            env.out(f"would queue this week's weekly mail for {plan.weekly_readers} weekly reader(s)")
+        if plan.weekly_open:
+            env.out(f"would send {plan.weekly_open} weekly mail(s) queued earlier")
         return ExitStatus.OK
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

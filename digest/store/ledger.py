@@ -28,6 +28,9 @@ from digest.store.backend import Database
 from digest.store.subscribers import COLUMNS as SUBSCRIBER_COLUMNS
 from digest.store.subscribers import subscriber_from_row
 
+#: Why a queued delivery was not sent after all.
+DEPARTED = "the subscriber left before it was sent"
+
 _S_COLUMNS = ", ".join(f"s.{column.strip()}" for column in SUBSCRIBER_COLUMNS.split(","))
 
 
@@ -119,6 +122,15 @@ class Ledger:
                 (digest_id,),
             )
             return self._queued_total(digest_id) - before
+
+    def skip_departed(self, digest_id: int) -> int:
+        """Skip queued deliveries of subscribers who left (unsubscribed, bounced) since they were queued."""
+        rows = self.db.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = ? WHERE digest_id = ? AND status = 'queued'"
+            " AND subscriber_id IN (SELECT id FROM subscribers WHERE status <> 'active') RETURNING subscriber_id",
+            (DEPARTED, digest_id),
+        )
+        return len(rows)
 
     def release_dead_claims(self, digest_id: int) -> int:
         """Put back claims of this host's dead processes at once."""

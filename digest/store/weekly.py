@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.store.backend import Database
-from digest.store.ledger import _S_COLUMNS, Claim, LedgerCounts, _owner_is_dead
+from digest.store.ledger import _S_COLUMNS, DEPARTED, Claim, LedgerCounts, _owner_is_dead
 from digest.store.subscribers import subscriber_from_row
 from digest.store.weeks import Weeks
 
@@ -106,6 +106,18 @@ class WeeklyMails:
 
     def _where(self, group: MailGroup) -> tuple[str, tuple[object, ...]]:
         return "week = ? AND digests = ?", (group.week, group.key)
+
+    def skip_departed(self, group: MailGroup) -> int:
+        """Skip queued mails of readers who left since they were queued (and their held deliveries with them)."""
+        where, params = self._where(group)
+        rows = self.db.execute(
+            f"SELECT subscriber_id FROM weekly_mails WHERE {where} AND status = 'queued'"
+            " AND subscriber_id IN (SELECT id FROM subscribers WHERE status <> 'active')",
+            params,
+        )
+        departed = [int(row[0]) for row in rows]
+        self.finish(group.week, departed, "skipped", error=DEPARTED)
+        return len(departed)
 
     def release_dead_claims(self, group: MailGroup) -> None:
         where, params = self._where(group)
