@@ -155,6 +155,9 @@ def test_one_weekly_mail_per_week_at_seven_local_time_across_the_dst_change(proj
     published_by_last_monday = {paper for paper, day in calendar.published.items() if day <= 22}
     assert set(seen) == published_by_last_monday and set(seen.values()) == {1}
     assert weekly["week-2027-03-22-2.eml"] == {f"D{d:02d}K{k}" for d in range(2, 9) for k in range(3)}
+    status = project.run("status", now=dt.datetime(2027, 4, 6, 12, tzinfo=UTC)).stdout
+    assert "weekly:      mon 07:00 (Europe/London), next 2027-04-12 07:00 BST; 1 weekly reader(s);" in status
+    assert "week 2027-04-05: 1 sent, 0 to send" in status
     # The daily reader: one mail a day, every paper once.
     daily = calendar.mails_of(1)
     assert len(daily) == 23 and all(name.startswith("digest-") for name in daily)

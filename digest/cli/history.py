@@ -6,14 +6,15 @@ import argparse
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from digest.cli.env import Environment, clip, config_from, redacted, rejection_line, store_for
 from digest.cli.parsing import CommandFactory, Parser, date_arg, positive_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
-    pass
+    from digest.config import Config
+    from digest.store import Store
 
 
 def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -87,6 +88,7 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
         version = schema_version(store.db)
         published = store.digests.published()
         states = {state.name: state for state in store.sources.all()}
+        weekly = weekly_status(store, config, env.clock())
     sources = [
         {
             "name": source.name,
@@ -123,6 +125,7 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             "published_at": last_digest.published_at.isoformat(),
         },
         "sources": sources,
+        "weekly": weekly,
     }
     if args.json:
         env.out(json.dumps(report, ensure_ascii=False))
@@ -143,11 +146,36 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
             f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
         )
+    last_week = weekly["last_week"]
+    env.out(
+        f"weekly:      {weekly['when']} ({config.timezone.key}), next"
+        f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z};"
+        f" {weekly['readers']} weekly reader(s)"
+        + (f"; week {last_week['week']}: {last_week['sent']} sent, {last_week['open']} to send" if last_week else "")
+    )
     for row in sources:
         success = row["last_success_at"] or "never"
         error = f"; last error {row['last_error_at']}: {row['last_error']}" if row["last_error"] else ""
         env.out(f"source:      {row['name']} ({row['url']}): last success {success}{error}")
     return ExitStatus.OK
+
+
+def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, Any]:
+    """When weekly mails go, to how many readers, and how the last week's went."""
+    from digest.weekly import next_week_due
+
+    _, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    weeks = store.weeks.all()
+    last_week = None
+    if weeks:
+        counts = store.weekly.counts(weeks[0].week)
+        last_week = {"week": weeks[0].week.isoformat(), "sent": counts.sent, "open": counts.open}
+    return {
+        "when": str(config.schedule.weekly),
+        "next": due.isoformat(),
+        "readers": store.subscribers.count_weekly(),
+        "last_week": last_week,
+    }
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -136,6 +136,11 @@ class Subscribers:
                 yield subscriber_from_row(row)
             last = int(rows[-1][0])
 
+    def count_weekly(self) -> int:
+        """Active subscribers who read weekly."""
+        rows = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = 'active' AND frequency = 'weekly'")
+        return int(rows[0][0])
+
     def counts(self) -> dict[str, int]:
         return {
             str(status): int(n)
