@@ -124,13 +124,13 @@ class WeeklyQueue:
         return self.mails.claim(self.group, worker=worker, limit=limit, now=now, stale_after=stale_after)
 
     def sent(self, subscriber_ids: Sequence[int], *, now: dt.datetime, uncertain: str | None = None) -> None:
-        self.mails.finish(self.group.week, subscriber_ids, "sent", now=now, uncertain=uncertain, error=uncertain)
+        self.mails.finish(self.group, subscriber_ids, "sent", now=now, uncertain=uncertain, error=uncertain)
 
     def failed(self, subscriber_id: int, *, error: str) -> None:
-        self.mails.finish(self.group.week, [subscriber_id], "failed", error=error)
+        self.mails.finish(self.group, [subscriber_id], "failed", error=error)
 
     def skipped(self, subscriber_ids: Sequence[int], *, reason: str) -> None:
-        self.mails.finish(self.group.week, subscriber_ids, "skipped", error=reason)
+        self.mails.finish(self.group, subscriber_ids, "skipped", error=reason)
 
     def requeue(
         self,

@@ -59,6 +59,8 @@ def queue_due_week(store: Store, config: Config, now: dt.datetime) -> QueuedWeek
     if now - due > config.schedule.misfire_grace:
         return None
     new = store.weeks.get(week) is None
+    if not new and not store.weekly.readers_waiting(week):  # (the usual case: a run after the week's first)
+        return QueuedWeek(week, False, 0)
     mails = store.weekly.queue_week(week, due_at=due, lookback=FIRST_LOOKBACK, now=now)
     return QueuedWeek(week, new, mails)
 
@@ -121,7 +123,7 @@ def next_weekly(store: Store, config: Config, subscriber: Subscriber, now: dt.da
     week, due = week_due(config.schedule.weekly, config.timezone, now)
     if now - due > config.schedule.misfire_grace or store.weeks.get(week) is None:
         week, due = next_week_due(config.schedule.weekly, config.timezone, now)
-    ids = set(store.weekly.queued_digests(subscriber.id) or store.weekly.held_digests(subscriber.id))
+    ids = store.weekly.taken_digests(subscriber.id) or set(store.weekly.held_digests(subscriber.id))
     if not store.weekly.has_mail(subscriber.id):
         ids |= set(store.weekly.unsent_since(subscriber.id, due - FIRST_LOOKBACK))
     if not ids:

@@ -357,3 +357,23 @@ def test_a_reader_who_leaves_before_a_queued_mail_goes_out_does_not_get_it(proje
     assert set(outbox(project)) == before  # neither the daily nor the weekly mail went after all
     shown = project.run("deliveries", "--digest", "latest").stdout
     assert shown.startswith("digest 2027-03-22: 0 sent") and "2 skipped" in shown, shown
+
+
+def test_a_week_whose_mail_is_still_queued_does_not_lend_its_papers_to_the_next(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 14))
+    for number in range(8):
+        calendar.day(number)
+    project.environ["DIGEST_SMTP_URL"] = "smtp://127.0.0.1:1"  # down for a whole week
+    for monday in (dt.datetime(2027, 3, 22, 7, tzinfo=UTC), dt.datetime(2027, 3, 29, 6, tzinfo=UTC)):
+        if monday.day == 29:
+            for number in range(8, 15):  # (the dumps of those days wait in the inbox)
+                project.drop("", f"day-{number:02d}.txt", data=day_dump(number))
+        assert project.run("run", now=monday).code == ExitStatus.PARTIAL
+    del project.environ["DIGEST_SMTP_URL"]
+    assert project.run("run", now=dt.datetime(2027, 3, 29, 12, tzinfo=UTC)).code == ExitStatus.OK
+    mails = calendar.mails_of(1)
+    assert sorted(mails) == [f"week-2027-03-{d}-1.eml" for d in (15, 22, 29)]
+    assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(2, 8) for k in range(3)}
+    assert mails["week-2027-03-29-1.eml"] == {f"D{d:02d}K{k}" for d in range(8, 15) for k in range(3)}

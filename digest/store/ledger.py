@@ -245,20 +245,6 @@ class Ledger:
         counts = {str(status): int(n) for status, n, _ in rows}
         return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
 
-    def change_frequency(self, subscriber_id: int, frequency: str) -> None:
-        """Move a reader's waiting deliveries with them: to weekly, queued ones are held for the weekly mail;
-        to daily, held ones not yet taken by a weekly mail are queued, so that none is lost."""
-        if frequency == "weekly":
-            self.db.execute(
-                "UPDATE deliveries SET status = 'held' WHERE subscriber_id = ? AND status = 'queued'", (subscriber_id,)
-            )
-        else:
-            self.db.execute(
-                "UPDATE deliveries SET status = 'queued', next_attempt_at = NULL"
-                " WHERE subscriber_id = ? AND status = 'held' AND weekly_mail_id IS NULL",
-                (subscriber_id,),
-            )
-
     def failures(self, digest_id: int, *, limit: int = 50) -> list[tuple[str, str, int]]:
         """(address, last error, attempts) of failed deliveries and queued ones that have failed before."""
         rows = self.db.execute(

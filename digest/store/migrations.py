@@ -274,7 +274,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 next_attempt_at TIMESTAMPTZ,
                 sent_at TIMESTAMPTZ,
                 uncertain TEXT,
-                weekly_mail_id {bigint} REFERENCES weekly_mails (id),
                 PRIMARY KEY (digest_id, subscriber_id)
             )""",
             "INSERT INTO deliveries_new (digest_id, subscriber_id, status, attempts, last_error, claimed_by,"
@@ -284,7 +283,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE deliveries_new RENAME TO deliveries",
             "CREATE INDEX deliveries_status ON deliveries (digest_id, status, subscriber_id)",
             "CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id)",
-            "CREATE INDEX deliveries_weekly ON deliveries (weekly_mail_id)",
         ),
     ),
 )

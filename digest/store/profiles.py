@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from digest.models import Frequency, Profile, Subscriber, VotedPaper, VoteKind
 from digest.profiles import PaperRef
 from digest.store.backend import Database
-from digest.store.ledger import Ledger
+from digest.store.weekly import WeeklyMails
 from digest.subscribers import terms_text
 
 #: At most this many votes of each kind count (the most recent): a reader's taste moves.
@@ -42,7 +42,7 @@ class Profiles:
                     (frequency, subscriber_id, frequency),
                 )
                 if rows:
-                    Ledger(self.db).change_frequency(subscriber_id, frequency)
+                    WeeklyMails(self.db).change_frequency(subscriber_id, frequency)
 
     def resolve(self, ref: PaperRef) -> VotedPaper | None:
         """The history's paper a reference names (by arXiv id, else by title key); None when unknown."""

@@ -5,9 +5,10 @@ digests published up to then: its archive page) and queues one mail for each
 active weekly reader who has none for that week. Each mail takes the reader's
 held daily deliveries (see :mod:`digest.store.ledger`): every digest published
 since their last weekly mail, or, for their first one, in the week before;
-which digests a mail holds is fixed when it is queued, so a resumed or retried
-send builds the same mail. When the mail is sent (or fails, or is skipped), its
-daily deliveries are marked the same way in the same transaction: a reader who
+which digests a mail holds is fixed when it is queued (its ``digests``), so a
+resumed or retried send builds the same mail, and a later week's mail never
+takes them. When the mail is sent (or fails, or is skipped), its daily
+deliveries are marked the same way in the same transaction: a reader who
 switches to daily afterwards is never sent those digests again.
 
 Claims work as for daily deliveries: in small batches, ``FOR UPDATE SKIP
@@ -57,10 +58,12 @@ class WeeklyMails:
             cut = recorded.last_digest_id
             # A reader's first weekly mail: what was published in the week before, unless sent to them already.
             self.db.execute(
-                "INSERT INTO deliveries (digest_id, subscriber_id, status)"
-                " SELECT d.id, s.id, 'held' FROM digests d CROSS JOIN subscribers s"
-                " WHERE s.status = 'active' AND s.frequency = 'weekly' AND d.id <= ? AND d.published_at > ?"
-                " AND NOT EXISTS (SELECT 1 FROM weekly_mails w WHERE w.subscriber_id = s.id)"
+                "WITH first_timers AS MATERIALIZED (SELECT id FROM subscribers s"
+                " WHERE s.status = 'active' AND s.frequency = 'weekly'"
+                " AND NOT EXISTS (SELECT 1 FROM weekly_mails w WHERE w.subscriber_id = s.id))"
+                " INSERT INTO deliveries (digest_id, subscriber_id, status)"
+                " SELECT d.id, f.id, 'held' FROM first_timers f CROSS JOIN digests d"
+                " WHERE d.id <= ? AND d.published_at > ?"
                 " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
                 (cut, due_at - lookback),
             )
@@ -70,29 +73,58 @@ class WeeklyMails:
                 " ON CONFLICT (subscriber_id, week) DO NOTHING",
                 (week,),
             )
-            fresh = "SELECT id FROM weekly_mails WHERE week = ? AND digests = '' AND status = 'queued'"
-            self.db.execute(
-                "UPDATE deliveries SET weekly_mail_id = (SELECT w.id FROM weekly_mails w"
-                " WHERE w.subscriber_id = deliveries.subscriber_id AND w.week = ?)"
-                " WHERE status = 'held' AND weekly_mail_id IS NULL AND digest_id <= ? AND subscriber_id IN"
-                " (SELECT subscriber_id FROM weekly_mails WHERE week = ? AND digests = '' AND status = 'queued')",
-                (week, cut, week),
-            )
-            held: dict[int, list[int]] = {int(row[0]): [] for row in self.db.execute(fresh, (week,))}
+            fresh = "SELECT subscriber_id FROM weekly_mails WHERE week = ? AND digests = '' AND status = 'queued'"
+            held: dict[int, set[int]] = {int(row[0]): set() for row in self.db.execute(fresh, (week,))}
             rows = self.db.execute(
-                f"SELECT weekly_mail_id, digest_id FROM deliveries WHERE weekly_mail_id IN ({fresh})"
-                " ORDER BY weekly_mail_id, digest_id",
-                (week,),
+                f"SELECT subscriber_id, digest_id FROM deliveries WHERE status = 'held' AND digest_id <= ?"
+                f" AND subscriber_id IN ({fresh})",
+                (cut, week),
             )
-            for mail_id, digest_id in rows:
-                held[int(mail_id)].append(int(digest_id))
-            self.db.execute_many(
-                "UPDATE weekly_mails SET digests = ? WHERE id = ?",
-                [(",".join(map(str, ids)), mail_id) for mail_id, ids in held.items() if ids],
-            )
-            empty = [(NOTHING_NEW, mail_id) for mail_id, ids in held.items() if not ids]
-            self.db.execute_many("UPDATE weekly_mails SET status = 'skipped', last_error = ? WHERE id = ?", empty)
-            return len(held) - len(empty)
+            for subscriber_id, digest_id in rows:
+                held[int(subscriber_id)].add(int(digest_id))
+            # (A held delivery an earlier mail took, not sent yet, stays that mail's.)
+            for subscriber_id, taken in self._open_sets(before=week):
+                if subscriber_id in held:
+                    held[subscriber_id] -= taken
+            self._write_sets(week, held)
+            return sum(1 for ids in held.values() if ids)
+
+    def _open_sets(
+        self, *, before: dt.date | None = None, subscriber_id: int | None = None
+    ) -> list[tuple[int, set[int]]]:
+        """The digests of weekly mails queued and not sent yet: (subscriber, digest ids)."""
+        where: str = ""
+        params: tuple[object, ...] = ()
+        if before is not None:
+            where, params = " AND week < ?", (before,)
+        if subscriber_id is not None:
+            where, params = " AND subscriber_id = ?", (subscriber_id,)
+        rows = self.db.execute(
+            f"SELECT subscriber_id, digests FROM weekly_mails WHERE status IN ('queued', 'sending') AND digests <> ''"
+            f"{where}",
+            params,
+        )
+        return [(int(sid), {int(part) for part in str(digests).split(",")}) for sid, digests in rows]
+
+    def _write_sets(self, week: dt.date, held: dict[int, set[int]]) -> None:
+        """Fix each fresh mail's digests; one statement for the set most share, one per other reader."""
+        keys = {subscriber_id: ",".join(map(str, sorted(ids))) for subscriber_id, ids in held.items() if ids}
+        common = max(set(keys.values()), key=list(keys.values()).count) if keys else None
+        fresh = "week = ? AND digests = '' AND status = 'queued'"
+        self.db.execute_many(
+            f"UPDATE weekly_mails SET digests = ? WHERE {fresh} AND subscriber_id = ?",
+            [(key, week, subscriber_id) for subscriber_id, key in keys.items() if key != common],
+        )
+        self.db.execute_many(
+            f"UPDATE weekly_mails SET status = 'skipped', last_error = ? WHERE {fresh} AND subscriber_id = ?",
+            [(NOTHING_NEW, week, subscriber_id) for subscriber_id, ids in held.items() if not ids],
+        )
+        if common is not None:  # every other fresh mail holds the common set
+            self.db.execute(f"UPDATE weekly_mails SET digests = ? WHERE {fresh}", (common, week))
+
+    def taken_digests(self, subscriber_id: int) -> set[int]:
+        """The digests of the subscriber's weekly mails queued and not sent yet."""
+        return {digest for _, ids in self._open_sets(subscriber_id=subscriber_id) for digest in ids}
 
     # -- sending -----------------------------------------------------------------------------------
 
@@ -116,7 +148,7 @@ class WeeklyMails:
             params,
         )
         departed = [int(row[0]) for row in rows]
-        self.finish(group.week, departed, "skipped", error=DEPARTED)
+        self.finish(group, departed, "skipped", error=DEPARTED)
         return len(departed)
 
     def release_dead_claims(self, group: MailGroup) -> None:
@@ -161,7 +193,7 @@ class WeeklyMails:
 
     def finish(
         self,
-        week: dt.date,
+        group: MailGroup,
         subscriber_ids: Sequence[int],
         status: str,
         *,
@@ -169,7 +201,7 @@ class WeeklyMails:
         error: str | None = None,
         uncertain: str | None = None,
     ) -> None:
-        """Mark mails sent, failed or skipped, and their held daily deliveries with them."""
+        """Mark mails sent, failed or skipped, and the daily deliveries they held with them."""
         if not subscriber_ids:
             return
         error = error[:500] if error else None
@@ -179,12 +211,13 @@ class WeeklyMails:
         self.db.execute_many(
             "UPDATE weekly_mails SET status = ?, attempts = attempts + ?, sent_at = ?, last_error = ?, uncertain = ?,"
             " claimed_by = NULL WHERE week = ? AND subscriber_id = ?",
-            [(status, attempts, sent_at, error, uncertain, week, sid) for sid in subscriber_ids],
+            [(status, attempts, sent_at, error, uncertain, group.week, sid) for sid in subscriber_ids],
         )
+        marks = ", ".join("?" * len(group.digests))
         self.db.execute_many(
-            "UPDATE deliveries SET status = ?, sent_at = ?, last_error = ?, uncertain = ? WHERE status = 'held'"
-            " AND weekly_mail_id = (SELECT id FROM weekly_mails WHERE week = ? AND subscriber_id = ?)",
-            [(status, sent_at, error, uncertain, week, sid) for sid in subscriber_ids],
+            "UPDATE deliveries SET status = ?, sent_at = ?, last_error = ?, uncertain = ?"
+            f" WHERE subscriber_id = ? AND status = 'held' AND digest_id IN ({marks})",
+            [(status, sent_at, error, uncertain, sid, *group.digests) for sid in subscriber_ids],
         )
 
     def requeue(
@@ -221,34 +254,18 @@ class WeeklyMails:
         counts = {str(status): int(n) for status, n, _ in rows}
         return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
 
-    def last_sent(self, subscriber_id: int) -> dt.date | None:
-        rows = self.db.execute(
-            "SELECT MAX(week) FROM weekly_mails WHERE subscriber_id = ? AND status = 'sent'", (subscriber_id,)
-        )
-        value = rows[0][0] if rows else None
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value  # (SQLite: MAX() has no type)
-
     def held_digests(self, subscriber_id: int) -> list[int]:
-        """The digests waiting for the subscriber's next weekly mail (not yet taken by a queued one)."""
+        """The digests waiting for the subscriber's next weekly mail (not taken by one queued already)."""
         rows = self.db.execute(
-            "SELECT digest_id FROM deliveries WHERE subscriber_id = ? AND status = 'held' AND weekly_mail_id IS NULL"
-            " ORDER BY digest_id",
+            "SELECT digest_id FROM deliveries WHERE subscriber_id = ? AND status = 'held' ORDER BY digest_id",
             (subscriber_id,),
         )
-        return [int(row[0]) for row in rows]
+        taken = self.taken_digests(subscriber_id)
+        return [int(row[0]) for row in rows if int(row[0]) not in taken]
 
     def has_mail(self, subscriber_id: int) -> bool:
         rows = self.db.execute("SELECT 1 FROM weekly_mails WHERE subscriber_id = ? LIMIT 1", (subscriber_id,))
         return bool(rows)
-
-    def queued_digests(self, subscriber_id: int) -> list[int]:
-        """The digests of the subscriber's weekly mail that is queued and not sent yet (empty: none)."""
-        rows = self.db.execute(
-            "SELECT digests FROM weekly_mails WHERE subscriber_id = ? AND status IN ('queued', 'sending')"
-            " AND digests <> '' ORDER BY week LIMIT 1",
-            (subscriber_id,),
-        )
-        return [int(part) for part in str(rows[0][0]).split(",")] if rows else []
 
     def unsent_since(self, subscriber_id: int, since: dt.datetime) -> list[int]:
         """Digests published after ``since`` that the subscriber has no delivery of (a first weekly mail's)."""
@@ -267,3 +284,19 @@ class WeeklyMails:
             (week,),
         )
         return int(rows[0][0])
+
+    def change_frequency(self, subscriber_id: int, frequency: str) -> None:
+        """Move a reader's waiting deliveries with them: to weekly, queued ones are held for the weekly mail;
+        to daily, held ones no queued weekly mail holds are queued, so that none is lost."""
+        if frequency == "weekly":
+            self.db.execute(
+                "UPDATE deliveries SET status = 'held' WHERE subscriber_id = ? AND status = 'queued'", (subscriber_id,)
+            )
+        else:
+            taken = sorted(self.taken_digests(subscriber_id))  # (a queued weekly mail keeps its own)
+            marks = ", ".join("?" * len(taken))
+            self.db.execute(
+                "UPDATE deliveries SET status = 'queued', next_attempt_at = NULL WHERE subscriber_id = ?"
+                " AND status = 'held'" + (f" AND digest_id NOT IN ({marks})" if taken else ""),
+                (subscriber_id, *taken),
+            )
