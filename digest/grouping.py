@@ -1,10 +1,15 @@
-"""A digest's topics, computed once: when it is published, and kept in the store for every mail and page."""
+"""A digest's topics, computed once: when it is published, and kept in the store for every mail and page;
+and a week's digests as one digest (a weekly mail's, a week page's), with the week's topics kept likewise."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
 
 from digest.models import Digest, Topic
 from digest.store import Store
 from digest.topics import digest_topics
+from digest.weekly import week_digest
 
 
 def topics_of(store: Store, digest: Digest) -> list[Topic]:
@@ -17,3 +22,21 @@ def topics_of(store: Store, digest: Digest) -> list[Topic]:
     if digest.id is not None:
         store.digests.keep_topics(digest.id, topics)
     return topics
+
+
+def combined(store: Store, week: dt.date, digest_ids: Sequence[int], *, published_at: dt.datetime) -> Digest:
+    """The week's digests (those of ``digest_ids`` that exist) as one digest."""
+    digests = [digest for digest in map(store.digests.get, digest_ids) if digest is not None]
+    return week_digest(week, digests, published_at=published_at)
+
+
+def week_topics(store: Store, week: dt.date, digest_ids: Sequence[int], digest: Digest) -> list[Topic]:
+    """The topics of a week's mail: kept for the week's own digests (its page shows the same), else computed."""
+    recorded = store.weeks.get(week)
+    if recorded is None or tuple(digest_ids) != tuple(recorded.digest_ids):
+        return digest_topics(digest.papers)
+    kept = store.weeks.topics(week)
+    if kept is None:
+        kept = digest_topics(digest.papers)
+        store.weeks.keep_topics(week, kept)
+    return kept

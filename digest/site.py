@@ -15,12 +15,11 @@ from digest.chart import IndexEntry
 from digest.config import SiteConfig
 from digest.feed import FEED_ITEMS, build_feeds
 from digest.files import write_if_changed
-from digest.grouping import topics_of
+from digest.grouping import combined, topics_of, week_topics
 from digest.render import Renderer, archive_url
 from digest.site_identity import IDENTITY_FILE
 from digest.store import Store
 from digest.weekly import week_slug
-from digest.weekly_delivery import combined, week_topics
 
 #: The most recent digest pages are rendered again at every publish.
 REFRESHED_PAGES = 7

@@ -11,39 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from digest.config import Config
 from digest.deliver import mailer_for, send_queue
-from digest.models import Digest, Subscriber, Topic
+from digest.grouping import combined, week_topics
+from digest.models import Digest, Subscriber
 from digest.queues import WeeklyQueue
 from digest.send_report import SendReport
 from digest.store import Store
 from digest.store.weekly import MailGroup
-from digest.topics import digest_topics
 from digest.transport import Transport
-from digest.weekly import FIRST_LOOKBACK, next_week_due, week_digest, week_due
+from digest.weekly import FIRST_LOOKBACK, next_week_due, week_due
 
 log = logging.getLogger(__name__)
-
-
-def combined(store: Store, week: dt.date, digest_ids: Sequence[int], *, published_at: dt.datetime) -> Digest:
-    """The week's digests (those of ``digest_ids`` that exist) as one digest."""
-    digests = [digest for digest in map(store.digests.get, digest_ids) if digest is not None]
-    return week_digest(week, digests, published_at=published_at)
-
-
-def week_topics(store: Store, week: dt.date, digest_ids: Sequence[int], digest: Digest) -> list[Topic]:
-    """The topics of a week's mail: kept for the week's own digests (its page shows the same), else computed."""
-    recorded = store.weeks.get(week)
-    if recorded is None or tuple(digest_ids) != tuple(recorded.digest_ids):
-        return digest_topics(digest.papers)
-    kept = store.weeks.topics(week)
-    if kept is None:
-        kept = digest_topics(digest.papers)
-        store.weeks.keep_topics(week, kept)
-    return kept
 
 
 @dataclass(frozen=True, slots=True)

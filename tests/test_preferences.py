@@ -177,3 +177,17 @@ def test_a_revoked_or_forged_feed_url_gets_404(served: Served) -> None:
     for forged in ("1.AAAAAAAAAAAAAAAAAAAAAAAA", "garbage", "1"):
         response = httpx.get(f"{served.base}feed/{forged}")
         assert response.status_code == 404 and b"ada" not in response.content
+
+
+def test_a_weekly_readers_feed_has_their_for_you_of_each_week(served: Served) -> None:
+    import feedparser
+
+    run = served.project.run
+    run("subscribers", "add", "ada@example.org", "--interests", "retrieval", "--frequency", "weekly")
+    assert run("run", now=MONDAY_SEVEN).code == 0  # the week's mail, with the week's digests
+    url, _ = feed_link(served, "ada@example.org")
+    parsed = feedparser.parse(httpx.get(url).content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert len(parsed.entries) == 20  # For you of the week (email.weekly_for_you)
+    assert all("/archive/week-2026-11-23.html#paper-" in entry.link for entry in parsed.entries)
+    assert "Why: matches retrieval" in parsed.entries[0].content[0].value

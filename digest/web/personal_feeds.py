@@ -1,4 +1,5 @@
-"""Each reader's personal Atom feed: their For-you papers of the recent digests, with reasons and TL;DRs.
+"""Each reader's personal Atom feed: their For-you papers of the recent digests (or weeks, for a weekly
+reader), with reasons and TL;DRs.
 
 ``/feed/<token>``: the token is signed over the reader's address and a feed key
 kept in the store; a new key (Revoke, on the preferences page) makes every
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -19,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.feed import build_personal_feed
+from digest.grouping import combined
 from digest.models import Digest
 from digest.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
 from digest.store.digests import FeedItem
@@ -27,11 +30,13 @@ from digest.tokens import TokenError, make_token, verify_token
 from digest.web.security import SECURITY_HEADERS
 
 if TYPE_CHECKING:
+    from digest.store import Store
     from digest.web.app import WebApp
 
-#: Digests a personal feed covers, and ranking contexts kept (one per digest).
+#: Digests a daily reader's personal feed covers, weeks a weekly reader's, and ranking contexts kept (one each).
 FEED_DIGESTS = 7
-KEPT_CONTEXTS = FEED_DIGESTS
+FEED_WEEKS = 4
+KEPT_CONTEXTS = FEED_DIGESTS + FEED_WEEKS
 NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
 
 
@@ -42,7 +47,7 @@ def feed_url(web: WebApp, subscriber_id: int, identity: str) -> str:
 class PersonalFeeds:
     def __init__(self, web: WebApp) -> None:
         self.web = web
-        self.contexts: OrderedDict[int, RankingContext] = OrderedDict()
+        self.contexts: OrderedDict[str, RankingContext] = OrderedDict()
         self.lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -75,12 +80,9 @@ class PersonalFeeds:
             return None
         profile = store.profiles.profile(subscriber)
         items: list[tuple[FeedItem, str, str]] = []
-        for record in store.digests.published()[:FEED_DIGESTS]:
-            digest = store.digests.get(record.id)
-            if digest is None or not digest.papers:
-                continue
-            ranking = self._context(digest).score(profile, explain=self.web.config.email.for_you)
-            for index in ranking.order[: self.web.config.email.for_you]:
+        for digest, for_you in self._editions(store, weekly=subscriber.frequency == "weekly"):
+            ranking = self._context(digest).score(profile, explain=for_you)
+            for index in ranking.order[:for_you]:
                 paper = digest.papers[index]
                 item = FeedItem(paper, digest.slug, digest.published_at)
                 items.append((item, tldr(paper.abstract), ranking.reason(index)))
@@ -90,18 +92,32 @@ class PersonalFeeds:
             items, self.web.config.site, self_url=f"{self.web.config.site.url}feed/{token}", updated=updated
         )
 
+    def _editions(self, store: Store, *, weekly: bool) -> Iterator[tuple[Digest, int]]:
+        """The recent digests a reader's feed ranks, and how many of each are theirs: daily, or by week."""
+        email = self.web.config.email
+        if weekly:
+            for week in store.weeks.all()[:FEED_WEEKS]:
+                digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
+                if digest.papers:
+                    yield digest, email.weekly_for_you
+            return
+        for record in store.digests.published()[:FEED_DIGESTS]:
+            daily = store.digests.get(record.id)
+            if daily is not None and daily.papers:
+                yield daily, email.for_you
+
     def _context(self, digest: Digest) -> RankingContext:
-        assert digest.id is not None
+        key = digest.slug  # (a day's, or a week's)
         with self.lock:
-            context = self.contexts.get(digest.id)
+            context = self.contexts.get(key)
             if context is not None:
-                self.contexts.move_to_end(digest.id)
+                self.contexts.move_to_end(key)
                 return context
         history = self.web.store().profiles.recent_texts(IDF_SAMPLE)
         texts = [paper_text(paper.title, paper.abstract) for paper in digest.papers]
         context = prepare(texts, [paper_text(*paper) for paper in history])
         with self.lock:
-            self.contexts[digest.id] = context
+            self.contexts[key] = context
             while len(self.contexts) > KEPT_CONTEXTS:
                 self.contexts.popitem(last=False)
         return context
