@@ -2,8 +2,7 @@
 
 A weekly reader gets no daily mail. Each daily digest waits for them (its
 ledger row is *held*) until their weekly mail, which holds every digest
-that waited, as one digest: newest day first, each day's papers in its
-listing's order.
+that waited, as one digest whose order takes each day's listing in turn.
 
 A week is named by the local date of its send day (``schedule.weekly``, e.g.
 Monday at the usual send time). Its send time is a wall-clock time in the
@@ -66,14 +65,22 @@ def week_slug(week: dt.date) -> str:
 
 
 def week_digest(week: dt.date, digests: Sequence[Digest], *, published_at: dt.datetime) -> Digest:
-    """One digest of the week's daily digests: newest day first, each in its own order, every paper once."""
+    """One digest of the week's daily digests, every paper once, in the listings' order taken across the days:
+    each day's first paper (newest day first), then each day's second, and so on (the week's "top papers")."""
     newest_first = sorted(digests, key=lambda digest: digest.id or 0, reverse=True)
+    placed = sorted(
+        (
+            (position, day, paper)
+            for day, digest in enumerate(newest_first)
+            for position, paper in enumerate(digest.papers)
+        ),
+        key=lambda entry: (entry[0], entry[1]),
+    )
     papers, seen = [], set()
-    for digest in newest_first:
-        for paper in digest.papers:
-            if paper.id not in seen:
-                seen.add(paper.id)
-                papers.append(paper)
+    for _, _, paper in placed:
+        if paper.id not in seen:
+            seen.add(paper.id)
+            papers.append(paper)
     return Digest(
         slug=week_slug(week),
         date=week,

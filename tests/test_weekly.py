@@ -15,12 +15,15 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.config import load_config
 from digest.errors import ExitStatus
-from digest.weekly import WeeklyTime, parse_weekly, send_time, week_due
+from digest.models import Digest, StoredPaper
+from digest.weekly import WeeklyTime, parse_weekly, send_time, week_digest, week_due
 
-from conftest import SECRET, Project
+from conftest import NOW, SECRET, Project
 
 LONDON = "Europe/London"
 UTC = dt.UTC
@@ -377,3 +380,29 @@ def test_a_week_whose_mail_is_still_queued_does_not_lend_its_papers_to_the_next(
     assert sorted(mails) == [f"week-2027-03-{d}-1.eml" for d in (15, 22, 29)]
     assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(2, 8) for k in range(3)}
     assert mails["week-2027-03-29-1.eml"] == {f"D{d:02d}K{k}" for d in range(8, 15) for k in range(3)}
+
+
+def _digest(digest_id: int, paper_ids: list[int]) -> Digest:
+    day = dt.date(2027, 3, 14) + dt.timedelta(days=digest_id)
+    at = dt.datetime.combine(day, dt.time(3), tzinfo=UTC)
+    papers = tuple(
+        StoredPaper(id=i, title=f"Paper {i}", abstract="", links=(), first_dump_id=digest_id, first_rank=rank,
+                    first_seen_on=day, first_seen_at=at)
+        for rank, i in enumerate(paper_ids, start=1)
+    )  # fmt: skip
+    return Digest(slug=day.isoformat(), date=day, papers=papers, seen_before=0, dump_dates=(day,),
+                  first_dump_id=digest_id, last_dump_id=digest_id, published_at=at, id=digest_id)  # fmt: skip
+
+
+def test_a_weeks_digest_takes_each_days_listing_in_turn() -> None:
+    week = week_digest(dt.date(2027, 3, 22), [_digest(1, [11, 12, 13]), _digest(2, [21, 22])], published_at=NOW)
+    assert [paper.id for paper in week.papers] == [21, 11, 22, 12, 13]  # the newest day's first
+    assert week.slug == "week-2027-03-22" and week.weekly
+
+
+@given(st.lists(st.lists(st.integers(1, 40), max_size=12), max_size=8))
+def test_a_weeks_digest_holds_every_paper_of_its_days_once(days: list[list[int]]) -> None:
+    digests = [_digest(number + 1, list(dict.fromkeys(ids))) for number, ids in enumerate(days)]
+    week = week_digest(dt.date(2027, 3, 22), digests, published_at=NOW)
+    ids = [paper.id for paper in week.papers]
+    assert len(ids) == len(set(ids)) and set(ids) == {i for ids in days for i in ids}
