@@ -21,11 +21,12 @@ from digest.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.render import Renderer
 from digest.send_report import SendReport
-from digest.site import build_site, write_site
+from digest.site import build_site, page_path, write_site
 from digest.sources import FetchResult, fetch_all, fetched_paths
 from digest.store import Store
 from digest.transport import Transport
-from digest.weekly_delivery import queue_due_week, send_weekly, waiting_weekly_readers
+from digest.weekly import week_slug
+from digest.weekly_delivery import queue_due_week, send_weekly
 
 log = logging.getLogger(__name__)
 
@@ -171,17 +172,23 @@ def run_once(
     stop: threading.Event | None = None,
     ingest: bool = True,
     send: bool = True,
+    daily: bool = True,
     on_step: Callable[[RunReport, RunStep], None] | None = None,
 ) -> RunReport:
     """One pass: ingest pending dumps, publish what is new, send what is unsent, and weekly mails when due.
 
-    Idempotent.
+    Idempotent. With ``daily=False`` (the scheduler's weekly job, on a day ``schedule.send`` may
+    skip) only weekly mails: nothing is ingested, published or sent daily.
 
     ``secret`` and ``transport`` are asked for only when there is mail to send. ``on_step`` is
     told after each stage, so that progress is reported as it happens, even by a run that fails later.
     """
     report = RunReport()
     step = on_step or (lambda _report, _step: None)
+    if not daily:
+        for digest_id in store.digests.to_send():  # (a digest no send has queued yet waits for them too)
+            store.ledger.hold_for_weekly(digest_id)
+        return _weekly_part(store, config, report, step, clock=clock, secret=secret, transport=transport, stop=stop)
     if ingest:
         report.fetched, report.ingested = fetch_and_ingest(store, config, now=clock())
         step(report, "ingested")
@@ -213,81 +220,29 @@ def run_once(
         if sent.halted:  # the server is the problem: the next digest would fare no better
             report.unsent = len(pending) - position - 1
             break
-    if not report.stopped and not any(sent.halted for sent in report.sends):
-        # After the daily digests, so that one published by this run waits for the weekly readers too.
-        queued = queue_due_week(store, config, clock())
-        if queued is not None and queued.new:  # the week's page, which its mails link to
-            renderer = renderer_for(config, store=store, now=clock())
-            write_site(config.site.dir, build_site(store, renderer, config.site))
-        for weekly in send_weekly(store, config, transport=transport, secret=secret, clock=clock, stop=stop):
-            report.sends.append(weekly)
-            step(report, "sent")
+    if report.stopped or any(sent.halted for sent in report.sends):
+        return report
+    # After the daily digests, so that one published by this run waits for the weekly readers too.
+    return _weekly_part(store, config, report, step, clock=clock, secret=secret, transport=transport, stop=stop)
+
+
+def _weekly_part(
+    store: Store,
+    config: Config,
+    report: RunReport,
+    step: Callable[[RunReport, RunStep], None],
+    *,
+    clock: Callable[[], dt.datetime],
+    secret: Callable[[], bytes],
+    transport: Callable[[], Transport],
+    stop: threading.Event | None,
+) -> RunReport:
+    """Queue the week's mails when due (and write its page, which they link to), then send open weekly mails."""
+    queued = queue_due_week(store, config, clock())
+    if queued is not None and (queued.new or not (config.site.dir / page_path(week_slug(queued.week))).exists()):
+        renderer = renderer_for(config, store=store, now=clock())
+        write_site(config.site.dir, build_site(store, renderer, config.site))
+    for weekly in send_weekly(store, config, transport=transport, secret=secret, clock=clock, stop=stop):
+        report.sends.append(weekly)
+        step(report, "sent")
     return report
-
-
-@dataclass(frozen=True, slots=True)
-class RunPlan:
-    """What ``digest run`` would do now (for --dry-run); nothing is written."""
-
-    dumps: list[tuple[str, str, int]]  # (file, "ingest" or the reason it would be rejected, new papers)
-    new_papers: int  # papers a digest would hold
-    digests_to_send: int
-    active_subscribers: int
-    weekly_readers: int = 0  # weekly readers whose mail a run now would queue (their week is due)
-    weekly_open: int = 0  # weekly mails queued earlier and not sent yet
-
-
-def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
-    from digest.diff import diff_dump, identify
-    from digest.errors import DumpError
-    from digest.inbox import pending_files
-    from digest.ingest import order_pending
-
-    context = ingest_context(config, now)
-    processed = store.history.processed_files()
-    files = order_pending(pending_files(config.inbox, processed, now=now, settle=config.inbox_settle), context)
-    seen_keys: dict[str, int] = {}
-    dumps = []
-    new_total = 0
-    for file in files:
-        if file.problem is not None:
-            dumps.append((file.name, f"reject: {file.problem}", 0))
-            continue
-        try:
-            dump = parse_listing(file.path.read_bytes(), today=context.today)
-        except (DumpError, OSError) as exc:
-            dumps.append((file.name, f"reject: {getattr(exc, 'message', exc)}", 0))
-            continue
-        if store.history.dump_by_hash(dump.sha256) is not None:
-            dumps.append((file.name, "duplicate", 0))
-            continue
-        identified = identify(dump.papers)
-        known = store.history.known_title_keys(item.key for item in identified)
-        diff = diff_dump(
-            identified,
-            known_keys={**known, **seen_keys},
-            known_fingerprints=store.history.known_fingerprints(item.fingerprint for item in identified),
-            known_ids=store.history.known_arxiv_ids(item.arxiv_id for item in identified),
-        )
-        seen_keys.update((entry.key, 0) for entry in diff.new)
-        dumps.append((file.name, "ingest", len(diff.new)))
-        new_total += len(diff.new)
-    pending = pending_digest(store, now)
-    new_digest = bool(pending or new_total)
-    active = store.subscribers.counts().get("active", 0)
-    # What run_once would send: digests with work left, a digest it would publish, and the latest
-    # digest for subscribers who never had one (a digest it publishes reaches them anyway).
-    to_send = set(store.digests.to_send()) if active else set()
-    latest = store.digests.latest_id()
-    if latest is not None and not new_digest and store.ledger.newcomers():
-        to_send.add(latest)
-    if not active:  # nobody to send to: a digest with no open deliveries is simply marked done
-        to_send = {digest for digest in store.digests.to_send() if store.ledger.counts(digest).open}
-    return RunPlan(
-        dumps=dumps,
-        new_papers=new_total + (pending.new_count if pending else 0),
-        digests_to_send=len(to_send) + (1 if new_digest and active else 0),
-        active_subscribers=active,
-        weekly_readers=waiting_weekly_readers(store, config, now),
-        weekly_open=sum(store.weekly.counts(group.week, group.key).open for group in store.weekly.open_groups()),
-    )

@@ -5,8 +5,9 @@ Jobs, from the ``schedule`` section of schedule.yaml, in its timezone:
 * ``poll`` every ``schedule.poll``: ingest pending dumps (with ``send: on-arrival``
   also publish and send as soon as something new was ingested, or a send is unfinished);
 * ``send`` at the ``schedule.send`` crontab time: ingest, publish, send;
-* ``weekly`` at ``schedule.weekly``'s day and time: the same pass, which then queues
-  and sends the weekly readers' mails.
+* ``weekly`` at ``schedule.weekly``'s day and time: queue and send the weekly
+  readers' mails (only those: ``send`` may skip that day; when both fall at the same
+  time, the send's pass has queued them and the weekly job finds nothing to do).
 
 Each job runs alone (``max_instances=1``, ``coalesce=True``, ``misfire_grace_time``)
 and under the same run lock as ``digest run``, so a cron job and the scheduler
@@ -32,6 +33,7 @@ from digest.cron import crontab_trigger, previous_fire_time
 from digest.errors import DigestError, LockedError
 from digest.lock import run_lock
 from digest.pipeline import RunReport, fetch_and_ingest, run_once
+from digest.schedule_log import BusyJobNotice, describe
 from digest.store import Store
 from digest.transport import Transport
 from digest.weekly import DAYS
@@ -42,55 +44,6 @@ log = logging.getLogger(__name__)
 LAST_SEND = "last_send"
 #: How often a send job that finds the run lock taken tries again.
 LOCK_RETRY_SECONDS = 5.0
-
-
-def describe(report: RunReport) -> str:
-    """A run's outcome as key=value pairs for one log line."""
-    parts = [
-        *(
-            f"fetch[{r.name}]={r.status}" + (f" fetch_error[{r.name}]={r.reason!r}" if r.reason else "")
-            for r in report.fetched
-        ),
-        f"ingested={sum(r.status == 'ingested' for r in report.ingested)}",
-        f"duplicates={sum(r.status == 'duplicate' for r in report.ingested)}",
-        f"rejected={len(report.rejected)}",
-    ]
-    dumps = [r.file for r in report.ingested if r.status == "ingested"]
-    if dumps:
-        parts.append(f"dumps={','.join(dumps)}")
-    if report.digest is not None:
-        parts.append(f"digest={report.digest.id} slug={report.digest.slug} papers={report.digest.new_count}")
-    for send in report.sends:
-        name = send.digest_id or send.slug  # (a week's mails have no digest of their own)
-        parts.append(f"sent[{name}]={send.sent} failed[{name}]={send.failed} deferred[{name}]={send.deferred}")
-    return " ".join(parts)
-
-
-class BusyJobNotice(logging.Filter):
-    """APScheduler's "maximum number of running instances reached", once per busy spell, in our words.
-
-    While a long send runs, every poll that comes due is skipped, and APScheduler
-    says so each time. The first skip of a job is logged as one ``job=`` line;
-    the rest are dropped until that job has run again.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reported: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "maximum number of running instances" not in str(record.msg):
-            return True
-        job = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?"
-        name = job.split(" (", 1)[0]
-        if name in self.reported:
-            return False
-        self.reported.add(name)
-        record.msg, record.args = "job=%s outcome=skipped reason=busy (the previous job is still running)", (name,)
-        return True
-
-    def ran(self, job: str) -> None:
-        self.reported.discard(job)
 
 
 class DigestScheduler:
@@ -182,10 +135,29 @@ class DigestScheduler:
         except Exception as exc:
             log.exception("job=send outcome=error error=%r", f"{type(exc).__name__}: {exc}")
 
-    def _run(self, store: Store, *, ingest: bool) -> RunReport:
+    def weekly(self) -> None:
+        """The weekly readers' mails (a pass that ingests, publishes and sends nothing daily); quiet when idle."""
+        if self.stop.is_set():
+            return
+        self.busy_notice.ran("weekly")
+        try:
+            with self._locked("weekly", wait=True) as ok:
+                if not ok:
+                    return
+                with self.open_store() as store:
+                    report = self._run(store, ingest=False, daily=False)
+            if report.sends:
+                log.info("job=weekly outcome=%s %s", "problems" if report.problems else "ok", describe(report))
+        except DigestError as exc:
+            log.error("job=weekly outcome=error error=%r", exc.one_line())
+        except Exception as exc:
+            log.exception("job=weekly outcome=error error=%r", f"{type(exc).__name__}: {exc}")
+
+    def _run(self, store: Store, *, ingest: bool, daily: bool = True) -> RunReport:
         return run_once(
             store,
             self.config,
+            daily=daily,
             clock=self.clock,
             secret=self.secret,
             transport=self.transport,
@@ -249,10 +221,10 @@ class DigestScheduler:
             minute=weekly.at.minute,
             timezone=self.config.timezone,
         )
-        scheduler.add_job(self.send, trigger, id="weekly", name="weekly")
+        scheduler.add_job(self.weekly, trigger, id="weekly", name="weekly")
         if missed is None and self.missed_weekly(now):
             log.info("job=weekly outcome=catching-up")
-            scheduler.add_job(self.send, id="weekly-missed", name="weekly (missed)", next_run_time=now)
+            scheduler.add_job(self.weekly, id="weekly-missed", name="weekly (missed)", next_run_time=now)
         self.scheduler = scheduler
         return scheduler
 

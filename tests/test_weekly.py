@@ -70,13 +70,16 @@ class Calendar:
         self.start = start
         self.arrivals: dict[str, dt.datetime] = {}  # message file -> the run that wrote it
         self.published: dict[str, int] = {}  # paper -> day number
+        self.last = dt.datetime.combine(start, dt.time(0), tzinfo=UTC)  # the latest run
 
-    def day(self, number: int, *, runs: list[dt.time] | None = None) -> None:
+    def day(self, number: int, *, runs: list[dt.time] | None = None, at: dt.time = dt.time(3)) -> None:
+        """Day ``number``: its dump arrives and is run at ``at`` (UTC); then Monday's runs, or ``runs``."""
         date = self.start + dt.timedelta(days=number)
-        arrived = dt.datetime.combine(date, dt.time(2, 30), tzinfo=UTC).timestamp()
+        run_at = dt.datetime.combine(date, at, tzinfo=UTC)
+        arrived = (run_at - dt.timedelta(minutes=30)).timestamp()
         path = self.project.drop("", f"day-{number:02d}.txt", data=day_dump(number))
         os.utime(path, (arrived, arrived))  # (a dump without a date line is dated by its arrival)
-        self.run(dt.datetime.combine(date, dt.time(3), tzinfo=UTC))
+        self.run(run_at)
         self.published.update({f"D{number:02d}K{k}": number for k in range(3)})
         if date.weekday() == 0 or runs:  # Monday: cron runs every 15 minutes from 05:00 to 09:00 UTC
             times = runs or [dt.time(5 + minutes // 60, minutes % 60) for minutes in range(0, 4 * 60 + 1, 15)]
@@ -84,6 +87,7 @@ class Calendar:
                 self.run(dt.datetime.combine(date, at, tzinfo=UTC))
 
     def run(self, now: dt.datetime) -> None:
+        self.last = now
         result = self.project.run("run", now=now)
         assert result.code == ExitStatus.OK, result.stderr
         assert result.stdout == "" and result.stderr == ""  # quiet under cron
@@ -406,3 +410,106 @@ def test_a_weeks_digest_holds_every_paper_of_its_days_once(days: list[list[int]]
     week = week_digest(dt.date(2027, 3, 22), digests, published_at=NOW)
     ids = [paper.id for paper in week.papers]
     assert len(ids) == len(set(ids)) and set(ids) == {i for ids in days for i in ids}
+
+
+@pytest.mark.postgres
+def test_a_switch_to_daily_while_the_week_is_being_queued_waits_for_it(pg_project: Project) -> None:
+    """The preferences page and the weekly queueing take the same lock: no paper comes twice."""
+    import threading
+    import time
+
+    from digest.store import open_store
+
+    weekly_project(pg_project)
+    pg_project.environ["DIGEST_SECRET_KEY"] = SECRET
+    assert pg_project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(pg_project, dt.date(2027, 3, 16))
+    for number in range(6):  # Tuesday to Sunday: held for Monday's mail
+        calendar.day(number)
+    monday = dt.datetime(2027, 3, 22, 7, tzinfo=UTC)
+    queueing, web = open_store(pg_project.database, now=monday), open_store(pg_project.database, now=monday)
+    switch = threading.Thread(target=lambda: web.profiles.update(1, frequency="daily"))
+    original = queueing.weekly._open_sets
+
+    def switch_meanwhile(**where: object) -> list[tuple[int, set[int]]]:
+        switch.start()  # the reader saves "every day" while the week's mails are being queued
+        time.sleep(0.5)
+        assert switch.is_alive()  # ...and waits for the queueing to finish
+        return original(**where)  # type: ignore[arg-type]
+
+    queueing.weekly._open_sets = switch_meanwhile  # type: ignore[method-assign]
+    try:
+        queueing.weekly.queue_week(monday.date(), due_at=monday, lookback=dt.timedelta(days=7), now=monday)
+        switch.join(timeout=30)
+    finally:
+        queueing.close()
+        web.close()
+    calendar.run(monday + dt.timedelta(minutes=15))
+    seen = Counter(paper for papers in calendar.mails_of(1).values() for paper in papers)
+    assert seen == Counter(list(calendar.published))  # each once: in the weekly mail queued before the switch
+
+
+def test_a_reader_who_comes_back_is_not_sent_what_was_new_before_they_left(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 16))  # a Tuesday
+    for number in range(3):  # Tuesday to Thursday: held for Monday's mail
+        calendar.day(number)
+    assert project.run("subscribers", "remove", "w@example.org").code == ExitStatus.OK
+    for number in range(3, 18):
+        calendar.day(number)
+    assert project.run("subscribers", "add", "w@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    for number in range(18, 27):
+        calendar.day(number)
+    seen = {paper for papers in calendar.mails_of(1).values() for paper in papers}
+    # Back on Friday 2 April: their first mail (Monday 5) again looks back a week (to Tuesday 30 March), no further.
+    assert seen == {f"D{d:02d}K{k}" for d in range(14, 21) for k in range(3)}
+
+
+def test_a_new_weekly_reader_gets_a_digest_published_after_the_week_was_queued(project: Project) -> None:
+    weekly_project(project)
+    assert project.run("subscribers", "add", "old@example.org", "--frequency", "weekly").code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 16))
+    for number in range(6):  # Tuesday to Sunday
+        calendar.day(number)
+    calendar.run(dt.datetime(2027, 3, 22, 7, tzinfo=UTC))  # the week is queued
+    calendar.day(6, at=dt.time(7, 10), runs=[dt.time(7, 15)])  # Monday's dump, late: after the week's cut
+    new = project.run("subscribers", "add", "new@example.org", "--frequency", "weekly", now=calendar.last)
+    assert new.code == ExitStatus.OK
+    calendar.run(dt.datetime(2027, 3, 22, 7, 30, tzinfo=UTC))  # within the grace: the newcomer's first mail
+    for number in range(7, 16):
+        calendar.day(number)
+    for reader in (1, 2):
+        seen = Counter(paper for papers in calendar.mails_of(reader).values() for paper in papers)
+        assert set(seen.values()) == {1} and "D06K0" in seen  # Monday's papers: in next week's mail
+
+
+def test_the_schedulers_weekly_job_sends_weekly_mails_only(project: Project) -> None:
+    """With send on weekdays and weekly readers on Sundays, Sunday brings no daily mail and ingests nothing."""
+    from digest.schedule import DigestScheduler
+    from digest.store import open_store
+    from digest.transport import OutboxTransport
+
+    weekly_project(project, "  weekly: sun\n")
+    text = project.config.read_text(encoding="utf-8").replace("'0 7 * * *'", "'0 7 * * 1-5'")
+    project.config.write_text(text, encoding="utf-8")
+    for address, frequency in [("d@example.org", "daily"), ("w@example.org", "weekly")]:
+        assert project.run("subscribers", "add", address, "--frequency", frequency).code == ExitStatus.OK
+    calendar = Calendar(project, dt.date(2027, 3, 15))  # a Monday
+    for number in range(5):  # to Friday
+        calendar.day(number)
+    project.drop("", "saturday.txt", data=day_dump(5))  # waits in the inbox for Monday's send
+    sunday = dt.datetime(2027, 3, 21, 7, tzinfo=UTC)
+    config = load_config(project.config, {})
+    scheduler = DigestScheduler(
+        config,
+        open_store=lambda: open_store(config.database, now=sunday),
+        clock=lambda: sunday,
+        secret=lambda: SECRET.encode(),
+        transport=lambda: OutboxTransport(config.delivery.outbox),
+    )
+    before = set(calendar.mails_of(1))
+    scheduler.weekly()
+    assert set(calendar.mails_of(1)) == before  # no daily mail on Sunday
+    assert list(calendar.mails_of(2)) == ["week-2027-03-21-2.eml"]
+    assert (project.inbox / "saturday.txt").exists()  # not ingested: that is Monday's send's work

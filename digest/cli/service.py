@@ -21,7 +21,8 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     from digest.lock import run_lock
     from digest.mailing import make_transport
-    from digest.pipeline import RunReport, RunStep, plan_run, run_once
+    from digest.pipeline import RunReport, RunStep, run_once
+    from digest.run_plan import plan_run
 
     config = config_from(args, env)
     now = env.clock()

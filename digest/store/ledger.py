@@ -26,10 +26,7 @@ from dataclasses import dataclass
 from digest.models import Subscriber
 from digest.store.backend import Database
 from digest.store.subscribers import COLUMNS as SUBSCRIBER_COLUMNS
-from digest.store.subscribers import subscriber_from_row
-
-#: Why a queued delivery was not sent after all.
-DEPARTED = "the subscriber left before it was sent"
+from digest.store.subscribers import DEPARTED, subscriber_from_row
 
 _S_COLUMNS = ", ".join(f"s.{column.strip()}" for column in SUBSCRIBER_COLUMNS.split(","))
 
@@ -98,6 +95,16 @@ class Ledger:
                 (digest_id,),
             )
             return self._queued_total(digest_id) - before  # counted, not returned: a list may be millions long
+
+    def hold_for_weekly(self, digest_id: int) -> None:
+        """Hold the digest for every active weekly reader who has no row for it yet (before its daily send)."""
+        with self.db.transaction(exclusive=True):
+            self.db.execute(
+                "INSERT INTO deliveries (digest_id, subscriber_id, status)"
+                " SELECT ?, id, 'held' FROM subscribers WHERE status = 'active' AND frequency = 'weekly'"
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
+                (digest_id,),
+            )
 
     def _queued_total(self, digest_id: int) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM deliveries WHERE digest_id = ?", (digest_id,))[0][0])

@@ -261,7 +261,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 sent_at TIMESTAMPTZ,
                 UNIQUE (subscriber_id, week)
             )""",
-            "CREATE INDEX weekly_mails_status ON weekly_mails (week, digests, status, subscriber_id)",
+            "CREATE INDEX weekly_mails_status ON weekly_mails (week, status, subscriber_id)",
             # A held delivery waits for the subscriber's weekly mail (CHECK constraints change by a rebuild).
             """CREATE TABLE deliveries_new (
                 digest_id {bigint} NOT NULL REFERENCES digests (id),

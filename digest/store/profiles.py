@@ -36,7 +36,8 @@ class Profiles:
         if interests is not None:
             self.db.execute("UPDATE subscribers SET interests = ? WHERE id = ?", (terms_text(interests), subscriber_id))
         if frequency is not None:
-            with self.db.transaction():
+            # Exclusive: a day's send queueing this reader, or a week's mails being queued, waits (or is waited for).
+            with self.db.transaction(exclusive=True):
                 rows = self.db.execute(
                     "UPDATE subscribers SET frequency = ? WHERE id = ? AND frequency <> ? RETURNING id",
                     (frequency, subscriber_id, frequency),

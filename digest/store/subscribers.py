@@ -32,6 +32,10 @@ def subscriber_from_row(row: Sequence[object]) -> Subscriber:
     )
 
 
+#: Why a delivery that waited was not sent after all.
+DEPARTED = "the subscriber left before it was sent"
+
+
 class Subscribers:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -105,6 +109,17 @@ class Subscribers:
             )
         else:
             self.db.execute("UPDATE subscribers SET status = ? WHERE id = ?", (status, subscriber_id))
+        if status != "active":
+            self._drop_waiting(subscriber_id)
+
+    def _drop_waiting(self, subscriber_id: int) -> None:
+        """A reader who leaves is sent nothing more: what waited for them (queued, held for a weekly mail) is
+        skipped, so that a reader who comes back later is not sent what was new before they left."""
+        self.db.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = ? WHERE subscriber_id = ?"
+            " AND status IN ('queued', 'held')",
+            (DEPARTED, subscriber_id),
+        )
 
     def record_bounce(self, subscriber_id: int, *, limit: int) -> bool:
         """Count a permanent failure; True when the subscriber is now marked bounced."""
@@ -114,6 +129,8 @@ class Subscribers:
             " RETURNING id",
             (subscriber_id, limit),
         )
+        if rows:
+            self._drop_waiting(subscriber_id)
         return bool(rows)
 
     def reset_bounces(self, subscriber_id: int) -> None:

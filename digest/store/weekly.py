@@ -18,12 +18,13 @@ LOCKED`` on PostgreSQL, taken over when their worker died or timed out.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.store.backend import Database
-from digest.store.ledger import _S_COLUMNS, DEPARTED, Claim, LedgerCounts, _owner_is_dead
-from digest.store.subscribers import subscriber_from_row
+from digest.store.ledger import _S_COLUMNS, Claim, LedgerCounts, _owner_is_dead
+from digest.store.subscribers import DEPARTED, subscriber_from_row
 from digest.store.weeks import Weeks
 
 NOTHING_NEW = "nothing new since the last weekly mail"
@@ -62,10 +63,9 @@ class WeeklyMails:
                 " WHERE s.status = 'active' AND s.frequency = 'weekly'"
                 " AND NOT EXISTS (SELECT 1 FROM weekly_mails w WHERE w.subscriber_id = s.id))"
                 " INSERT INTO deliveries (digest_id, subscriber_id, status)"
-                " SELECT d.id, f.id, 'held' FROM first_timers f CROSS JOIN digests d"
-                " WHERE d.id <= ? AND d.published_at > ?"
-                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",
-                (cut, due_at - lookback),
+                " SELECT d.id, f.id, 'held' FROM first_timers f CROSS JOIN digests d WHERE d.published_at > ?"
+                " ON CONFLICT (digest_id, subscriber_id) DO NOTHING",  # (those past the cut wait for next week)
+                (due_at - lookback,),
             )
             self.db.execute(
                 "INSERT INTO weekly_mails (week, subscriber_id, status)"
@@ -109,7 +109,7 @@ class WeeklyMails:
     def _write_sets(self, week: dt.date, held: dict[int, set[int]]) -> None:
         """Fix each fresh mail's digests; one statement for the set most share, one per other reader."""
         keys = {subscriber_id: ",".join(map(str, sorted(ids))) for subscriber_id, ids in held.items() if ids}
-        common = max(set(keys.values()), key=list(keys.values()).count) if keys else None
+        common = Counter(keys.values()).most_common(1)[0][0] if keys else None
         fresh = "week = ? AND digests = '' AND status = 'queued'"
         self.db.execute_many(
             f"UPDATE weekly_mails SET digests = ? WHERE {fresh} AND subscriber_id = ?",
