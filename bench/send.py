@@ -11,7 +11,10 @@ included), peak RSS, and our rate as a ratio of smtp-source's. With
 workers at once, and checks that every subscriber got one message. Needs
 Debian's postfix package (smtp-sink, smtp-source).
 
-    python bench/send.py [--subscribers 2000 100000] [--postgres postgresql://127.0.0.1/test]
+With ``--weekly`` every subscriber reads weekly: the three example dumps' digests are held for them and
+``digest run`` queues and sends their week's mails (163 papers each).
+
+    python bench/send.py [--subscribers 2000 100000] [--postgres postgresql://127.0.0.1/test] [--weekly]
 """
 
 from __future__ import annotations
@@ -76,26 +79,44 @@ def profile_rows(subscriber_ids: list[int], papers: list[tuple[int, str, str]]) 
     return interests, votes
 
 
-def build_project(folder: Path, subscribers: int, connections: int, database: str = "sqlite:///digest.db") -> Path:
-    """A project with one published digest (the largest example dump) and N active, distinct subscribers."""
-    folder.mkdir(parents=True)
+def build_project(
+    folder: Path, subscribers: int, connections: int, database: str = "sqlite:///digest.db", *, weekly: bool = False
+) -> Path:
+    """A project with one published digest (the largest example dump) and N active, distinct subscribers.
+
+    ``weekly``: the three example dumps' digests (163 papers) held for N weekly readers, whose week falls
+    due a minute ago (so that ``digest run`` now queues and sends their mails).
+    """
+    (folder / "inbox").mkdir(parents=True)
     config_path = folder / "schedule.yaml"
+    due = NOW - dt.timedelta(minutes=1)
+    weekly_time = f"schedule: {{weekly: '{due:%a %H:%M}', misfire_grace: 1h}}\n" if weekly else ""
     config_path.write_text(
         f"timezone: UTC\ninbox: inbox\ndatabase: '{database}'\n"
         "site: {url: 'https://digest.example.org/', dir: site}\n"
-        f"delivery: {{connections: {connections}, rate: 0, outbox: outbox}}\n"
+        f"delivery: {{connections: {connections}, rate: 0, outbox: outbox}}\n" + weekly_time
     )
     config = load_config(config_path, {})
+    dumps = (
+        sorted((ROOT / "examples" / "dumps").glob("*.txt"))
+        if weekly
+        else [ROOT / "examples" / "dumps" / "000_3c17afee710faccb.txt"]
+    )
     with open_store(config.database, now=NOW) as store:
-        dump = ROOT / "examples" / "dumps" / "000_3c17afee710faccb.txt"
-        ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=NOW))
-        publish(store, config, now=NOW)
+        for dump in dumps:
+            ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=NOW))
+            publish(store, config, now=NOW)
         with store.transaction(exclusive=True):
             store.db.execute_many(
-                "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at)"
-                " VALUES (?, 'active', '', '', ?, ?)",
-                [(f"reader{i:06d}@example.org", NOW, NOW) for i in range(subscribers)],
+                "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at,"
+                " frequency) VALUES (?, 'active', '', '', ?, ?, ?)",
+                [(f"reader{i:06d}@example.org", NOW, NOW, "weekly" if weekly else "daily") for i in range(subscribers)],
             )
+        if weekly:  # each day's send has held its digest for the weekly readers
+            for record in store.digests.published():
+                store.digests.mark_queued(record.id, now=NOW)
+                store.ledger.enqueue(record.id)
+        with store.transaction(exclusive=True):
             ids = [int(row[0]) for row in store.db.execute("SELECT id FROM subscribers ORDER BY id")]
             papers = [
                 (int(i), str(t), str(a)) for i, t, a in store.db.execute("SELECT id, title, abstract FROM papers")
@@ -110,12 +131,15 @@ def build_project(folder: Path, subscribers: int, connections: int, database: st
     return config_path
 
 
-def digest_send(config_path: Path, port: int) -> tuple[float, float, int]:
+def digest_send(config_path: Path, port: int, *, weekly: bool = False) -> tuple[float, float, int]:
+    """``digest send`` (or, for weekly readers, ``digest run``, which queues and sends their week)."""
     env = {**os.environ, "DIGEST_SECRET_KEY": SECRET, "DIGEST_SMTP_URL": f"smtp://127.0.0.1:{port}"}
-    result = run_measured([*digest_command(), "--config", str(config_path), "send", "--verbose"], env=env)
+    command = "run" if weekly else "send"
+    result = run_measured([*digest_command(), "--config", str(config_path), command, "--verbose"], env=env)
     if result.returncode != 0:
-        raise SystemExit(f"digest send failed ({result.returncode}): {result.stderr.strip()[-500:]}")
-    sent = int(result.stdout.split(": ", 1)[1].split(" sent", 1)[0])
+        raise SystemExit(f"digest {command} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+    line = next(line for line in reversed(result.stdout.splitlines()) if " sent" in line)
+    sent = int(line.split(": ", 1)[1].split(" sent", 1)[0])
     return result.wall, result.peak_rss_mb, sent
 
 
@@ -163,6 +187,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[2_000, 100_000])
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--postgres", metavar="URL", help="also send from PostgreSQL with two workers")
+    parser.add_argument("--weekly", action="store_true", help="weekly readers: a week of 163 papers, via digest run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="digest-send-bench-"))
     port = free_port()
@@ -175,12 +200,13 @@ def main() -> None:
     connections = args.connections
     try:
         for count in args.subscribers:
-            config_path = build_project(work / f"n{count}", count, connections)
+            config_path = build_project(work / f"n{count}", count, connections, weekly=args.weekly)
             size = message_size(config_path)
-            wall, rss, sent = digest_send(config_path, port)
+            wall, rss, sent = digest_send(config_path, port, weekly=args.weekly)
             ours = sent / wall
+            kind = "weekly readers' mails (digest run)" if args.weekly else "digest send"
             print(
-                f"digest send, {count:,} distinct subscribers, {connections} connections: {sent:,} messages of"
+                f"{kind}, {count:,} distinct subscribers, {connections} connections: {sent:,} messages of"
                 f" {size / 1000:.0f} KB in {wall:.1f} s = {ours:,.0f} msg/s; peak RSS {rss:.0f} MB"
             )
             theirs = count / smtp_source(port, count, size, connections)
