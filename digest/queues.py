@@ -109,12 +109,13 @@ class WeeklyQueue:
 
     def __init__(self, store: Store, group: MailGroup, *, list_id: str) -> None:
         self.mails = store.weekly
+        self.weeks = store.weeks
         self.group = group
         self.name = week_slug(group.week)
         self.list_id = list_id
 
     def open_count(self) -> int:
-        return self.mails.counts(self.group.week, self.group.key).open
+        return self.weeks.counts(self.group.week, self.group.key).open
 
     def release_dead_claims(self) -> None:
         self.mails.release_dead_claims(self.group)

@@ -77,5 +77,5 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
         digests_to_send=len(to_send) + (1 if new_digest and active else 0),
         active_subscribers=active,
         weekly_readers=waiting_weekly_readers(store, config, now),
-        weekly_open=sum(store.weekly.counts(group.week, group.key).open for group in store.weekly.open_groups()),
+        weekly_open=sum(store.weeks.counts(group.week, group.key).open for group in store.weekly.open_groups()),
     )

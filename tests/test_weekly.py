@@ -162,6 +162,8 @@ def test_one_weekly_mail_per_week_at_seven_local_time_across_the_dst_change(proj
     published_by_last_monday = {paper for paper, day in calendar.published.items() if day <= 22}
     assert set(seen) == published_by_last_monday and set(seen.values()) == {1}
     assert weekly["week-2027-03-22-2.eml"] == {f"D{d:02d}K{k}" for d in range(2, 9) for k in range(3)}
+    planned = project.run("send", "--dry-run").stdout
+    assert "would send to at most 0 active subscribers" in planned and "1 weekly readers wait for their week" in planned
     status = project.run("status", now=dt.datetime(2027, 4, 6, 12, tzinfo=UTC)).stdout
     assert "weekly:      mon 07:00 (Europe/London), next 2027-04-12 07:00 BST; 1 weekly reader(s);" in status
     assert "week 2027-04-05: 1 sent, 0 to send" in status
@@ -301,12 +303,19 @@ def test_a_weekly_mail_the_server_did_not_take_is_sent_by_a_later_run_once(proje
     assert failed.code == ExitStatus.PARTIAL
     assert "weekly mails (week-2027-03-22): 1 delivery waits to be retried" in failed.stderr
     assert "would send 1 weekly mail(s) queued earlier" in project.run("run", "--dry-run", now=monday).stdout
+    shown = project.run("deliveries", "--week", "2027-03-22").stdout
+    assert shown.startswith("week 2027-03-22: 0 sent (0 uncertain), 0 failed, 1 queued"), shown
+    unknown = project.run("deliveries", "--week", "2027-03-23")
+    assert (
+        unknown.code == ExitStatus.USAGE and "no weekly mails were queued for the week of 2027-03-23" in unknown.stderr
+    )
     del project.environ["DIGEST_SMTP_URL"]
     calendar.day(9)  # Tuesday, long past the grace: the queued mail goes now, as it was queued
     calendar.day(10)
     mails = calendar.mails_of(1)
     assert sorted(mails) == ["week-2027-03-15-1.eml", "week-2027-03-22-1.eml"]
     assert mails["week-2027-03-22-1.eml"] == {f"D{d:02d}K{k}" for d in range(2, 8) for k in range(3)}
+    assert project.run("deliveries", "--week", "2027-03-22").stdout.startswith("week 2027-03-22: 1 sent")
 
 
 def test_the_scheduler_has_a_weekly_job_at_local_time_and_catches_up_within_the_grace(project: Project) -> None:

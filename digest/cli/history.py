@@ -168,7 +168,7 @@ def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, A
     weeks = store.weeks.all()
     last_week = None
     if weeks:
-        counts = store.weekly.counts(weeks[0].week)
+        counts = store.weeks.counts(weeks[0].week)
         last_week = {"week": weeks[0].week.isoformat(), "sent": counts.sent, "open": counts.open}
     return {
         "when": str(config.schedule.weekly),

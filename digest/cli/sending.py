@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, send_problem_lines, signing_key, store_for
-from digest.cli.parsing import CommandFactory, Parser, digest_arg
+from digest.cli.parsing import CommandFactory, Parser, date_arg, digest_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -70,16 +70,20 @@ def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment)
     from digest.subscribers import filter_papers
 
     counts = store.ledger.counts(digest.id or 0)
-    would = skipped = 0
+    would = skipped = weekly = 0
     for subscriber in store.subscribers.iter_all(status="active"):
-        if filter_papers(digest.papers, subscriber.include, subscriber.exclude):
+        if subscriber.frequency == "weekly":
+            weekly += 1
+        elif filter_papers(digest.papers, subscriber.include, subscriber.exclude):
             would += 1
         else:
             skipped += 1
     env.out(
         f"digest {digest.slug} ({digest.new_count} papers): {counts.sent} already sent;"
         f" would send to at most {max(would - counts.sent, 0)} active subscribers,"
-        f" {skipped} skipped by their filters; transport:"
+        f" {skipped} skipped by their filters"
+        + (f", {weekly} weekly readers wait for their week" if weekly else "")
+        + "; transport:"
         f" {'SMTP' if config.delivery.smtp_url else f'outbox {config.delivery.outbox}'}"
     )
     return ExitStatus.OK
@@ -87,6 +91,8 @@ def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment)
 
 def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = config_from(args, env)
+    if args.week is not None:
+        return week_deliveries(args, env, config)
     with store_for(config, env.clock()) as store:
         digest = store.digests.named(args.digest)
         if digest is None or digest.id is None:
@@ -107,6 +113,30 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.OK
     env.out(
         f"digest {digest.slug}: {counts.sent} sent ({counts.uncertain} uncertain), {counts.failed} failed,"
+        f" {counts.queued} queued, {counts.sending} sending, {counts.skipped} skipped"
+        + (f", {counts.held} held for weekly mails" if counts.held else "")
+    )
+    for address, error, attempts in failures:
+        env.out(f"  {address}: {error} ({attempts} attempts)")
+    return ExitStatus.OK
+
+
+def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) -> ExitStatus:
+    """A week's weekly mails: counts by status and the failures."""
+    with store_for(config, env.clock()) as store:
+        if store.weeks.get(args.week) is None:
+            raise UsageError(
+                f"no weekly mails were queued for the week of {args.week.isoformat()}",
+                hint="a week is named by its send day, e.g. a Monday; 'digest status' shows the last one",
+            )
+        counts = store.weeks.counts(args.week)
+        failures = store.weeks.failures(args.week)
+    if args.json:
+        failed = [{"email": e, "error": r, "attempts": a} for e, r, a in failures]
+        env.out(json.dumps({"week": args.week.isoformat(), **dataclasses.asdict(counts), "failures": failed}))
+        return ExitStatus.OK
+    env.out(
+        f"week {args.week.isoformat()}: {counts.sent} sent ({counts.uncertain} uncertain), {counts.failed} failed,"
         f" {counts.queued} queued, {counts.sending} sending, {counts.skipped} skipped"
     )
     for address, error, attempts in failures:
@@ -146,7 +176,9 @@ def register(command: CommandFactory, common: Parser) -> None:
         "Show a digest's deliveries: counts by status and the failures with their reasons.",
         "digest deliveries --json",
     )
-    deliveries.add_argument(
+    which = deliveries.add_mutually_exclusive_group()
+    which.add_argument(
         "--digest", type=digest_arg, metavar="DATE", help="the digest: its date, 'latest' (default) or number"
     )
+    which.add_argument("--week", type=date_arg, metavar="DATE", help="a week's weekly mails: its send day")
     deliveries.add_argument("--json", action="store_true", help="print one JSON object")

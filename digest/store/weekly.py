@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.store.backend import Database
-from digest.store.ledger import _S_COLUMNS, Claim, LedgerCounts, _owner_is_dead
+from digest.store.ledger import _S_COLUMNS, Claim, _owner_is_dead
 from digest.store.subscribers import DEPARTED, subscriber_from_row
 from digest.store.weeks import Weeks
 
@@ -243,16 +243,6 @@ class WeeklyMails:
             (*params, worker),
         )
         return int(rows[0][0])
-
-    def counts(self, week: dt.date, digests: str | None = None) -> LedgerCounts:
-        """The week's mails by status (of one digest set, when given)."""
-        extra, params = (" AND digests = ?", (week, digests)) if digests is not None else ("", (week,))
-        rows = self.db.execute(
-            f"SELECT status, COUNT(*), COUNT(uncertain) FROM weekly_mails WHERE week = ?{extra} GROUP BY status",
-            params,
-        )
-        counts = {str(status): int(n) for status, n, _ in rows}
-        return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
 
     def held_digests(self, subscriber_id: int) -> list[int]:
         """The digests waiting for the subscriber's next weekly mail (not taken by one queued already)."""

@@ -1,4 +1,4 @@
-"""Weeks of weekly mails: when each fell due, and which digests its archive page holds."""
+"""Weeks of weekly mails: when each fell due, which digests its archive page holds, and how its mails went."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from digest.models import Topic
 from digest.store.backend import Database
+from digest.store.ledger import LedgerCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,23 @@ class Weeks:
             (week, due_at, first, int(latest), now),
         )
         return Week(week, due_at, first, int(latest), now)
+
+    def counts(self, week: dt.date, digests: str | None = None) -> LedgerCounts:
+        """The week's mails by status (of one digest set, when given)."""
+        extra, params = (" AND digests = ?", (week, digests)) if digests is not None else ("", (week,))
+        rows = self.db.execute(
+            f"SELECT status, COUNT(*), COUNT(uncertain) FROM weekly_mails WHERE week = ?{extra} GROUP BY status",
+            params,
+        )
+        counts = {str(status): int(n) for status, n, _ in rows}
+        return LedgerCounts(**counts, uncertain=sum(int(u) for _, _, u in rows))
+
+    def failures(self, week: dt.date, *, limit: int = 50) -> list[tuple[str, str, int]]:
+        """(address, last error, attempts) of the week's failed mails and queued ones that have failed before."""
+        rows = self.db.execute(
+            "SELECT s.email, w.last_error, w.attempts FROM weekly_mails w JOIN subscribers s ON s.id = w.subscriber_id"
+            " WHERE w.week = ? AND (w.status = 'failed' OR w.uncertain IS NOT NULL"
+            " OR (w.status = 'queued' AND w.last_error IS NOT NULL)) ORDER BY s.email LIMIT ?",
+            (week, limit),
+        )
+        return [(str(email), str(error or ""), int(attempts)) for email, error, attempts in rows]
