@@ -33,19 +33,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
 from digest.assemblers import Assemblers, Order
 from digest.config import Config
 from digest.errors import StoreError
-from digest.grouping import topics_of
-from digest.mailing import Mailer
-from digest.models import Digest, Topic
+from digest.mailing import Mailer, mailer_for
+from digest.models import Digest
 from digest.queues import DeliveryQueue, DigestQueue
-from digest.rank import IDF_SAMPLE
-from digest.render import Renderer
 from digest.send_report import Breaker, Outcome, SendReport
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
@@ -92,28 +89,6 @@ def send_digest(
         store, config, queue, mailer, report,
         transport=transport, secret=secret, clock=clock, stop=stop, progress=progress, backoff=backoff,
     )  # fmt: skip
-
-
-def mailer_for(
-    store: Store,
-    config: Config,
-    digest: Digest,
-    *,
-    transport: Transport,
-    now: dt.datetime,
-    topics: Sequence[Topic] | None = None,
-) -> Mailer:
-    """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader."""
-    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
-    return Mailer(
-        digest,
-        config,
-        renderer,
-        now,
-        transport.wire_format,
-        topics=topics if topics is not None else topics_of(store, digest),
-        history=store.profiles.recent_texts(IDF_SAMPLE),
-    )
 
 
 def send_queue(

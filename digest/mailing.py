@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterable, Sequence
 from digest.assemble import Assembled, Reader, assemble
 from digest.config import Config
 from digest.email_parts import render_email
+from digest.grouping import topics_of
 from digest.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
 from digest.models import Digest, Profile, Subscriber, Topic
-from digest.rank import paper_text, prepare
+from digest.rank import IDF_SAMPLE, paper_text, prepare
 from digest.render import Renderer
+from digest.store import Store
 from digest.subscribers import matches
 from digest.tokens import make_token
 from digest.transport import OutboxTransport, SMTPTransport, Transport
@@ -119,6 +121,28 @@ class Mailer:
             html_body=bodies.html,
             text_body=bodies.text,
         )
+
+
+def mailer_for(
+    store: Store,
+    config: Config,
+    digest: Digest,
+    *,
+    transport: Transport,
+    now: dt.datetime,
+    topics: Sequence[Topic] | None = None,
+) -> Mailer:
+    """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader."""
+    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+    return Mailer(
+        digest,
+        config,
+        renderer,
+        now,
+        transport.wire_format,
+        topics=topics if topics is not None else topics_of(store, digest),
+        history=store.profiles.recent_texts(IDF_SAMPLE),
+    )
 
 
 def subject_template(config: Config, digest: Digest) -> str:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from digest.config import Config
-from digest.deliver import mailer_for, send_queue
+from digest.deliver import send_queue
 from digest.grouping import combined, week_topics
+from digest.mailing import mailer_for
 from digest.models import Digest, Subscriber
 from digest.queues import WeeklyQueue
 from digest.send_report import SendReport
