@@ -131,7 +131,7 @@ class WeeklyMails:
     def open_groups(self) -> list[MailGroup]:
         """Weeks and digest sets with mails left to send, oldest week first."""
         rows = self.db.execute(
-            "SELECT DISTINCT week, digests FROM weekly_mails WHERE status IN ('queued', 'sending')"
+            "SELECT DISTINCT week, digests FROM weekly_mails WHERE status IN ('queued', 'sending') AND digests <> ''"
             " ORDER BY week, digests"
         )
         return [MailGroup(row[0], tuple(int(part) for part in str(row[1]).split(","))) for row in rows]
