@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from digest.diff import diff_dump, identify
+from digest.listings.diff import diff_dump, identify
 from digest.models import Link, Paper
 from digest.store import open_store
 

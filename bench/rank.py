@@ -31,10 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from digest.formats import parse_listing
-from digest.identity import title_key
+from digest.listings.formats import parse_listing
+from digest.listings.identity import title_key
 from digest.models import Paper, Profile, VotedPaper
-from digest.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
 
 from _common import ROOT, run_measured
 
@@ -139,7 +139,7 @@ def synthetic_papers(count: int, seed: int) -> list[tuple[str, str]]:
     """Papers made of sentences of the real dumps' abstracts, shuffled: a realistic vocabulary at any count."""
     import random
 
-    from digest.summarise import sentences
+    from digest.ranking.summarise import sentences
 
     real = [
         paper

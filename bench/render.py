@@ -16,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from digest import render
-from digest.assemble import Reader, assemble
-from digest.chart import IndexEntry
 from digest.config import EmailConfig, SiteConfig
-from digest.email_parts import render_email
-from digest.feed import FEED_ITEMS, build_feeds
+from digest.mail.assemble import Reader, assemble
+from digest.mail.blocks import render_email
 from digest.models import Digest, Link, StoredPaper
-from digest.render import Renderer, archive_url
+from digest.ranking.topics import digest_topics
+from digest.site import render
+from digest.site.chart import IndexEntry
+from digest.site.feeds import FEED_ITEMS, build_feeds
+from digest.site.render import Renderer, archive_url
 from digest.store.digests import FeedItem
-from digest.topics import digest_topics
 
 NOW = dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)
 WORDS = "model learning neural data training language attention graph diffusion image text reasoning".split()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digest.config import load_config
-from digest.ingest import IngestContext, ingest_paths
+from digest.listings.ingest import IngestContext, ingest_paths
 from digest.pipeline import publish
 from digest.store import open_store
 from digest.tokens import make_token, secret_key

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digest.config import Config, load_config
-from digest.ingest import IngestContext, ingest_paths
+from digest.listings.ingest import IngestContext, ingest_paths
+from digest.mail.weekly import queue_due_week
 from digest.pipeline import publish
 from digest.store import Store, migrations, open_store
 from digest.weekly import FIRST_LOOKBACK
-from digest.weekly_delivery import queue_due_week
 
 from _common import ROOT
 

@@ -93,6 +93,34 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
+class DiffEntry:
+    """One distinct paper of a dump and what the history knows of it (see :mod:`digest.listings.diff`)."""
+
+    paper: Paper
+    key: str
+    fingerprint: str | None
+    known_id: int | None  # the history's paper id, or None when the paper is new
+    revised: bool = False  # known by its abstract under another title
+
+    @property
+    def is_new(self) -> bool:
+        return self.known_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class DumpDiff:
+    entries: tuple[DiffEntry, ...]  # distinct papers, in rank order
+
+    @property
+    def new(self) -> tuple[DiffEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.is_new)
+
+    @property
+    def revised(self) -> tuple[DiffEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.revised)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPaper:
     """A paper as the history knows it."""
 
@@ -162,6 +190,20 @@ class VotedPaper:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperRef:
+    """A paper a reader named: by arXiv id, or by title (see :mod:`digest.listings.references`)."""
+
+    text: str  # as given, whitespace normalised
+    arxiv_id: str | None
+    title_key: str
+
+    @property
+    def key(self) -> str:
+        """The vote's identity: the arXiv id when named, else the title key."""
+        return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"title:{self.title_key}"
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """What a reader told us: interest terms (soft: they rank), votes and how often they want mail."""
 
@@ -201,7 +243,7 @@ class Subscriber:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A group of a digest's papers and its label (see :mod:`digest.topics`)."""
+    """A group of a digest's papers and its label (see :mod:`digest.ranking.topics`)."""
 
     label: str  # "retrieval, rag, queries"
     members: tuple[int, ...]  # indexes into the papers given, in listing order

@@ -11,22 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from digest.compose import build_digest
 from digest.config import Config
-from digest.deliver import send_digest
-from digest.email_parts import render_email
-from digest.formats import parse_listing
-from digest.grouping import topics_of
-from digest.ingest import ingest_context, ingest_paths, ingest_pending
+from digest.listings.compose import build_digest
+from digest.listings.formats import parse_listing
+from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
+from digest.listings.sources import FetchResult, fetch_all, fetched_paths
+from digest.mail.blocks import render_email
+from digest.mail.deliver import send_digest
+from digest.mail.report import SendReport
+from digest.mail.transport import Transport
+from digest.mail.weekly import queue_due_week, send_weekly
 from digest.models import Digest, IngestResult, StoredPaper
-from digest.render import Renderer
-from digest.send_report import SendReport
-from digest.site import build_site, page_path, write_site
-from digest.sources import FetchResult, fetch_all, fetched_paths
+from digest.ranking.grouping import topics_of
+from digest.site.builder import build_site, page_path, write_site
+from digest.site.render import Renderer
 from digest.store import Store
-from digest.transport import Transport
 from digest.weekly import week_slug
-from digest.weekly_delivery import queue_due_week, send_weekly
 
 log = logging.getLogger(__name__)
 

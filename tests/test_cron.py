@@ -92,7 +92,7 @@ def test_a_busy_job_is_reported_once_per_busy_spell_in_our_format() -> None:
     import io
     import logging
 
-    from digest.schedule_log import BusyJobNotice
+    from digest.schedule.log import BusyJobNotice
 
     notice = BusyJobNotice()
     stream = io.StringIO()

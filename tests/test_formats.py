@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import DumpError, ExitStatus
-from digest.formats import detect, parse_listing
-from digest.identity import arxiv_id
+from digest.listings.formats import detect, parse_listing
+from digest.listings.identity import arxiv_id
 
 from conftest import EXAMPLE_DUMPS, Project
 

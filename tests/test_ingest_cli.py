@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ExitStatus
-from digest.formats.text import parse_dump
+from digest.listings.formats.text import parse_dump
 
 from conftest import EXAMPLE_DUMPS, ROOT, Project
 

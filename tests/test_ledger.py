@@ -20,7 +20,7 @@ from smtp_server import SMTPServer
 
 def seeded(url: str, subscribers: int) -> tuple[Store, int]:
     """A store with one digest and ``subscribers`` active subscribers; returns it and the digest id."""
-    from digest.diff import diff_dump, identify
+    from digest.listings.diff import diff_dump, identify
     from digest.models import Paper
 
     store = open_store(url, now=NOW)
@@ -36,7 +36,7 @@ def seeded(url: str, subscribers: int) -> tuple[Store, int]:
             ingested_at=NOW,
             diff=diff,
         )
-    from digest.compose import build_digest
+    from digest.listings.compose import build_digest
 
     digest = build_digest(
         dumps=[store.history.dump_by_hash("a" * 64)],

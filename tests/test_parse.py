@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from digest.errors import DumpError
-from digest.formats.links import find_links
-from digest.formats.text import parse_dump
+from digest.listings.formats.links import find_links
+from digest.listings.formats.text import parse_dump
 from digest.models import Link
 
 from conftest import EXAMPLE_DUMPS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.profiles import paper_ref, read_refs
+from digest.listings.references import paper_ref, read_refs
 
 from conftest import EXAMPLE_DUMPS, Project
 
@@ -25,7 +25,7 @@ def known(project: Project) -> Project:
 def first_titles(count: int) -> list[str]:
     import datetime as dt
 
-    from digest.formats import parse_listing
+    from digest.listings.formats import parse_listing
 
     dump = parse_listing(EXAMPLE_DUMPS[0].read_bytes(), today=dt.date(2026, 11, 22))
     return [paper.title for paper in dump.papers[:count]]

@@ -9,8 +9,8 @@ import unicodedata
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from digest.formats.text import parse_dump
-from digest.identity import title_key
+from digest.listings.formats.text import parse_dump
+from digest.listings.identity import title_key
 
 TODAY = dt.date(2026, 11, 22)
 

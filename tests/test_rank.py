@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from digest.models import Profile, VotedPaper
-from digest.rank import paper_text, prepare
+from digest.ranking.rank import paper_text, prepare
 
 PAPERS = [
     ("Scaling laws for vision transformers", "We study how image classification accuracy scales with compute."),

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from digest import render
-from digest.assemble import Assembled, Reader, assemble
-from digest.compose import excerpt
 from digest.config import EmailConfig, SiteConfig
-from digest.email_parts import DigestEmail, render_email
 from digest.errors import ConfigError
+from digest.listings.compose import excerpt
+from digest.mail.assemble import Assembled, Reader, assemble
+from digest.mail.blocks import DigestEmail, render_email
 from digest.models import Digest, Link, StoredPaper
-from digest.render import EMAIL_HTML_BUDGET, Renderer
-from digest.topics import digest_topics
+from digest.ranking.topics import digest_topics
+from digest.site import render
+from digest.site.render import EMAIL_HTML_BUDGET, Renderer
 
 from conftest import EXAMPLE_DUMPS, NOW, ROOT
 from golden import assert_golden
@@ -87,7 +87,7 @@ def mail(
 def example_digests(tmp_path_factory: pytest.TempPathFactory) -> list[Digest]:
     """The digests of the three example dumps, ingested and published one at a time."""
     from digest.config import load_config
-    from digest.ingest import IngestContext, ingest_paths
+    from digest.listings.ingest import IngestContext, ingest_paths
     from digest.pipeline import publish
     from digest.store import open_store
 
@@ -122,7 +122,7 @@ def test_the_example_digests_match_their_golden_files(example_digests: list[Dige
 def test_a_personal_mail_matches_its_golden_file(example_digests: list[Digest]) -> None:
     """A reader who follows retrieval and speech: their papers first, each with its reason."""
     from digest.models import Profile
-    from digest.rank import paper_text, prepare
+    from digest.ranking.rank import paper_text, prepare
 
     digest = example_digests[0]
     ranking = prepare([paper_text(p.title, p.abstract) for p in digest.papers], []).score(
@@ -179,7 +179,7 @@ def test_every_paper_is_in_the_mail_once_top_ones_as_cards_the_rest_by_topic(exa
 
 
 def test_cards_give_the_tldr_not_the_background_opening(example_digests: list[Digest]) -> None:
-    from digest.summarise import tldr
+    from digest.ranking.summarise import tldr
 
     digest = example_digests[0]
     html_text, _, _, _ = mail(digest)
@@ -209,7 +209,7 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
         assert not re.search(r"<[^>]*\sonmouseover=", document)
         assert "{{ 7*7 }}" in document and ">49<" not in document
         assert "&amp;amp; &amp;lt;" in document
-    from digest.feed import build_feeds
+    from digest.site.feeds import build_feeds
     from digest.store.digests import FeedItem
 
     feeds = build_feeds([FeedItem(p, digest.slug, digest.published_at) for p in papers], SITE)

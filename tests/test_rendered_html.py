@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from digest import render
 from digest.errors import ExitStatus
+from digest.site import render
 
 from conftest import EXAMPLE_DUMPS, SECRET, Project
 
@@ -28,10 +28,10 @@ def test_kept_html_is_the_html_a_fresh_render_makes(project: Project) -> None:
     import datetime as dt
 
     from digest.config import load_config
-    from digest.email_parts import render_email
+    from digest.mail.blocks import render_email
     from digest.pipeline import renderer_for
+    from digest.ranking.topics import digest_topics
     from digest.store import open_store
-    from digest.topics import digest_topics
 
     from conftest import NOW
 

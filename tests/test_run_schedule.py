@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ExitStatus
-from digest.lock import run_lock
+from digest.schedule.lock import run_lock
 
 from conftest import EXAMPLE_DUMPS, SECRET, Project
 from smtp_server import SMTPServer

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.diff import diff_dump, identify
 from digest.errors import StoreError
+from digest.listings.diff import diff_dump, identify
 from digest.models import Link, Paper
 from digest.store import Store, open_store
 from digest.store.migrations import LATEST_VERSION, MIGRATIONS, schema_version

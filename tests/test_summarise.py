@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.formats import parse_listing
-from digest.summarise import TLDR_CHARS, sentences, shorten, tldr
+from digest.listings.formats import parse_listing
+from digest.ranking.summarise import TLDR_CHARS, sentences, shorten, tldr
 
 from conftest import EXAMPLE_DUMPS, ROOT
 from golden import assert_golden

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from digest.formats import parse_listing
-from digest.topics import OTHER, digest_topics, topics
+from digest.listings.formats import parse_listing
+from digest.ranking.topics import OTHER, digest_topics, topics
 
 from conftest import EXAMPLE_DUMPS, ROOT, Project
 from golden import assert_golden

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import argparse
 
     from digest.config import Config
-    from digest.models import IngestResult
-    from digest.send_report import SendReport
+    from digest.mail.report import SendReport
+    from digest.models import IngestResult, Subscriber
     from digest.store import Store
 
 
@@ -56,7 +56,7 @@ def config_from(args: argparse.Namespace, env: Environment) -> Config:
 
 
 def store_for(config: Config, now: dt.datetime) -> Store:
-    from digest.site_identity import check_site
+    from digest.site.identity import check_site
     from digest.store import open_store
 
     store = open_store(config.database, now=now)
@@ -137,3 +137,10 @@ def send_problem_lines(report: SendReport) -> list[str]:
     if not report.digest_id:  # a week's mails: say which, as a daily digest's lines need not
         lines = [f"weekly mails ({report.slug}): {line}" for line in lines]
     return lines
+
+
+def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
+    from digest.mail.mailer import send_confirmation
+
+    assert secret is not None
+    send_confirmation(config, subscriber, secret=secret, now=now)

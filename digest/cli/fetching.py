@@ -10,7 +10,7 @@ from digest.cli.parsing import CommandFactory, Parser
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
-    from digest.sources import FetchResult
+    from digest.listings.sources import FetchResult
 
 
 def fetch_line(result: FetchResult) -> str:
@@ -22,7 +22,7 @@ def fetch_line(result: FetchResult) -> str:
 
 
 def cmd_fetch(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.sources import fetch_all
+    from digest.listings.sources import fetch_all
 
     config = config_from(args, env)
     if not config.sources:

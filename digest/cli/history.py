@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.ingest import ingest_context, ingest_paths, ingest_pending
+    from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
 
     config = config_from(args, env)
     paths = [Path(name) for name in args.files]

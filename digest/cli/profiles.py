@@ -12,8 +12,7 @@ from digest.cli.env import Environment, config_from, store_for
 from digest.errors import DigestError, ExitStatus, UsageError
 
 if TYPE_CHECKING:
-    from digest.models import Subscriber, VotedPaper, VoteKind
-    from digest.profiles import PaperRef
+    from digest.models import PaperRef, Subscriber, VotedPaper, VoteKind
     from digest.store import Store
 
 Action = Callable[[str, Callable[..., ExitStatus], str, str], argparse.ArgumentParser]
@@ -57,7 +56,7 @@ def cmd_subscribers_dislike(args: argparse.Namespace, env: Environment) -> ExitS
 
 def _refs(args: argparse.Namespace, env: Environment) -> tuple[list[tuple[str, PaperRef]], int]:
     """The papers named on the command line and in --file, each with where it came from; and how many were bad."""
-    from digest.profiles import read_refs
+    from digest.listings.references import read_refs
 
     named: list[tuple[str, PaperRef]] = []
     bad = 0
@@ -86,8 +85,8 @@ def _refs(args: argparse.Namespace, env: Environment) -> tuple[list[tuple[str, P
 
 
 def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitStatus:
+    from digest.listings.references import vote_key
     from digest.models import VotedPaper
-    from digest.profiles import vote_key
 
     config = config_from(args, env)
     now = env.clock()
@@ -137,7 +136,7 @@ def cmd_subscribers_votes(args: argparse.Namespace, env: Environment) -> ExitSta
 
 
 def cmd_subscribers_unvote(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.profiles import vote_key
+    from digest.listings.references import vote_key
 
     config = config_from(args, env)
     named, bad = _refs(args, env)
@@ -160,7 +159,7 @@ def cmd_subscribers_unvote(args: argparse.Namespace, env: Environment) -> ExitSt
 
 
 def _names(paper: VotedPaper, ref: PaperRef) -> bool:
-    from digest.identity import title_key
+    from digest.listings.identity import title_key
 
     if ref.arxiv_id:
         return paper.arxiv_id == ref.arxiv_id

@@ -35,13 +35,13 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import email
     import email.policy
 
-    from digest.grouping import topics_of
-    from digest.mailing import Mailer
+    from digest.mail.mailer import Mailer
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
-    from digest.rank import IDF_SAMPLE
+    from digest.ranking.grouping import topics_of
+    from digest.ranking.rank import IDF_SAMPLE
+    from digest.ranking.topics import digest_topics
     from digest.tokens import secret_key
-    from digest.topics import digest_topics
 
     config = config_from(args, env)
     now = env.clock()
@@ -63,7 +63,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 reader = find_subscriber(store, args.subscriber)
                 profile = store.profiles.profile(reader)
             if reader.frequency == "weekly" and args.digest is None:
-                from digest.weekly_delivery import next_weekly
+                from digest.mail.weekly import next_weekly
 
                 digest = next_weekly(store, config, reader, now)
                 if digest is None:

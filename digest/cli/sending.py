@@ -22,8 +22,8 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
     import threading
 
-    from digest.deliver import send_digest
-    from digest.mailing import make_transport
+    from digest.mail.deliver import send_digest
+    from digest.mail.mailer import make_transport
 
     config = config_from(args, env)
     now = env.clock()
@@ -67,7 +67,7 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment) -> ExitStatus:
-    from digest.subscribers import filter_papers
+    from digest.ranking.filters import filter_papers
 
     counts = store.ledger.counts(digest.id or 0)
     would = skipped = weekly = 0
@@ -146,7 +146,7 @@ def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) 
 
 def progress_line(env: Environment) -> Callable[..., None]:
     def show(report: object, total: int) -> None:
-        from digest.send_report import SendReport
+        from digest.mail.report import SendReport
 
         assert isinstance(report, SendReport)
         done = report.sent + report.failed + report.deferred + report.skipped

@@ -19,10 +19,10 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
     import threading
 
-    from digest.lock import run_lock
-    from digest.mailing import make_transport
+    from digest.mail.mailer import make_transport
     from digest.pipeline import RunReport, RunStep, run_once
-    from digest.run_plan import plan_run
+    from digest.schedule.lock import run_lock
+    from digest.schedule.plan import plan_run
 
     config = config_from(args, env)
     now = env.clock()
@@ -99,8 +99,8 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
 
-    from digest.mailing import make_transport
-    from digest.schedule import DigestScheduler
+    from digest.mail.mailer import make_transport
+    from digest.schedule.scheduler import DigestScheduler
     from digest.store import open_store
 
     stop_requested: list[object] = []
@@ -125,7 +125,7 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.mailing import send_confirmation
+    from digest.mail.mailer import send_confirmation
     from digest.store import open_store
     from digest.web import WebApp, serve
 

@@ -16,12 +16,11 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.env import Environment, config_from, send_confirmation_to, signing_key, store_for
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
-    from digest.models import Frequency, Subscriber, SubscriberStatus, VoteKind
-    from digest.profiles import PaperRef
+    from digest.models import Frequency, PaperRef, Subscriber, SubscriberStatus, VoteKind
     from digest.store import Store
 
 COLUMNS = ("email", "status", "include", "exclude", "interests", "frequency", "likes", "dislikes", "created_at")
@@ -32,7 +31,6 @@ class RowError(ValueError):
 
 
 def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.cli.mail import send_confirmation_to
     from digest.subscribers import AddressError, normalise_address
 
     config = config_from(args, env)
@@ -120,7 +118,7 @@ def _frequency(text: str | None) -> Frequency | None:
 
 def _cell_refs(cell: str | None, column: str) -> list[PaperRef] | None:
     """The papers of a likes/dislikes cell; None when the column is absent."""
-    from digest.profiles import read_refs
+    from digest.listings.references import read_refs
 
     if cell is None:
         return None
@@ -131,8 +129,8 @@ def _cell_refs(cell: str | None, column: str) -> list[PaperRef] | None:
 
 
 def _replace_votes(store: Store, subscriber_id: int, kind: VoteKind, refs: list[PaperRef], *, now: dt.datetime) -> None:
+    from digest.listings.references import vote_key
     from digest.models import VotedPaper
-    from digest.profiles import vote_key
 
     for vote in store.profiles.votes(subscriber_id):
         if vote.kind == kind:
@@ -143,7 +141,7 @@ def _replace_votes(store: Store, subscriber_id: int, kind: VoteKind, refs: list[
 
 
 def cmd_subscribers_export(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.profiles import export_ref
+    from digest.listings.references import export_ref
 
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:

@@ -2,6 +2,9 @@
 
 ``open_store(url, now=...)`` connects, applies pending migrations and returns a
 :class:`Store` whose repositories share one connection.
+
+Takes in: values of :mod:`digest.models`. Hands on: the same values, read back.
+May import: the base only (models, errors, subscribers' terms); no stage.
 """
 
 from __future__ import annotations

@@ -7,9 +7,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from digest.diff import DumpDiff
-from digest.diff import Entry as DiffEntry
-from digest.models import NO_DETAILS, DumpRecord, Link, PaperDetails, StoredPaper
+from digest.models import NO_DETAILS, DiffEntry, DumpDiff, DumpRecord, Link, PaperDetails, StoredPaper
 from digest.store.backend import Database
 
 #: Look-ups ask for at most this many keys in one statement.

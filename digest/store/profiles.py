@@ -7,8 +7,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from digest.models import Frequency, Profile, Subscriber, VotedPaper, VoteKind
-from digest.profiles import PaperRef
+from digest.models import Frequency, PaperRef, Profile, Subscriber, VotedPaper, VoteKind
 from digest.store.backend import Database
 from digest.store.weekly import WeeklyMails
 from digest.subscribers import terms_text

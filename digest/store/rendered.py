@@ -16,7 +16,7 @@ KEEP = dt.timedelta(days=30)
 
 
 class RenderedHtml:
-    """The cache a :class:`~digest.render.Renderer` takes (``inline_cache``), at the time ``now``."""
+    """The cache a :class:`~digest.site.render.Renderer` takes (``inline_cache``), at the time ``now``."""
 
     def __init__(self, db: Database, now: dt.datetime) -> None:
         self.db = db

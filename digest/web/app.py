@@ -1,6 +1,7 @@
-"""The web service's application: shared context, routes from each concern, middleware, and the server.
+"""The web service's application: the routes of each concern assembled, middleware, and the server.
 
-A Starlette application over the same database and site folder as the commands:
+A Starlette application over the same database and site folder as the commands; what the pages
+share is :mod:`digest.web.context`:
 
 * the archive and feeds (:mod:`digest.web.static`);
 * subscribe, confirm and one-click unsubscribe (:mod:`digest.web.subscriptions`);
@@ -16,32 +17,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp
 
 from digest.config import Config
 from digest.errors import DigestError
-from digest.pipeline import renderer_for
 from digest.store import Store
-from digest.tokens import Action, TokenError, verify_token
+from digest.web.context import WebContext
 from digest.web.personal_feeds import PersonalFeeds
 from digest.web.preferences import PreferencePages
-from digest.web.security import CSRF_COOKIE, CSRF_MAX_AGE, SECURITY_HEADERS, BodyLimit, csrf_pair, csrf_valid
+from digest.web.security import BodyLimit
 from digest.web.static import SitePages
 from digest.web.subscriptions import ConfirmationMailer, SubscriptionPages
 from digest.web.votes import VotePages
 
 
-class WebApp:
-    """What every page shares: the configuration, a database connection per thread, the page renderer."""
+class WebApp(WebContext):
+    """The web service: the shared context, and the confirmation mail subscribing sends."""
 
     def __init__(
         self,
@@ -52,72 +47,8 @@ class WebApp:
         send_confirmation: Callable[[Store, Any, dt.datetime], None],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self.config = config
-        self.open_store = open_store
-        self.secret = secret
-        self.clock = clock
-        self.renderer = renderer_for(config)
-        self.local = threading.local()
+        super().__init__(config, open_store=open_store, secret=secret, clock=clock)
         self.mailer = ConfirmationMailer(open_store, send_confirmation, clock)
-
-    def store(self) -> Store:
-        """This thread's database connection."""
-        store: Store | None = getattr(self.local, "store", None)
-        if store is None:
-            store = self.local.store = self.open_store()
-        return store
-
-    def page(
-        self, template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
-    ) -> Response:
-        html = self.renderer.render(f"web/{template}", root="/", **context)
-        return HTMLResponse(
-            html, status_code=status, headers={**SECURITY_HEADERS, "cache-control": "no-store", **(headers or {})}
-        )
-
-    def form_page(self, template: str, *, cookie_path: str, status: int = 200, **context: Any) -> Response:
-        """A page with a form that changes something: its CSRF field, and the cookie that field is tied to."""
-        cookie, field = csrf_pair(self.secret, time.time())
-        response = self.page(template, status=status, csrf=field, **context)
-        response.set_cookie(
-            CSRF_COOKIE,
-            cookie,
-            max_age=CSRF_MAX_AGE,
-            httponly=True,
-            samesite="strict",
-            secure=self.config.site.url.startswith("https://"),
-            path=cookie_path,
-        )
-        return response
-
-    def csrf_ok(self, request: Request, form: Mapping[str, object]) -> bool:
-        """Whether a POST carries the CSRF field of a page this site gave the same browser."""
-        field = form.get("csrf")
-        return csrf_valid(
-            self.secret, request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None, time.time()
-        )
-
-    def bad_link(self) -> Response:
-        return self.page(
-            "message.html.j2",
-            status=400,
-            title="This link does not work",
-            text="The link is incomplete, has expired, or was not made by this site. Nothing was changed. "
-            "If you copied it from an email, make sure the whole link was copied.",
-        )
-
-    async def verified(self, action: Action, token: str, *, max_age: dt.timedelta | None = None) -> int | None:
-        """The subscriber a valid token names; None for any bad token (malformed, forged, expired)."""
-
-        def check() -> int | None:
-            try:
-                return verify_token(
-                    self.secret, action, token, self.store().subscribers.email_of, now=self.clock(), max_age=max_age
-                )
-            except TokenError:
-                return None
-
-        return await in_thread(check)  # type: ignore[no-any-return]
 
     def application(self) -> ASGIApp:
         routes = [
@@ -128,21 +59,6 @@ class WebApp:
             *SitePages(self).routes(),  # the site last
         ]
         return BodyLimit(Starlette(routes=routes), self.config.web.max_body)
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
-    body = await request.body()
-    return {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-
-
-async def in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(function, *args, **kwargs)
 
 
 def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:

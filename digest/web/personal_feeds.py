@@ -20,18 +20,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest.feed import build_personal_feed
-from digest.grouping import combined
 from digest.models import Digest
-from digest.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.ranking.grouping import combined
+from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.ranking.summarise import tldr
+from digest.site.feeds import build_personal_feed
 from digest.store.digests import FeedItem
-from digest.summarise import tldr
 from digest.tokens import TokenError, make_token, verify_token
+from digest.web.context import WebContext, in_thread
 from digest.web.security import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from digest.store import Store
-    from digest.web.app import WebApp
 
 #: Digests a daily reader's personal feed covers, weeks a weekly reader's, and ranking contexts kept (one each).
 FEED_DIGESTS = 7
@@ -40,12 +40,12 @@ KEPT_CONTEXTS = FEED_DIGESTS + FEED_WEEKS
 NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
 
 
-def feed_url(web: WebApp, subscriber_id: int, identity: str) -> str:
+def feed_url(web: WebContext, subscriber_id: int, identity: str) -> str:
     return f"{web.config.site.url}feed/{make_token(web.secret, 'feed', subscriber_id, identity)}"
 
 
 class PersonalFeeds:
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebContext) -> None:
         self.web = web
         self.contexts: OrderedDict[str, RankingContext] = OrderedDict()
         self.lock = threading.Lock()
@@ -54,7 +54,6 @@ class PersonalFeeds:
         return [Route("/feed/{token}", self.feed, methods=["GET", "HEAD"])]
 
     async def feed(self, request: Request) -> Response:
-        from digest.web.app import in_thread
 
         token = request.path_params["token"]
         body = await in_thread(self._build, token)

@@ -20,12 +20,12 @@ from digest.models import Frequency, Subscriber
 from digest.store.profiles import Vote
 from digest.subscribers import parse_terms, terms_text
 from digest.tokens import make_token
+from digest.web.context import WebContext, in_thread, read_form
 from digest.web.personal_feeds import feed_url
 from digest.weekly import DAYS_FULL
 
 if TYPE_CHECKING:
     from digest.config import Config
-    from digest.web.app import WebApp
 
 MAX_INTERESTS = 500  # characters of the interests field
 
@@ -38,14 +38,13 @@ class Shown:
 
 
 class PreferencePages:
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebContext) -> None:
         self.web = web
 
     def routes(self) -> list[Route]:
         return [Route("/preferences/{token}", self.preferences, methods=["GET", "POST"])]
 
     async def preferences(self, request: Request) -> Response:
-        from digest.web.app import in_thread, read_form
 
         token = request.path_params["token"]
         subscriber_id = await self.web.verified("preferences", token)

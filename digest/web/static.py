@@ -9,16 +9,13 @@ import threading
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from digest.web.context import WebContext, in_thread
 from digest.web.security import SECURITY_HEADERS
-
-if TYPE_CHECKING:
-    from digest.web.app import WebApp
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -131,7 +128,7 @@ def not_modified(request: Request, item: StaticFile) -> bool:
 class SitePages:
     """``GET`` and ``HEAD`` of every file of site.dir; HEAD answers carry the real length, without the body."""
 
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebContext) -> None:
         self.web = web
         self.files = SiteFiles(web.config.site.dir)
 
@@ -141,7 +138,6 @@ class SitePages:
         return [Route("/{path:path}", self.site, methods=["GET", "HEAD"])]
 
     async def site(self, request: Request) -> Response:
-        from digest.web.app import in_thread
 
         # A cached file costs one stat(); only a changed one is read, in a worker thread.
         item = self.files.cached(request.url.path)

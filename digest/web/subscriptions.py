@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,10 +27,8 @@ from digest.errors import DigestError
 from digest.store import Store
 from digest.subscribers import AddressError, normalise_address, parse_terms
 from digest.tokens import make_token
+from digest.web.context import WebContext, in_thread, read_form
 from digest.web.security import RateLimiter, client_address
-
-if TYPE_CHECKING:
-    from digest.web.app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ class ConfirmationMailer:
 
 
 class SubscriptionPages:
-    def __init__(self, web: WebApp, mailer: ConfirmationMailer) -> None:
+    def __init__(self, web: WebContext, mailer: ConfirmationMailer) -> None:
         self.web = web
         self.mailer = mailer
         self.per_ip = RateLimiter(web.config.web.subscribe_per_ip, 3600)
@@ -147,7 +145,6 @@ class SubscriptionPages:
     # -- confirming --
 
     async def confirm(self, request: Request) -> Response:
-        from digest.web.app import in_thread
 
         token = request.path_params["token"]
         subscriber_id = await self.web.verified("confirm", token, max_age=self.web.config.web.confirm_max_age)
@@ -176,7 +173,6 @@ class SubscriptionPages:
     # -- unsubscribing --
 
     async def unsubscribe(self, request: Request) -> Response:
-        from digest.web.app import in_thread, read_form
 
         token = request.path_params["token"]
         subscriber_id = await self.web.verified("unsubscribe", token)

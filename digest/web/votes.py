@@ -12,17 +12,14 @@ not hold, gets a 400 page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from digest.listings.references import vote_key
 from digest.models import VotedPaper, VoteKind
-from digest.profiles import vote_key
-
-if TYPE_CHECKING:
-    from digest.web.app import WebApp
+from digest.web.context import WebContext, in_thread, read_form
 
 DIRECTIONS: dict[str, VoteKind] = {"more": "like", "less": "dislike"}
 CHOICES = ("like", "dislike", "none")
@@ -37,14 +34,13 @@ class Choice:
 
 
 class VotePages:
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebContext) -> None:
         self.web = web
 
     def routes(self) -> list[Route]:
         return [Route("/vote/{token}/{paper}/{direction}", self.vote, methods=["GET", "POST"])]
 
     async def vote(self, request: Request) -> Response:
-        from digest.web.app import in_thread, read_form
 
         token, paper_text, direction = (request.path_params[name] for name in ("token", "paper", "direction"))
         kind = DIRECTIONS.get(direction)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from digest.formats.daily_papers import parse_daily_papers
-from digest.formats.feeds import parse_feed
-from digest.formats.text import content_hash, decode, parse_text
+from digest.listings.formats.daily_papers import parse_daily_papers
+from digest.listings.formats.feeds import parse_feed
+from digest.listings.formats.text import content_hash, decode, parse_text
 from digest.models import Dump
 
 __all__ = ["detect", "parse_decoded", "parse_listing"]

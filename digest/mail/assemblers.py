@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-from digest.mailing import Mailer
+from digest.mail.mailer import Mailer
 from digest.models import Profile, Subscriber
 
 

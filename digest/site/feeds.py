@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest.config import SiteConfig
-from digest.render import archive_url
+from digest.site.render import archive_url
 from digest.store.digests import FeedItem
 
 #: How many papers the feeds carry.

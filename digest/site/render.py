@@ -5,7 +5,7 @@ Pure: values in, strings out. Templates come from the user's folder (the
 autoescaped and every undefined name is an error.
 
 The email's CSS is written once in a ``<style>`` block and inlined with
-premailer once per digest (:mod:`digest.email_parts` cuts the result into the
+premailer once per digest (:mod:`digest.mail.blocks` cuts the result into the
 blocks every reader's mail is assembled from).
 """
 
@@ -23,16 +23,16 @@ from urllib.parse import quote_plus
 
 import jinja2
 
-from digest.chart import IndexEntry, chart
-from digest.compose import excerpt
 from digest.config import EmailConfig, SiteConfig
 from digest.errors import ConfigError
+from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
-from digest.summarise import tldr
+from digest.ranking.summarise import tldr
+from digest.site.chart import IndexEntry, chart
 
 log = logging.getLogger(__name__)
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 #: Gmail clips messages above about 102 KB; every email's HTML stays under this.
 EMAIL_HTML_BUDGET = 100_000
 EXCERPT_CHARS = 300

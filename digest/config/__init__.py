@@ -1,8 +1,11 @@
-"""schedule.yaml + environment -> one validated, frozen :class:`Config`.
+"""schedule.yaml + environment -> one validated, frozen :class:`Config`. Part of the base.
 
 Every problem is a :class:`ConfigError` that names the file, the key and what
 is expected. Relative paths are relative to the config file. Secrets come only
-from the environment (see :data:`ENVIRONMENT`).
+from the environment (see :data:`ENVIRONMENT`). Each kind of value is read by a
+converter of :mod:`digest.config.fields`.
+
+May import: the rest of the base (errors, cron, weekly); no stage, no store.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from digest.config_fields import (
+from digest.config.fields import (
     ON_ARRIVAL,
     Section,
     as_address,

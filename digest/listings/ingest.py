@@ -21,11 +21,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.config import Config
-from digest.diff import diff_dump, identify
 from digest.errors import DumpError
-from digest.formats import parse_decoded
-from digest.formats.text import content_hash, decode, peek_date
-from digest.inbox import InboxFile, pending_files, set_aside, stat_file
+from digest.listings.diff import diff_dump, identify
+from digest.listings.formats import parse_decoded
+from digest.listings.formats.text import content_hash, decode, peek_date
+from digest.listings.inbox import InboxFile, pending_files, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
 

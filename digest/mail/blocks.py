@@ -5,7 +5,7 @@ once: the head and the tail, a card per paper (For you), a compact line per
 paper (Also new), a heading and a contents entry per topic. The HTML specimen
 goes through premailer once; the blocks are then cut out at their ``digest:``
 comments, folded for SMTP and put in the transport's wire format, so that a
-reader's mail is a join of ready bytes (see :mod:`digest.assemble`). What
+reader's mail is a join of ready bytes (see :mod:`digest.mail.assemble`). What
 differs per reader (the preheader, each card's reason, the contents' counts,
 the vote, preferences and unsubscribe links) is a token in the blocks.
 """
@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from digest.errors import ConfigError
-from digest.message import fold_long_lines
+from digest.mail.message import fold_long_lines
 from digest.models import Digest, Topic
-from digest.render import Renderer, digest_view
+from digest.site.render import Renderer, digest_view
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800

@@ -1,6 +1,6 @@
 """What a send works through: a daily digest's deliveries, or a group of weekly mails, behind one interface.
 
-:func:`digest.deliver.send_queue` claims, builds, sends and records through a
+:func:`digest.mail.deliver.send_queue` claims, builds, sends and records through a
 :class:`DeliveryQueue`; it does not know which kind of mail it sends.
 """
 
@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from digest.message import message_id_for
+from digest.mail.message import message_id_for
 from digest.store import Store
 from digest.store.ledger import Claim
 from digest.store.weekly import MailGroup

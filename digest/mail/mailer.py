@@ -5,18 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 
-from digest.assemble import Assembled, Reader, assemble
 from digest.config import Config
-from digest.email_parts import render_email
-from digest.grouping import topics_of
-from digest.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
+from digest.mail.assemble import Assembled, Reader, assemble
+from digest.mail.blocks import render_email
+from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
+from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
-from digest.rank import IDF_SAMPLE, paper_text, prepare
-from digest.render import Renderer
+from digest.ranking.filters import matches
+from digest.ranking.grouping import topics_of
+from digest.ranking.rank import IDF_SAMPLE, paper_text, prepare
+from digest.site.render import Renderer
 from digest.store import Store
-from digest.subscribers import matches
 from digest.tokens import make_token
-from digest.transport import OutboxTransport, SMTPTransport, Transport
 
 
 def make_transport(config: Config) -> Transport:
@@ -32,7 +32,7 @@ def make_transport(config: Config) -> Transport:
 
 
 class Mailer:
-    """A digest's mail: rendered once, ranked and assembled for each reader (see :mod:`digest.assemble`)."""
+    """A digest's mail: rendered once, ranked and assembled for each reader (see :mod:`digest.mail.assemble`)."""
 
     def __init__(
         self,
@@ -170,7 +170,7 @@ def confirmation_message(
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
 
-    from digest.message import POLICY
+    from digest.mail.message import POLICY
 
     token = make_token(secret, "confirm", subscriber.id, subscriber.email, issued=now)
     text = renderer.render("confirm.txt.j2", confirm_url=f"{config.site.url}confirm/{token}", subscriber=subscriber)

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from digest.config import Config
-from digest.deliver import send_queue
-from digest.grouping import combined, week_topics
-from digest.mailing import mailer_for
+from digest.mail.deliver import send_queue
+from digest.mail.mailer import mailer_for
+from digest.mail.queues import WeeklyQueue
+from digest.mail.report import SendReport
+from digest.mail.transport import Transport
 from digest.models import Digest, Subscriber
-from digest.queues import WeeklyQueue
-from digest.send_report import SendReport
+from digest.ranking.grouping import combined, week_topics
 from digest.store import Store
 from digest.store.weekly import MailGroup
-from digest.transport import Transport
 from digest.weekly import FIRST_LOOKBACK, next_week_due, week_due
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from digest.models import Digest, Topic
+from digest.ranking.topics import digest_topics
 from digest.store import Store
-from digest.topics import digest_topics
 from digest.weekly import week_digest
 
 

@@ -26,7 +26,7 @@ import httpx
 from digest import __version__
 from digest.config import Config, SourceConfig
 from digest.files import write_atomic
-from digest.formats import detect
+from digest.listings.formats import detect
 from digest.store import Store
 from digest.store.sources import SourceState
 

@@ -10,25 +10,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from digest.identity import arxiv_id, title_key
-from digest.models import VotedPaper
+from digest.listings.identity import arxiv_id, title_key
+from digest.models import PaperRef, VotedPaper
 
 MAX_LINE = 500
 MIN_TITLE_LETTERS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class PaperRef:
-    """A paper a reader named: by arXiv id, or by title."""
-
-    text: str  # as given, whitespace normalised
-    arxiv_id: str | None
-    title_key: str
-
-    @property
-    def key(self) -> str:
-        """The vote's identity: the arXiv id when named, else the title key."""
-        return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"title:{self.title_key}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 1. Queue the digest for every active subscriber who has no ledger row for it.
 2. Claim a small batch of deliveries (several workers may share the work).
 3. For each, rank the digest for the subscriber's profile and assemble their
-   message from the blocks rendered once per digest (see :mod:`digest.mailing`),
+   message from the blocks rendered once per digest (see :mod:`digest.mail.mailer`),
    and hand it to the transport in a pool of ``connections`` threads. The pool's
    threads only speak SMTP; the main thread does all the database work,
    recording the results that have come in (``sent``
@@ -37,16 +37,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
-from digest.assemblers import Assemblers, Order
 from digest.config import Config
 from digest.errors import StoreError
-from digest.mailing import Mailer, mailer_for
+from digest.mail.assemblers import Assemblers, Order
+from digest.mail.mailer import Mailer, mailer_for
+from digest.mail.queues import DeliveryQueue, DigestQueue
+from digest.mail.report import Breaker, Outcome, SendReport
+from digest.mail.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 from digest.models import Digest
-from digest.queues import DeliveryQueue, DigestQueue
-from digest.send_report import Breaker, Outcome, SendReport
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
-from digest.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
 

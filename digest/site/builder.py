@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from digest.chart import IndexEntry
 from digest.config import SiteConfig
-from digest.feed import FEED_ITEMS, build_feeds
 from digest.files import write_if_changed
-from digest.grouping import combined, topics_of, week_topics
-from digest.render import Renderer, archive_url
-from digest.site_identity import IDENTITY_FILE
+from digest.ranking.grouping import combined, topics_of, week_topics
+from digest.site.chart import IndexEntry
+from digest.site.feeds import FEED_ITEMS, build_feeds
+from digest.site.identity import IDENTITY_FILE
+from digest.site.render import Renderer, archive_url
 from digest.store import Store
 from digest.weekly import week_slug
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, signing_key, store_for
+from digest.cli.env import Environment, config_from, send_confirmation_to, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, add_command
 from digest.cli.profiles import register_actions
 from digest.cli.subscriber_csv import cmd_subscribers_export, cmd_subscribers_import
 from digest.errors import ExitStatus
 
 if TYPE_CHECKING:
-    from digest.config import Config
     from digest.models import Subscriber
 
 
@@ -109,13 +107,6 @@ def _list_batch(batch: list[Subscriber], profiles: dict[int, str], args: argpars
             if subscriber.exclude:
                 terms += f"  exclude: {', '.join(subscriber.exclude)}"
             env.out(f"{subscriber.email:<40} {subscriber.status:<12}{terms}  [{profiles[subscriber.id]}]")
-
-
-def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
-    from digest.mailing import send_confirmation
-
-    assert secret is not None
-    send_confirmation(config, subscriber, secret=secret, now=now)
 
 
 def register(command: CommandFactory, common: Parser) -> None:

@@ -31,13 +31,13 @@ from typing import Any
 from digest.config import Config
 from digest.cron import crontab_trigger, previous_fire_time
 from digest.errors import DigestError, LockedError
-from digest.lock import run_lock
+from digest.mail.transport import Transport
+from digest.mail.weekly import week_is_due
 from digest.pipeline import RunReport, fetch_and_ingest, run_once
-from digest.schedule_log import BusyJobNotice, describe
+from digest.schedule.lock import run_lock
+from digest.schedule.log import BusyJobNotice, describe
 from digest.store import Store
-from digest.transport import Transport
 from digest.weekly import DAYS
-from digest.weekly_delivery import week_is_due
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from digest.errors import DumpError
-from digest.formats.links import find_links
-from digest.identity import normalise_whitespace, title_key
+from digest.listings.formats.links import find_links
+from digest.listings.identity import normalise_whitespace, title_key
 from digest.models import Dump, Paper
 
 #: A title longer than this is a paragraph, not a title.

@@ -12,36 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from digest.identity import abstract_fingerprint, title_key
-from digest.models import Paper
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One distinct paper of a dump and what the history knows of it."""
-
-    paper: Paper
-    key: str
-    fingerprint: str | None
-    known_id: int | None  # the history's paper id, or None when the paper is new
-    revised: bool = False  # known by its abstract under another title
-
-    @property
-    def is_new(self) -> bool:
-        return self.known_id is None
-
-
-@dataclass(frozen=True, slots=True)
-class DumpDiff:
-    entries: tuple[Entry, ...]  # distinct papers, in rank order
-
-    @property
-    def new(self) -> tuple[Entry, ...]:
-        return tuple(entry for entry in self.entries if entry.is_new)
-
-    @property
-    def revised(self) -> tuple[Entry, ...]:
-        return tuple(entry for entry in self.entries if entry.revised)
+from digest.listings.identity import abstract_fingerprint, title_key
+from digest.models import DiffEntry, DumpDiff, Paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +41,7 @@ def diff_dump(
     known_ids: Mapping[str, int] | None = None,
 ) -> DumpDiff:
     """Classify each distinct paper as new, known, or known under a revised title."""
-    entries: list[Entry] = []
+    entries: list[DiffEntry] = []
     keys_here: set[str] = set()
     fingerprints_here: set[str] = set()
     ids_here: set[str] = set()
@@ -93,5 +65,5 @@ def diff_dump(
         if known_id is None and item.fingerprint is not None:
             known_id = known_fingerprints.get(item.fingerprint)
             revised = known_id is not None
-        entries.append(Entry(item.paper, item.key, item.fingerprint, known_id, revised))
+        entries.append(DiffEntry(item.paper, item.key, item.fingerprint, known_id, revised))
     return DumpDiff(tuple(entries))

@@ -16,8 +16,8 @@ from collections import Counter
 from typing import Any
 
 from digest.errors import DumpError
-from digest.formats.links import find_links
-from digest.identity import arxiv_id, normalise_whitespace
+from digest.listings.formats.links import find_links
+from digest.listings.identity import arxiv_id, normalise_whitespace
 from digest.models import Dump, Link, Paper, PaperDetails
 
 

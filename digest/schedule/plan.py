@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from digest.config import Config
-from digest.formats import parse_listing
-from digest.ingest import ingest_context
+from digest.listings.formats import parse_listing
+from digest.listings.ingest import ingest_context
+from digest.mail.weekly import waiting_weekly_readers
 from digest.pipeline import pending_digest
 from digest.store import Store
-from digest.weekly_delivery import waiting_weekly_readers
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +26,10 @@ class RunPlan:
 
 
 def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
-    from digest.diff import diff_dump, identify
     from digest.errors import DumpError
-    from digest.inbox import pending_files
-    from digest.ingest import order_pending
+    from digest.listings.diff import diff_dump, identify
+    from digest.listings.inbox import pending_files
+    from digest.listings.ingest import order_pending
 
     context = ingest_context(config, now)
     processed = store.history.processed_files()

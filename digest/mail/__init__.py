@@ -1,0 +1,17 @@
+"""Mail: the stage that turns a published digest into each reader's message and sends it.
+
+What it does:
+
+- ``blocks``: the digest's email rendered and inlined once, cut into blocks (cards, lines, topic headings);
+- ``assemble``: one reader's mail put together from those blocks in their order (pure);
+- ``message``: the MIME message, serialised once with per-reader placeholders (pure);
+- ``mailer``: what a send needs (the transport, each reader's ranked message, the confirmation mail);
+  ``assemblers``: building messages in forked worker processes;
+- ``transport``: SMTP and the outbox folder; ``deliver``: the send loop over the ledger, with retries and a
+  breaker; ``queues``: daily deliveries or weekly mails behind one interface; ``report``: what a send says;
+- ``weekly``: weekly mails queued when their week falls due, sent through the same loop.
+
+Takes in: a published :class:`~digest.models.Digest`, subscribers and their profiles, the config.
+Hands on: messages accepted by the server (or written to the outbox), recorded in the ledger; a send report.
+May import: the base, the store, ranking (orders, reasons, filters, topics) and site (the renderer).
+"""
