@@ -92,3 +92,37 @@ def verify_token(
         if now.timestamp() - stamp > max_age.total_seconds():
             raise TokenError("expired token")
     return subscriber_id
+
+
+#: A return-path (VERP) token: the delivery (``d`` and a digest's number, or ``w`` and a week's send day as
+#: YYYYMMDD), the subscriber's id and an HMAC in lower-case base32. Only lower-case letters, digits and "-",
+#: so that it survives a mail server that changes the case of the local part; at most 43 characters.
+_RETURN_TOKEN = re.compile(r"(?P<delivery>[dw][1-9][0-9]{0,11})-(?P<id>[1-9][0-9]{0,11})-(?P<signature>[a-z2-7]{16})")
+RETURN_TOKEN_LENGTH = 43
+
+
+def _return_signature(key: bytes, delivery: str, subscriber_id: int) -> str:
+    digest = hmac.new(key, f"digest:return:{delivery}:{subscriber_id}".encode("ascii"), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode("ascii").lower()
+
+
+def make_return_token(key: bytes, delivery: str, subscriber_id: int) -> str:
+    """The token that goes into a message's envelope sender (``bounces+TOKEN@example.org``)."""
+    token = f"{delivery}-{subscriber_id}-{_return_signature(key, delivery, subscriber_id)}"
+    if not _RETURN_TOKEN.fullmatch(token):
+        raise ValueError(f"cannot make a return token for delivery {delivery!r} and subscriber {subscriber_id}")
+    return token
+
+
+def read_return_token(key: bytes, token: str) -> tuple[str, int]:
+    """The delivery and subscriber id a return token names; TokenError when it is malformed or forged.
+
+    The token is compared in lower case (some mail servers change the case of an address's local part).
+    """
+    match = _RETURN_TOKEN.fullmatch(token.lower()) if len(token) <= RETURN_TOKEN_LENGTH else None
+    if match is None:
+        raise TokenError("malformed return token")
+    delivery, subscriber_id = match["delivery"], int(match["id"])
+    if not hmac.compare_digest(_return_signature(key, delivery, subscriber_id), match["signature"]):
+        raise TokenError("invalid return token")
+    return delivery, subscriber_id

@@ -43,6 +43,7 @@ from digest.config.fields import (
     path_under,
     unique_key_loader,
 )
+from digest.config.mailing import DkimConfig, as_bounce_address, as_dkim
 from digest.errors import ConfigError
 from digest.weekly import WeeklyTime, daily_time, parse_weekly
 
@@ -56,6 +57,7 @@ ENVIRONMENT = {
     "DIGEST_SMTP_URL": "SMTP server: smtp://host:25, smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465;"
     " unset: messages are written to the outbox folder",
     "DIGEST_SECRET_KEY": "key that signs unsubscribe and confirm links (32 characters or more)",
+    "DIGEST_DKIM_KEY": "the DKIM private key itself (PEM); overrides delivery.dkim.key_file",
 }
 
 
@@ -88,6 +90,9 @@ class DeliveryConfig:
     bounce_limit: int  # permanent failures before a subscriber is marked bounced
     claim_timeout: dt.timedelta
     smtp_url: str | None  # from DIGEST_SMTP_URL; None: write to the outbox
+    bounce_window: dt.timedelta = dt.timedelta(days=14)  # returned failures further apart start the count afresh
+    bounce_address: str | None = None  # each message's envelope sender is LOCAL+TOKEN@DOMAIN (VERP)
+    dkim: DkimConfig | None = None  # every message is signed when set
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +247,15 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         smtp_url=as_smtp_url("environment", "DIGEST_SMTP_URL", environ["DIGEST_SMTP_URL"])
         if environ.get("DIGEST_SMTP_URL")
         else None,
+        bounce_window=delivery_section.take("bounce_window", as_duration, "14d"),
+        bounce_address=delivery_section.take("bounce_address", as_bounce_address, None),
+        dkim=delivery_section.take("dkim", as_dkim(base, environ), None),
     )
     delivery_section.finish()
+    if delivery.dkim is None and environ.get("DIGEST_DKIM_KEY"):
+        raise ConfigError(
+            source, "delivery.dkim", "is missing, but DIGEST_DKIM_KEY is set", hint="give its domain and selector"
+        )
 
     web_section = top.section("web")
     web = WebConfig(

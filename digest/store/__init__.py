@@ -20,6 +20,7 @@ from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
 from digest.store.profiles import Profiles
 from digest.store.rendered import RenderedHtml
+from digest.store.returns import ReturnedMail
 from digest.store.sources import Sources
 from digest.store.subscribers import Subscribers
 from digest.store.weekly import WeeklyMails
@@ -41,6 +42,7 @@ class Store:
         self.profiles = Profiles(db)
         self.weekly = WeeklyMails(db)
         self.weeks = Weeks(db)
+        self.returned = ReturnedMail(db, self.subscribers)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""
