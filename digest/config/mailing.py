@@ -109,7 +109,10 @@ def read_key_file(source: str, key: str, path: Path) -> bytes:
             pem = handle.read(MAX_KEY_SIZE + 1)
     except OSError as exc:
         raise ConfigError(
-            source, key, f"cannot read {path}: {exc.strerror or exc}", hint="make it readable by the user digest runs as"
+            source,
+            key,
+            f"cannot read {path}: {exc.strerror or exc}",
+            hint="make it readable by the user digest runs as",
         ) from None
     _check_pem(source, key, pem)
     return pem

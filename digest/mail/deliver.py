@@ -44,6 +44,7 @@ from digest.mail.mailer import Mailer, mailer_for
 from digest.mail.queues import DeliveryQueue, DigestQueue
 from digest.mail.report import Breaker, Outcome, SendReport
 from digest.mail.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
+from digest.mail.verp import return_path
 from digest.models import Digest
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
@@ -116,13 +117,13 @@ def send_queue(
     def halted() -> bool:
         return stop.is_set() or breaker.tripped.is_set()
 
-    def attempt(recipient: str, data: bytes, key: str) -> tuple[Outcome, str | None]:
+    def attempt(recipient: str, data: bytes, key: str, sender: str | None) -> tuple[Outcome, str | None]:
         error: str | None = None
         for number in range(retries):
             if halted() and number == 0:
                 return "not started", None
             try:
-                transport.send(recipient, data, key=key)
+                transport.send(recipient, data, key=key, sender=sender)
                 return "sent", None
             except PermanentFailure as exc:
                 return "failed", exc.message
@@ -141,7 +142,8 @@ def send_queue(
 
     def deliver(claim: Claim, data: bytes, key: str) -> tuple[Claim, Outcome, str | None]:
         """Runs in a pool thread: sends, and hands the outcome back (the main thread records it)."""
-        outcome, error = attempt(claim.subscriber.email, data, key)
+        sender = return_path(config, secret, queue.delivery, claim.subscriber.id)  # (VERP, when configured)
+        outcome, error = attempt(claim.subscriber.email, data, key, sender)
         return claim, outcome, error
 
     def record(results: list[tuple[Claim, Outcome, str | None]]) -> None:

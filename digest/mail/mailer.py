@@ -9,6 +9,7 @@ from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
 from digest.mail.blocks import render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
+from digest.mail.signing import dot_stuffs, signer_for
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
@@ -59,6 +60,8 @@ class Mailer:
             unsubscribe_mailto=config.email.unsubscribe_mailto,
         )
         self.skeletons: dict[int, CompiledMessage] = {}
+        self.signer = signer_for(config)
+        self.stuffed = dot_stuffs(wire_format)
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
 
     def warm(self, profiles: Iterable[Profile]) -> None:
@@ -113,7 +116,7 @@ class Mailer:
         bodies = self.bodies(subscriber, profile, secret=secret, unsubscribe=unsubscribe)
         if bodies is None:
             return None
-        return personalise_message(
+        data = personalise_message(
             self.skeleton(bodies.shown + bodies.left_out),
             recipient=subscriber.email,
             message_id=message_id,
@@ -121,6 +124,7 @@ class Mailer:
             html_body=bodies.html,
             text_body=bodies.text,
         )
+        return self.signer.sign(data, stuffed=self.stuffed) if self.signer is not None else data
 
 
 def mailer_for(
@@ -190,9 +194,10 @@ def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, 
     transport = make_transport(config)
     try:
         renderer = Renderer(config.site, config.email, config.templates)
-        data = confirmation_message(config, renderer, subscriber, secret=secret, now=now)
-        transport.send(
-            subscriber.email, transport.wire_format(data), key=f"confirm-{subscriber.id}-{int(now.timestamp())}"
-        )
+        data = transport.wire_format(confirmation_message(config, renderer, subscriber, secret=secret, now=now))
+        signer = signer_for(config)
+        if signer is not None:
+            data = signer.sign(data, stuffed=dot_stuffs(transport.wire_format))
+        transport.send(subscriber.email, data, key=f"confirm-{subscriber.id}-{int(now.timestamp())}")
     finally:
         transport.close()

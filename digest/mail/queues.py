@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from digest.mail.message import message_id_for
+from digest.mail.verp import delivery_name
 from digest.store import Store
 from digest.store.ledger import Claim
 from digest.store.weekly import MailGroup
@@ -19,6 +20,7 @@ from digest.weekly import week_slug
 
 class DeliveryQueue(Protocol):
     name: str  # as people see it: the digest's date, or "week-<date>"
+    delivery: str  # as a return token names it (see digest.mail.verp)
 
     def open_count(self) -> int: ...
 
@@ -59,6 +61,7 @@ class DigestQueue:
         self.ledger = store.ledger
         self.digest_id = digest_id
         self.name = name
+        self.delivery = delivery_name(digest_id=digest_id)
         self.list_id = list_id
 
     def open_count(self) -> int:
@@ -112,6 +115,7 @@ class WeeklyQueue:
         self.weeks = store.weeks
         self.group = group
         self.name = week_slug(group.week)
+        self.delivery = delivery_name(week=group.week)
         self.list_id = list_id
 
     def open_count(self) -> int:

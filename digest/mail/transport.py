@@ -63,7 +63,9 @@ class Transport(Protocol):
         """The form ``send`` takes: done once per message template, not per recipient."""
         ...
 
-    def send(self, recipient: str, data: bytes, *, key: str) -> None: ...
+    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
+        """Hand over one message; ``sender``: its envelope sender (MAIL FROM), else the From address."""
+        ...
 
     def close(self) -> None: ...
 
@@ -99,7 +101,10 @@ class OutboxTransport:
     def wire_format(self, data: bytes) -> bytes:
         return data
 
-    def send(self, recipient: str, data: bytes, *, key: str) -> None:
+    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
+        if sender is not None:  # the envelope sender, as a delivered message shows it
+            end = b"\r\n" if data[: data.find(b"\n") + 1].endswith(b"\r\n") else b"\n"
+            data = b"Return-Path: <" + sender.encode("ascii") + b">" + end + data
         try:
             write_atomic(self.folder / "new" / f"{key}.eml", data)
         except OSError as exc:
@@ -198,12 +203,12 @@ class SMTPTransport:
         data = _LEADING_DOT.sub(b"..", data)
         return data if data.endswith(b"\r\n") else data + b"\r\n"
 
-    def send(self, recipient: str, data: bytes, *, key: str) -> None:
+    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
         """Send ``data`` (in wire format) to one recipient; MAIL, RCPT and DATA pipelined when offered."""
         self.limiter.acquire()
         conn = self._connection()
         try:
-            self._envelope(conn, recipient)
+            self._envelope(conn, recipient, sender or self.envelope_from)
             conn.send(data + b".\r\n")
         except DeliveryError:
             raise
@@ -228,13 +233,13 @@ class SMTPTransport:
         if code != 250:
             raise ServerFailure(f"the server did not take the message: {_answer(code, answer)}", permanent=code >= 500)
 
-    def _envelope(self, conn: smtplib.SMTP, recipient: str) -> None:
+    def _envelope(self, conn: smtplib.SMTP, recipient: str, sender: str) -> None:
         """MAIL, RCPT and DATA; raises the failure each refusal means."""
         if self.pipelining(conn):
-            conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+            conn.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
             replies = [conn.getreply(), conn.getreply(), conn.getreply()]
         else:
-            replies = [conn.mail(self.envelope_from)]
+            replies = [conn.mail(sender)]
             if replies[0][0] == 250:
                 replies.append(conn.rcpt(recipient))
             if replies[-1][0] in (250, 251):
@@ -252,8 +257,8 @@ class SMTPTransport:
                 self._drop()
             if step == 1 and code != 421:  # RCPT's answer is about the recipient
                 raise PermanentFailure(text) if code >= 500 else TemporaryFailure(text)
-            sender = f"refused the sender <{self.envelope_from}>"
-            what = (sender, "ended the session", "refused to take a message")[step]
+            refused = f"refused the sender <{sender}>"
+            what = (refused, "ended the session", "refused to take a message")[step]
             raise ServerFailure(f"the server {what}: {text}", permanent=500 <= code < 600)
 
     @staticmethod

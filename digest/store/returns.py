@@ -128,9 +128,7 @@ class ReturnedMail:
     def counts(self, *, digest_id: int | None = None, week: dt.date | None = None) -> ReturnedCounts:
         """What came back for a digest's deliveries, or for a week's weekly mails."""
         column, value = ("digest_id", digest_id) if digest_id is not None else ("week", week)
-        rows = self.db.execute(
-            f"SELECT kind, COUNT(*) FROM returned_mail WHERE {column} = ? GROUP BY kind", (value,)
-        )
+        rows = self.db.execute(f"SELECT kind, COUNT(*) FROM returned_mail WHERE {column} = ? GROUP BY kind", (value,))
         found = {str(kind): int(n) for kind, n in rows}
         return ReturnedCounts(
             gone=found.get("gone", 0),
