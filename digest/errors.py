@@ -18,6 +18,7 @@ class ExitStatus(enum.IntEnum):
     USAGE = 2  # bad command line or configuration
     PARTIAL = 3  # finished, but something was rejected or failed
     LOCKED = 4  # another run holds the lock; nothing was done
+    TRY_AGAIN = 75  # (digest bounces -) the message was not recorded: the mail server keeps it (EX_TEMPFAIL)
 
 
 class DigestError(Exception):

@@ -3,7 +3,7 @@
 ``program`` is the program without error handling; ``main`` does all of it,
 and is the only place where errors become exit codes and one-line messages.
 Heavy modules are imported inside the commands, so ``digest --help`` is fast.
-Each command module (history, fetching, publishing, service, subscribers, sending) registers its own
+Each command module (history, fetching, publishing, service, subscribers, sending, returns) registers its own
 subcommands; ``env`` is what they share (the injectable environment, the config and the store).
 
 Takes in: the command line and the environment. Hands on: exit codes, output and one-line errors.
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from digest import __version__
-from digest.cli import fetching, history, publishing, sending, service, subscribers
+from digest.cli import fetching, history, publishing, returns, sending, service, subscribers
 from digest.cli.env import Environment
 from digest.cli.parsing import EXIT_CODES, Parser, add_command, common_options
 from digest.errors import ConfigError, DigestError, ExitStatus, LockedError, UsageError
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command = functools.partial(add_command, commands, common)
 
-    for module in (history, fetching, publishing, service, subscribers, sending):
+    for module in (history, fetching, publishing, service, subscribers, sending, returns):
         module.register(command, common)
     return parser
 

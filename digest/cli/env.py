@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 if TYPE_CHECKING:
     import argparse
@@ -32,6 +32,11 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Callable[[], dt.datetime] = _utc_now
     interactive: bool | None = None  # None: ask whether stdout is a terminal
+    stdin: BinaryIO | None = None  # None: the process's standard input, as bytes
+
+    @property
+    def input(self) -> BinaryIO:
+        return self.stdin if self.stdin is not None else sys.stdin.buffer
 
     @property
     def is_interactive(self) -> bool:

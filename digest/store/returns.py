@@ -106,7 +106,7 @@ class ReturnedMail:
         """End a subscription for a returned message's sake, keeping why; True when it was not ended already."""
         rows = self.db.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,))
         if not rows or rows[0][0] not in ("active", "pending"):
-            if rows and status == "unsubscribed" and rows[0][0] == "bounced":  # a complaint outranks a bounce
+            if rows and status == "unsubscribed":  # a complaint outranks how they left before: it is kept
                 self.db.execute("UPDATE subscribers SET left_reason = ? WHERE id = ?", (reason, subscriber_id))
             return False
         self.subscribers.set_status(subscriber_id, status, now=now)
