@@ -89,6 +89,7 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
         published = store.digests.published()
         states = {state.name: state for state in store.sources.all()}
         weekly = weekly_status(store, config, env.clock())
+        returned = store.returned.counts(digest_id=published[0].id) if published else None
     sources = [
         {
             "name": source.name,
@@ -123,6 +124,7 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
             "date": last_digest.date.isoformat(),
             "papers": last_digest.paper_count,
             "published_at": last_digest.published_at.isoformat(),
+            "returned": {"bounces": returned.bounces, "complaints": returned.complaints} if returned else None,
         },
         "sources": sources,
         "weekly": weekly,
@@ -145,13 +147,19 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.out(
             f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
             f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
+            + (f"; returned: {returned.bounces} bounces, {returned.complaints} complaints" if returned else "")
         )
     last_week = weekly["last_week"]
     env.out(
         f"weekly:      {weekly['when']} ({config.timezone.key}), next"
         f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z};"
         f" {weekly['readers']} weekly reader(s)"
-        + (f"; week {last_week['week']}: {last_week['sent']} sent, {last_week['open']} to send" if last_week else "")
+        + (
+            f"; week {last_week['week']}: {last_week['sent']} sent, {last_week['open']} to send;"
+            f" returned: {last_week['returned']['bounces']} bounces, {last_week['returned']['complaints']} complaints"
+            if last_week
+            else ""
+        )
     )
     for row in sources:
         success = row["last_success_at"] or "never"
@@ -169,7 +177,13 @@ def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, A
     last_week = None
     if weeks:
         counts = store.weeks.counts(weeks[0].week)
-        last_week = {"week": weeks[0].week.isoformat(), "sent": counts.sent, "open": counts.open}
+        returned = store.returned.counts(week=weeks[0].week)
+        last_week = {
+            "week": weeks[0].week.isoformat(),
+            "sent": counts.sent,
+            "open": counts.open,
+            "returned": {"bounces": returned.bounces, "complaints": returned.complaints},
+        }
     return {
         "when": str(config.schedule.weekly),
         "next": due.isoformat(),

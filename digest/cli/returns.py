@@ -76,15 +76,16 @@ def _show(outcome: Outcome, args: argparse.Namespace, env: Environment) -> None:
         env.out(json.dumps(outcome.as_json(), ensure_ascii=False))
     message = outcome.message
     who = outcome.match.email if outcome.match else (message.failed[0] if message.failed else "")
+    what = " ".join(part for part in (message.kind, who) if part)
     if outcome.problem:
         why = {"forged token": "its return token is forged: nothing changed", "unreadable": outcome.why}.get(
             outcome.effect, f"not matched to a reader: {outcome.why}"
         )
-        env.err(f"{outcome.source}: {message.kind} {who}: {why}".replace("  ", " "))
+        env.err(f"{outcome.source}: {what}: {why}")
     elif args.verbose and not args.json:
         detail = f" ({message.detail})" if message.detail else ""
         by = f" by {outcome.match.by}" if outcome.match else ""
-        env.out(f"{outcome.source}: {message.kind} {who}{by}{detail}: {outcome.effect}".replace("  ", " "))
+        env.out(f"{outcome.source}: {what}{by}{detail}: {outcome.effect}")
 
 
 def _messages(paths: list[str], env: Environment, limit: int) -> Iterator[tuple[str, bytes | str]]:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from digest.config import Config
     from digest.models import Digest
     from digest.store import Store
+    from digest.store.returns import Returned, ReturnedCounts
 
 
 def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -100,6 +101,7 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
             raise UsageError(f"there is no {which}", hint="see 'digest status', or run 'digest publish' first")
         counts = store.ledger.counts(digest.id)
         failures = store.ledger.failures(digest.id)
+        returned = store.returned.counts(digest_id=digest.id), store.returned.listed(digest_id=digest.id)
     if args.json:
         env.out(
             json.dumps(
@@ -107,6 +109,7 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
                     "digest": digest.slug,
                     **dataclasses.asdict(counts),
                     "failures": [{"email": e, "error": r, "attempts": a} for e, r, a in failures],
+                    **returned_json(*returned),
                 }
             )
         )
@@ -118,7 +121,30 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
     )
     for address, error, attempts in failures:
         env.out(f"  {address}: {error} ({attempts} attempts)")
+    returned_lines(env, *returned)
     return ExitStatus.OK
+
+
+def returned_json(counts: ReturnedCounts, listed: list[Returned]) -> dict[str, object]:
+    """What came back after sending: counts by kind and each bounce or complaint."""
+    return {
+        "returned": dataclasses.asdict(counts),
+        "returned_mail": [
+            {"email": r.email, "kind": r.kind, "detail": r.detail, "received_at": r.received_at.isoformat()}
+            for r in listed
+        ],
+    }
+
+
+def returned_lines(env: Environment, counts: ReturnedCounts, listed: list[Returned]) -> None:
+    if not listed:
+        return
+    env.out(
+        f"returned: {counts.bounces} bounces ({counts.gone} of mailboxes that do not exist),"
+        f" {counts.temporary} delays, {counts.complaints} complaints"
+    )
+    for item in listed:
+        env.out(f"  {item.email}: {item.kind}: {item.detail} ({item.received_at:%Y-%m-%d %H:%M} UTC)")
 
 
 def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) -> ExitStatus:
@@ -131,9 +157,19 @@ def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) 
             )
         counts = store.weeks.counts(args.week)
         failures = store.weeks.failures(args.week)
+        returned = store.returned.counts(week=args.week), store.returned.listed(week=args.week)
     if args.json:
         failed = [{"email": e, "error": r, "attempts": a} for e, r, a in failures]
-        env.out(json.dumps({"week": args.week.isoformat(), **dataclasses.asdict(counts), "failures": failed}))
+        env.out(
+            json.dumps(
+                {
+                    "week": args.week.isoformat(),
+                    **dataclasses.asdict(counts),
+                    "failures": failed,
+                    **returned_json(*returned),
+                }
+            )
+        )
         return ExitStatus.OK
     env.out(
         f"week {args.week.isoformat()}: {counts.sent} sent ({counts.uncertain} uncertain), {counts.failed} failed,"
@@ -141,6 +177,7 @@ def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) 
     )
     for address, error, attempts in failures:
         env.out(f"  {address}: {error} ({attempts} attempts)")
+    returned_lines(env, *returned)
     return ExitStatus.OK
 
 

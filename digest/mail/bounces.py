@@ -93,24 +93,23 @@ def _classify(message: Message, data: bytes, key: str) -> ReturnedMessage:
     report = _first_part(message, "message/feedback-report")
     if report is not None:
         return _complaint(message, report, key, returns)
-    is_report = message.get_content_type() == "multipart/report"
-    if not is_report and _is_auto_reply(message):
-        return ReturnedMessage(key, "auto-reply", detail=clean(message.get("subject", ""), 120))
     from flufl.bounce import all_failures
 
     temporary, permanent = all_failures(message)
     failed = _addresses(b.decode("ascii", "replace") for b in permanent or temporary)
     statuses = list(_delivery_statuses(message))
+    if not failed and not any(action.startswith(("fail", "delayed")) for action, _, _ in statuses):
+        # No report in it (a bounce such as Exim's says Auto-Submitted: auto-replied too, with one).
+        kind: ReturnKind = "auto-reply" if _is_auto_reply(message) else "unrelated"
+        return ReturnedMessage(key, kind, detail=clean(message.get("subject", ""), 120))
     originals = _original_ids(message, data)
     returns += _original_senders(message)
-    if not failed and not any(action.startswith(("fail", "delayed")) for action, _, _ in statuses):
-        return ReturnedMessage(key, "unrelated", detail=clean(message.get("subject", ""), 120))
     detail = "; ".join(clean(f"{status} {diagnostic}".strip(), 200) for _, status, diagnostic in statuses[:3])
     if permanent or any(action.startswith("fail") for action, _, _ in statuses):
         text = detail or _text_of(message)
         codes = [status for _, status, _ in statuses] + [".".join(m) for m in _STATUS.findall(text)]
         gone = any(code in GONE_STATUS for code in codes) or bool(_UNKNOWN_USER.search(text))
-        kind: ReturnKind = "gone" if gone else "permanent"
+        kind = "gone" if gone else "permanent"
         detail = detail or _summary(text)
     else:
         kind = "temporary"

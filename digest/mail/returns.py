@@ -94,9 +94,9 @@ class ReturnsReport:
     def summary(self) -> str:
         kinds = self.kinds
         parts = [
-            f"{kinds['gone'] + kinds['permanent']} bounces ({self.outcomes['bounced']} readers marked bounced)",
+            f"{kinds['gone'] + kinds['permanent']} bounces ({_readers(self.outcomes['bounced'])} marked bounced)",
             f"{kinds['temporary']} delays",
-            f"{kinds['complaint']} complaints ({self.outcomes['unsubscribed']} readers unsubscribed)",
+            f"{kinds['complaint']} complaints ({_readers(self.outcomes['unsubscribed'])} unsubscribed)",
             f"{kinds['auto-reply']} auto-replies",
             f"{kinds['unrelated']} unrelated",
             f"{self.outcomes['already read']} read before",
@@ -104,6 +104,10 @@ class ReturnsReport:
         if self.problems:
             parts.append(f"{self.problems} not matched or unreadable")
         return f"returned mail: {self.read} messages: " + ", ".join(parts)
+
+
+def _readers(count: int) -> str:
+    return f"{count} reader" + ("" if count == 1 else "s")
 
 
 class ReturnedMailReader:

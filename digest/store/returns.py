@@ -37,7 +37,7 @@ class ReturnedCounts:
 
 @dataclass(frozen=True, slots=True)
 class Returned:
-    address: str
+    email: str
     kind: str
     detail: str
     received_at: dt.datetime

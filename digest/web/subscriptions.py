@@ -82,8 +82,8 @@ class ConfirmationMailer:
         now = self.clock()
         with store.transaction(exclusive=True):
             existing = store.subscribers.by_email(address)
-            if existing is not None and existing.status == "active":
-                return  # already receiving it: nothing to confirm, and nothing to tell a stranger
+            if existing is not None and (existing.status == "active" or store.returned.complained(existing.id)):
+                return  # already receiving it, or reported it as spam: nothing to confirm, nothing to tell a stranger
             subscriber, _ = store.subscribers.add(address, status="pending", include=include, now=now)
         self.send_confirmation(store, subscriber, now)
 
