@@ -326,3 +326,23 @@ def test_the_bounce_address_is_checked(project: Project) -> None:
         project.write_config(delivery=f"  bounce_address: '{value}'\n")
         result = project.run("status")
         assert result.code == ExitStatus.USAGE and words in result.stderr and "delivery.bounce_address" in result.stderr
+
+
+def test_a_weekly_mail_returned_is_shown_under_its_week(project: Project) -> None:
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    project.write_config(
+        "schedule:\n  send: '0 7 * * *'\n  weekly: 'sun 08:30'\n  misfire_grace: 3h\n",
+        delivery="  bounce_address: bounces@example.org\n",
+    )
+    assert project.run("subscribers", "add", "ada@example.org", "--frequency", "weekly").code == 0
+    project.drop(EXAMPLE_DUMPS[0])
+    assert project.run("run").code == 0, project.run("run").stderr
+    (message,) = (project.root / "outbox" / "new").glob("week-*.eml")
+    return_path = message.read_bytes().split(b"\r\n", 1)[0].decode()
+    sender = return_path.removeprefix("Return-Path: <").removesuffix(">")
+    assert sender.startswith("bounces+w20261122-")
+    assert read(project, "-", stdin=postfix_dsn(to=sender, recipient="ada@example.org")).code == 0
+    week = json.loads(project.run("deliveries", "--week", "2026-11-22", "--json").stdout)
+    assert week["returned"]["gone"] == 1 and week["returned_mail"][0]["email"] == "ada@example.org"
+    assert json.loads(project.run("status", "--json").stdout)["weekly"]["last_week"]["returned"]["bounces"] == 1
+    assert "returned: 1 bounces" in project.run("deliveries", "--week", "2026-11-22").stdout
