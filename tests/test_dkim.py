@@ -86,7 +86,7 @@ def test_every_message_is_signed_and_verifies(project: Project, smtp_server: SMT
         assert (tags["d"], tags["s"], tags["c"], tags["a"]) == (
             "example.org",
             "digest2026",
-            "relaxed/relaxed",
+            "relaxed/simple",
             "rsa-sha256",
         )
         assert set(tags["h"].lower().split(":")) == SIGNED
