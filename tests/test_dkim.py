@@ -199,3 +199,20 @@ def test_the_environment_key_needs_the_dkim_section(project: Project, keys: KeyP
     project.environ["DIGEST_DKIM_KEY"] = keys.pem.decode()
     result = project.run("status")
     assert result.code == ExitStatus.USAGE and "DIGEST_DKIM_KEY is set" in result.stderr
+
+
+def test_a_key_that_is_not_rsa_is_refused(project: Project, tmp_path: Path, smtp_server: SMTPServer) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    other = tmp_path / "ed25519.pem"
+    other.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    other.chmod(0o600)
+    configure(project, other, smtp_server)
+    publish(project)
+    result = project.run("send")
+    assert result.code == ExitStatus.USAGE and "must be an RSA key of at least 1024 bits" in result.stderr
+    assert smtp_server.sink.received == []

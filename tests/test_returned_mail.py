@@ -346,3 +346,46 @@ def test_a_weekly_mail_returned_is_shown_under_its_week(project: Project) -> Non
     assert week["returned"]["gone"] == 1 and week["returned_mail"][0]["email"] == "ada@example.org"
     assert json.loads(project.run("status", "--json").stdout)["weekly"]["last_week"]["returned"]["bounces"] == 1
     assert "returned: 1 bounces" in project.run("deliveries", "--week", "2026-11-22").stdout
+
+
+HOSTILE = "<script>alert(1)</script> =SUM(A1) \x00\x1b[2J\u202e" + "x" * 5000
+
+
+def test_hostile_text_in_a_bounce_is_bounded_and_stripped(project: Project, smtp_server: SMTPServer) -> None:
+    envelopes = sent(project, smtp_server)
+    message = postfix_dsn(to=envelopes["grace@example.org"][0], recipient="grace@example.org", status="5.7.1",
+                          diagnostic=f"smtp; 550 5.7.1 {HOSTILE}")  # fmt: skip
+    assert read(project, "-", stdin=message).code == 0
+    raw = exim_bounce(to=envelopes["ada@example.org"][0], recipient="ada@example.org", answer="550 5.7.1 \xff\xfe")
+    assert read(project, "-", stdin=raw.replace(b"\xc3\xbf\xc3\xbe", b"\xff\xfe\xed\xa0\x80")).code == 0
+    for args in (("deliveries",), ("deliveries", "--json")):
+        out = project.run(*args).stdout
+        assert "\x00" not in out and "\x1b" not in out and "\u202e" not in out and len(out) < 4000
+    item, _ = sorted(json.loads(project.run("deliveries", "--json").stdout)["returned_mail"], key=lambda i: i["email"])[
+        ::-1
+    ]
+    assert item["kind"] == "permanent" and item["detail"].startswith("5.7.1 smtp; 550 5.7.1 <script>")
+    assert len(item["detail"]) <= 300
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=3000)
+    | st.builds(
+        lambda action, status, diagnostic, recipient: postfix_dsn(
+            to="bounces@example.org", recipient=recipient, action=action, status=status, diagnostic=diagnostic
+        ),
+        st.sampled_from(["failed", "delayed", "relayed", "", "FAILED (permanent)"]),
+        st.text(max_size=20),
+        st.text(max_size=400),
+        st.text(max_size=80),
+    )
+)
+def test_any_returned_message_is_read_without_error(data: bytes) -> None:
+    from digest.mail.bounces import read_returned
+
+    found = read_returned(data)
+    assert found.kind in ("gone", "permanent", "temporary", "complaint", "auto-reply", "unrelated", "unreadable")
+    assert len(found.key) <= 260 and len(found.detail) <= 300
+    for text in (found.key, found.detail, *found.failed, *found.return_addresses, *found.original_ids):
+        assert not any(ord(char) < 32 or 0x7F <= ord(char) <= 0x9F for char in text)

@@ -33,7 +33,8 @@ RETURN_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to
 COMPLAINT_TYPES = ("abuse", "fraud")
 GONE_STATUS = ("5.1.1", "5.1.10")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+#: Control and bidirectional-formatting characters, and the lone surrogates undecodable bytes become.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]+")
 _ADDRESS = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,64}@[A-Za-z0-9.-]{1,253}")
 _MESSAGE_ID = re.compile(r"<([\x21-\x3b\x3d\x3f-\x7e]{1,250})>")
 _ID_LINE = re.compile(rb"^message-id:[ \t]*<([\x21-\x3b\x3d\x3f-\x7e]{1,250})>", re.IGNORECASE | re.MULTILINE)
