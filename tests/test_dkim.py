@@ -188,9 +188,10 @@ def test_a_broken_key_stops_the_send_before_its_first_message(
     broken.chmod(0o600)
     configure(project, broken, smtp_server)
     publish(project)
-    result = project.run("send")
-    assert result.code == ExitStatus.USAGE and "cannot be read as a private key" in result.stderr
-    assert result.stderr.count("\n") == 1
+    for command in ("send", "run"):
+        result = project.run(command)
+        assert result.code == ExitStatus.USAGE and "cannot be read as a private key" in result.stderr
+        assert result.stderr.count("\n") == 1
     assert smtp_server.sink.received == []
 
 

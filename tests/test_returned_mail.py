@@ -388,3 +388,28 @@ def test_any_returned_message_is_read_without_error(data: bytes) -> None:
     assert len(found.key) <= 260 and len(found.detail) <= 300
     for text in (found.key, found.detail, *found.failed, *found.return_addresses, *found.original_ids):
         assert not any(ord(char) < 32 or 0x7F <= ord(char) <= 0x9F for char in text)
+
+
+@pytest.mark.postgres
+def test_returned_mail_on_postgresql(pg_project: Project, smtp_server: SMTPServer) -> None:
+    envelopes = sent(pg_project, smtp_server, bounce_limit=2)
+    ada, grace, alan = (envelopes[address] for address in READERS[:3])
+    redacted = original_headers(sender=alan[0], recipient="redacted@example.net", message_id=alan[1])
+    full = {"status": "5.2.2", "diagnostic": "smtp; 552 5.2.2 Mailbox full"}
+    folder = drop(
+        pg_project.root / "box",
+        gmail_dsn(to=ada[0], recipient="ada@example.org"),
+        postfix_dsn(to=grace[0], recipient="grace@example.org", **full),
+        postfix_dsn(to=grace[0], recipient="grace@example.org", **full),
+        arf_complaint(to="fbl@example.org", mail_from=alan[0], original=redacted),
+    )
+    for _ in range(2):
+        assert read(pg_project, folder).code == 0
+    assert statuses(pg_project) == {
+        "ada@example.org": ("bounced", 0),
+        "grace@example.org": ("active", 0),
+        "alan@example.net": ("unsubscribed", 0),
+        "edsger@example.com": ("active", 0),
+    }
+    returned = json.loads(pg_project.run("deliveries", "--json").stdout)["returned"]
+    assert returned == {"gone": 1, "permanent": 2, "temporary": 0, "complaints": 1}

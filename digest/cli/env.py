@@ -52,12 +52,20 @@ class Environment:
         print(f"digest: {line}", file=self.stderr)
 
 
-def config_from(args: argparse.Namespace, env: Environment) -> Config:
-    """The validated configuration: --config, else $DIGEST_CONFIG, else ./schedule.yaml."""
+def config_from(args: argparse.Namespace, env: Environment, *, sends: bool = False) -> Config:
+    """The validated configuration: --config, else $DIGEST_CONFIG, else ./schedule.yaml.
+
+    ``sends``: the command may send mail, so the DKIM key (when one is configured) is parsed now, at start.
+    """
     from digest.config import load_config
 
     path = args.config or env.environ.get("DIGEST_CONFIG") or "schedule.yaml"
-    return load_config(Path(path), env.environ)
+    config = load_config(Path(path), env.environ)
+    if sends and config.delivery.dkim is not None:
+        from digest.mail.signing import signer_for
+
+        signer_for(config)
+    return config
 
 
 def store_for(config: Config, now: dt.datetime) -> Store:

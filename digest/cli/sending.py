@@ -26,7 +26,7 @@ def cmd_send(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.mail.deliver import send_digest
     from digest.mail.mailer import make_transport
 
-    config = config_from(args, env)
+    config = config_from(args, env, sends=True)
     now = env.clock()
     with store_for(config, now) as store:
         digest = store.digests.named(args.digest)

@@ -24,7 +24,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.schedule.lock import run_lock
     from digest.schedule.plan import plan_run
 
-    config = config_from(args, env)
+    config = config_from(args, env, sends=True)
     now = env.clock()
     if args.dry_run:
         with store_for(config, now) as store:
@@ -106,7 +106,7 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
     stop_requested: list[object] = []
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
-    config = config_from(args, env)
+    config = config_from(args, env, sends=True)
     with store_for(config, env.clock()):
         pass  # fail at start, not at the first job, when the database is unreachable
     logging.getLogger("digest").setLevel(logging.DEBUG if args.debug else logging.INFO)
@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.store import open_store
     from digest.web import WebApp, serve
 
-    config = config_from(args, env)
+    config = config_from(args, env, sends=True)
     secret = signing_key(env, config)
     with store_for(config, env.clock()):
         pass  # fail at start when the database is unreachable

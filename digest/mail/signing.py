@@ -16,6 +16,7 @@ header is put in front of it in the same line ends.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -117,4 +118,10 @@ def dot_stuffs(wire_format: Any) -> bool:
 
 def signer_for(config: Config) -> Signer | None:
     """The configured signer (None without ``delivery.dkim``); a ConfigError now when the key is not one."""
-    return Signer(config.delivery.dkim) if config.delivery.dkim is not None else None
+    return _signer(config.delivery.dkim) if config.delivery.dkim is not None else None
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(config: DkimConfig) -> Signer:
+    """One signer per key and process (OpenSSL checks a key as it loads it: some 50 ms)."""
+    return Signer(config)
