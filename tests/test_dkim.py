@@ -217,3 +217,31 @@ def test_a_key_that_is_not_rsa_is_refused(project: Project, tmp_path: Path, smtp
     result = project.run("send")
     assert result.code == ExitStatus.USAGE and "must be an RSA key of at least 1024 bits" in result.stderr
     assert smtp_server.sink.received == []
+
+
+def test_messages_built_in_a_worker_process_are_signed_there(
+    project: Project, smtp_server: SMTPServer, keys: KeyPair, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    from digest.mail import assemblers, deliver, signing
+
+    monkeypatch.setattr(deliver, "ASSEMBLE_ALONE", 0)  # build in a forked worker even for two readers
+    monkeypatch.setattr(assemblers, "default_processes", lambda: 1)
+    where = tmp_path / "signed-in"
+    sign = signing.Signer.sign
+
+    def recording(self: signing.Signer, data: bytes, *, stuffed: bool = False) -> bytes:
+        with where.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return sign(self, data, stuffed=stuffed)
+
+    monkeypatch.setattr(signing.Signer, "sign", recording)
+    configure(project, keys.path, smtp_server)
+    publish(project)
+    assert project.run("send").code == 0
+    assert len(smtp_server.sink.received) == len(READERS)
+    for item in smtp_server.sink.received:
+        assert keys.verify(item.data) and item.data.count(b"DKIM-Signature:") == 1
+    pids = where.read_text().split()
+    assert len(pids) == len(READERS) and str(os.getpid()) not in pids  # once per message, in the worker
