@@ -7,6 +7,7 @@ import json
 import mailbox
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -413,3 +414,21 @@ def test_returned_mail_on_postgresql(pg_project: Project, smtp_server: SMTPServe
     }
     returned = json.loads(pg_project.run("deliveries", "--json").stdout)["returned"]
     assert returned == {"gone": 1, "permanent": 2, "temporary": 0, "complaints": 1}
+
+
+def test_the_subscribe_form_mails_no_one_who_complained(tmp_path: Path, smtp_server: SMTPServer) -> None:
+    from test_web import _subscribe, start_served
+
+    with start_served(tmp_path, smtp_server) as served, httpx.Client() as client:
+        for address in ("eve@example.org", "bob@example.org"):
+            assert served.project.run("subscribers", "add", address).code == 0
+        headers = original_headers(sender="digest@localhost", recipient="eve@example.org", message_id=None)
+        report = arf_complaint(to="fbl@example.org", mail_from="digest@localhost", original=headers)
+        report = report.replace(b"Version: 1\n", b"Version: 1\nOriginal-Rcpt-To: <eve@example.org>\n")
+        assert read(served.project, "-", stdin=report).code == 0
+        assert served.project.run("subscribers", "remove", "bob@example.org").code == 0  # left by hand
+        for address in ("eve@example.org", "bob@example.org"):
+            assert _subscribe(served, client, address).status_code == 200
+        assert len(served.mails_to("bob@example.org", expect=1)) == 1  # may come back
+        assert served.mails_to("eve@example.org", expect=0) == []  # reported the digest as spam: never mailed
+        assert served.status_of("eve@example.org") == "unsubscribed"
