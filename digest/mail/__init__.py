@@ -9,9 +9,14 @@ What it does:
   ``assemblers``: building messages in forked worker processes;
 - ``transport``: SMTP and the outbox folder; ``deliver``: the send loop over the ledger, with retries and a
   breaker; ``queues``: daily deliveries or weekly mails behind one interface; ``report``: what a send says;
-- ``weekly``: weekly mails queued when their week falls due, sent through the same loop.
+- ``weekly``: weekly mails queued when their week falls due, sent through the same loop;
+- ``verp``: each message's envelope sender names its delivery (a signed return token); ``signing``: DKIM,
+  once per message in the process that builds it;
+- ``bounces``: what one returned message says (bounce, delay, complaint, auto-reply); ``returns``: returned
+  mail matched to its reader and acted on, once.
 
 Takes in: a published :class:`~digest.models.Digest`, subscribers and their profiles, the config.
-Hands on: messages accepted by the server (or written to the outbox), recorded in the ledger; a send report.
+Hands on: messages accepted by the server (or written to the outbox), recorded in the ledger; a send report;
+returned mail's effects on readers, recorded.
 May import: the base, the store, ranking (orders, reasons, filters, topics) and site (the renderer).
 """

@@ -130,8 +130,8 @@ class ReturnedMailReader:
             return self._record(source, message, None, "none", now=now)
         match, why = self.match(message)
         if match is None:
-            return self._record(source, message, None, "forged token" if why == "forged" else "not matched", now=now,
-                                why=why)  # fmt: skip
+            effect = "forged token" if why == "forged" else "not matched"
+            return self._record(source, message, None, effect, now=now, why=why)
         return self._record(source, message, match, "", now=now)
 
     def match(self, message: ReturnedMessage) -> tuple[Match | None, str]:
