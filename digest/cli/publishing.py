@@ -38,7 +38,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.mail.mailer import Mailer
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
-    from digest.ranking.grouping import topics_of
+    from digest.ranking.grouping import compute_topics, topics_of
     from digest.ranking.rank import IDF_SAMPLE
     from digest.ranking.topics import digest_topics
     from digest.tokens import secret_key
@@ -83,7 +83,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             kept = store if digest.id is not None else None  # a digest not yet published is not kept
             renderer = renderer_for(config, store=kept, now=now)
             history = store.profiles.recent_texts(IDF_SAMPLE)
-            topics = topics_of(store, digest) if digest.id is not None else digest_topics(digest.papers)
+            topics = topics_of(store, digest) if digest.id is not None else compute_topics(store, digest)
             mailer = Mailer(digest, config, renderer, now, lambda data: data, topics=topics, history=history)
     bodies = mailer.bodies(reader, profile, secret=preview_key)
     if bodies is None:

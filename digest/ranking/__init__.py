@@ -2,8 +2,9 @@
 
 What it does: order a digest's papers for one reader and say why (``rank``, TF-IDF reader models), apply a
 reader's hard filters (``filters``), write each paper's TL;DR (``summarise``), and group the day's papers
-into labelled topics (``topics``). All of these are pure: texts and profiles in, orders, reasons, sentences
-and groups out. ``grouping`` is the one module that touches the store: a digest's topics are computed once,
+into topics (``topics``) headed by the terms that set each group apart from the history (``terms``, over the
+words and phrases ``words`` reads from a paper). All of these are pure: texts and profiles in, orders,
+reasons, sentences, terms and groups out. ``grouping`` is the one module that touches the store: a digest's topics are computed once,
 when it is published, and kept for every mail and page.
 
 Takes in: papers (:class:`~digest.models.StoredPaper`), profiles, the store (``grouping`` only).

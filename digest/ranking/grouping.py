@@ -1,5 +1,8 @@
 """A digest's topics, computed once: when it is published, and kept in the store for every mail and page;
-and a week's digests as one digest (a weekly mail's, a week page's), with the week's topics kept likewise."""
+and a week's digests as one digest (a weekly mail's, a week page's), with the week's topics kept likewise.
+
+The headings are measured against the history: the document frequencies of its :data:`HISTORY_SAMPLE`
+most recent papers (the digest's own among them), read when the topics are computed, never per mail."""
 
 from __future__ import annotations
 
@@ -8,8 +11,22 @@ from collections.abc import Sequence
 
 from digest.models import Digest, Topic
 from digest.ranking.topics import digest_topics
+from digest.ranking.words import DocumentFrequencies, document_frequencies, topic_text
 from digest.store import Store
 from digest.weekly import week_digest
+
+#: How many of the history's most recent papers the headings are measured against.
+HISTORY_SAMPLE = 2_000
+
+
+def history_frequencies(store: Store) -> DocumentFrequencies:
+    """The document frequencies of the history's most recent papers (a bounded sample)."""
+    return document_frequencies(topic_text(*paper) for paper in store.profiles.recent_texts(HISTORY_SAMPLE))
+
+
+def compute_topics(store: Store, digest: Digest) -> list[Topic]:
+    """The topics of ``digest``'s papers, computed now against the history (not kept)."""
+    return digest_topics(digest.papers, history_frequencies(store))
 
 
 def topics_of(store: Store, digest: Digest) -> list[Topic]:
@@ -18,7 +35,7 @@ def topics_of(store: Store, digest: Digest) -> list[Topic]:
         kept = store.digests.topics(digest.id)
         if kept is not None:
             return kept
-    topics = digest_topics(digest.papers)
+    topics = compute_topics(store, digest)
     if digest.id is not None:
         store.digests.keep_topics(digest.id, topics)
     return topics
@@ -34,9 +51,9 @@ def week_topics(store: Store, week: dt.date, digest_ids: Sequence[int], digest: 
     """The topics of a week's mail: kept for the week's own digests (its page shows the same), else computed."""
     recorded = store.weeks.get(week)
     if recorded is None or tuple(digest_ids) != tuple(recorded.digest_ids):
-        return digest_topics(digest.papers)
+        return compute_topics(store, digest)
     kept = store.weeks.topics(week)
     if kept is None:
-        kept = digest_topics(digest.papers)
+        kept = compute_topics(store, digest)
         store.weeks.keep_topics(week, kept)
     return kept

@@ -1,111 +1,224 @@
-"""The day's papers grouped by topic, each group labelled by its top terms. Pure and deterministic.
+"""The day's papers grouped by topic, each group headed by the terms that set it apart. Pure, deterministic.
 
-The papers' titles and abstracts become TF-IDF vectors over a vocabulary of
-their own (words common to most of the day's papers carry no topic and are
-left out), clustered with k-means (a fixed seed, so the same papers always
-give the same groups) into about sqrt(n / 2) groups. A group is labelled by
-the terms that weigh most in its centroid above their weight over the whole day. Groups of one paper are gathered
-in a last group, "Other topics". Every reader of a digest and its archive page
-see the same groups.
+- **Features**: each paper's terms (:mod:`digest.ranking.words`: stemmed words
+  and short phrases; the title counts twice), weighted by their rarity in the
+  history (the document frequencies of its most recent papers, the day's own
+  included), so a word most papers use weighs little even on a day that uses it a lot.
+- **Groups**: a non-negative matrix factorisation of those features into about
+  sqrt(n) topics (so about sqrt(n) papers each; a fixed start, so the same papers
+  always give the same groups); each paper joins the topic it weighs most on.
+- **Headings**: up to three terms that set the group apart from the history
+  (:func:`~digest.ranking.terms.group_terms`: each used by at least half of its
+  papers, far more often than in the history, and a content word of theirs). A
+  group of fewer than three papers, or one that no such term describes, is not formed.
+- **Fit**: a paper stays in its group only when it uses one of its heading's terms;
+  one that does not joins the group whose heading it uses and whose papers it is
+  closest to. The papers no group holds are factorised again, in further passes,
+  while groups form and room is left (:data:`MAX_GROUPS`); those that fit no group
+  in the end are "Other topics". A group past 30% of the papers is split in two.
+
+Every reader of a digest, its archive page and its feeds see the same groups.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 import warnings
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from digest.models import Topic
+from digest.ranking.terms import MIN_COVERAGE, Term, group_terms, literal_form
+from digest.ranking.words import DocumentFrequencies, PaperTerms, Titled
 
 #: Fewer papers than this are one group: a table of contents for three papers helps nobody.
 MIN_PAPERS = 8
-_URL = re.compile(r"\S+://\S+|\bwww\.\S+")  # "github.com" names no topic
+#: At most this many groups, "Other topics" included.
 MAX_GROUPS = 12
+#: A group holds at least this many papers.
+MIN_GROUP = 3
+#: A group past this share of the day is split.
+MAX_SHARE = 0.3
 LABEL_TERMS = 3
 OTHER = "Other topics"
-#: Words that say what kind of text an abstract is, not what it is about.
-_BOILERPLATE = frozenset(
-    "paper propose proposed proposes method methods approach approaches results result show shows novel "
-    "existing performance work new based using use used task tasks framework study model models data "
-    "demonstrate experiments state art significantly improve improves improved introduce present".split()
-)
 
 
-class Titled(Protocol):
-    @property
-    def title(self) -> str: ...
+def digest_topics(papers: Sequence[Titled], frequencies: DocumentFrequencies | None = None) -> list[Topic]:
+    """A digest's topics: groups of ``papers``, largest first, "Other topics" last; the same for every reader.
 
-    @property
-    def abstract(self) -> str: ...
-
-
-def digest_topics(papers: Sequence[Titled]) -> list[Topic]:
-    """A digest's topics: the same groups in every reader's mail and on its archive page."""
-    return topics([_URL.sub(" ", f"{paper.title}. {paper.abstract}") for paper in papers])
-
-
-def group_count(papers: int) -> int:
-    return max(1, min(MAX_GROUPS, round(math.sqrt(papers / 2))))
-
-
-def topics(texts: Sequence[str]) -> list[Topic]:
-    """Groups of ``texts`` (each a paper's title and abstract), largest first; one group when few."""
-    count = len(texts)
+    ``frequencies``: the history's document frequencies (of its recent papers' :func:`topic_text`, the
+    digest's own among them); without them, the digest's own papers stand in for the history.
+    """
+    count = len(papers)
     if count == 0:
         return []
     if count < MIN_PAPERS:
         return [Topic(OTHER, tuple(range(count)))]
-    from sklearn.cluster import KMeans
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-
-    vectoriser = TfidfVectorizer(
-        stop_words=sorted(ENGLISH_STOP_WORDS | _BOILERPLATE),
-        sublinear_tf=True,
-        min_df=2,
-        max_df=0.25,
-        ngram_range=(1, 2),
-        token_pattern=r"(?u)\b[^\W\d_][\w-]*[^\W_]\b",
-    )
-    try:
-        matrix = vectoriser.fit_transform(texts)
-    except ValueError:  # no term is shared by two papers
+    read = [PaperTerms.of(paper.title, paper.abstract) for paper in papers]
+    matrix, frequencies = _features(read, frequencies)
+    if matrix.shape[1] == 0:  # no term is shared by two papers
         return [Topic(OTHER, tuple(range(count)))]
-    terms = vectoriser.get_feature_names_out()
-    k = min(group_count(count), matrix.shape[1], len(set(texts)))
-    with warnings.catch_warnings():  # papers that read alike make fewer groups than asked: no noise under cron
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = KMeans(n_clusters=k, n_init=10, random_state=0).fit(matrix)
-    overall = np.asarray(matrix.mean(axis=0)).ravel()  # a label names what sets a group apart
-    groups: list[Topic] = []
-    rest: list[int] = []
-    for cluster in range(k):
-        members = tuple(int(index) for index in np.flatnonzero(model.labels_ == cluster))
-        if len(members) < 2:
-            rest.extend(members)
-            continue
-        centroid = np.asarray(matrix[list(members)].mean(axis=0)).ravel()
-        groups.append(Topic(_label(centroid - overall, terms), members))
-    groups.sort(key=lambda topic: (-len(topic.members), topic.members[0]))
+    grouping = _Grouping(read, matrix, frequencies)
+    rest = grouping.run()
+    out = [Topic(", ".join(term.text for term in group.heading), tuple(group.members)) for group in grouping.groups]
+    out.sort(key=lambda topic: (-len(topic.members), topic.members[0]))
     if rest:
-        groups.append(Topic(OTHER, tuple(sorted(rest))))
-    return _unique_labels(groups)
+        out.append(Topic(OTHER, tuple(sorted(rest))))
+    return _unique_labels(out)
 
 
-def _label(centroid: np.ndarray, terms: Sequence[str]) -> str:
-    chosen: list[str] = []
-    for index in np.argsort(-centroid, kind="stable"):
-        if centroid[index] <= 0 or len(chosen) == LABEL_TERMS:
-            break
-        term = str(terms[index])
-        if any(term in other or other in term for other in chosen):
-            continue  # "language" beside "language models" says nothing more
-        chosen.append(term)
-    return ", ".join(chosen) or OTHER
+def group_count(papers: int) -> int:
+    """How many topics to look for: about sqrt(n), so that groups hold about sqrt(n) papers each."""
+    return max(2, min(MAX_GROUPS - 1, round(math.sqrt(papers))))
+
+
+@dataclass
+class _Group:
+    heading: list[Term]
+    members: list[int]
+
+
+class _Grouping:
+    """Groups found in passes: each pass factorises the papers no group holds yet, while room is left."""
+
+    def __init__(self, papers: Sequence[PaperTerms], matrix: Any, frequencies: DocumentFrequencies) -> None:
+        self.papers = papers
+        self.matrix = matrix
+        self.frequencies = frequencies
+        self.groups: list[_Group] = []
+        self.min_group = MIN_GROUP
+
+    def heading(self, members: Sequence[int]) -> list[Term]:
+        """The terms that set ``members`` apart, none of them another group's (one heading per topic)."""
+        if len(members) < self.min_group:
+            return []
+        taken = [term for group in self.groups for term in group.heading]
+        return group_terms([self.papers[i] for i in members], self.frequencies, limit=LABEL_TERMS, taken=taken)
+
+    def uses(self, index: int, heading: Sequence[Term]) -> bool:
+        return any(term.key in self.papers[index].counts for term in heading)
+
+    def run(self) -> list[int]:
+        """Form the groups; the papers that fit none."""
+        count = len(self.papers)
+        empty = [i for i in range(count) if self.matrix[i].nnz == 0]  # shares no term with another paper
+        pending = [i for i in range(count) if self.matrix[i].nnz > 0]
+        while len(pending) >= 2 * self.min_group and len(self.groups) < MAX_GROUPS - 1:
+            formed = len(self.groups)
+            k = min(MAX_GROUPS - 1 - formed, group_count(len(pending)))
+            pending = self.form(self.clusters(pending, k))
+            if len(self.groups) == formed:
+                break
+        pending += self.split_large(count)
+        return sorted(pending + empty)
+
+    def clusters(self, members: Sequence[int], k: int) -> list[list[int]]:
+        """``members`` factorised into ``k`` topics, each paper in the one it weighs most on."""
+        from sklearn.decomposition import NMF
+        from sklearn.exceptions import ConvergenceWarning
+
+        sub = self.matrix[list(members)]
+        k = max(1, min(k, sub.shape[0], sub.shape[1]))
+        with warnings.catch_warnings():  # short of full convergence, or exact, the groups are as good: no noise
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            weights = NMF(n_components=k, init="nndsvd", max_iter=400, random_state=0).fit_transform(sub)
+        best = np.asarray(weights).argmax(axis=1)
+        return [[members[int(i)] for i in np.flatnonzero(best == topic)] for topic in range(k)]
+
+    def form(self, clusters: Sequence[Sequence[int]]) -> list[int]:
+        """Head the clusters that some terms describe; place every other paper; return those that fit nowhere."""
+        misfits: list[int] = []
+        for members in sorted(clusters, key=lambda members: (-len(members), members)):
+            heading = self.heading(members)
+            if not heading:  # its papers may still fit a group that is formed
+                misfits.extend(members)
+                continue
+            self.groups.append(_Group(heading, [i for i in members if self.uses(i, heading)]))
+            misfits.extend(i for i in members if not self.uses(i, heading))
+        rest = [index for index in sorted(misfits) if not self.place(index)]
+        return rest + self.settle()
+
+    def place(self, index: int) -> bool:
+        """Put a paper in the group whose heading it uses and whose papers it is closest to."""
+        options = [group for group in self.groups if self.uses(index, group.heading)]
+        if not options:
+            return False
+        max(options, key=lambda group: self.affinity(index, group.members)).members.append(index)
+        return True
+
+    def affinity(self, index: int, members: Sequence[int]) -> float:
+        centroid = np.asarray(self.matrix[list(members)].mean(axis=0)).ravel()
+        return float((self.matrix[index] @ centroid)[0])
+
+    def settle(self) -> list[int]:
+        """Keep the heading terms that still describe half of each group; papers they do not describe leave.
+
+        (A paper placed in a group uses one of its heading's terms, not always the others.) Papers leaving
+        only raise the share of the terms kept, so one round settles every group.
+        """
+        rest: list[int] = []
+        kept = []
+        for group in self.groups:
+            members = sorted(group.members)
+            heading = []
+            for term in group.heading:
+                text, used = literal_form(term.key, [self.papers[i] for i in members])
+                if used >= MIN_COVERAGE * len(members):
+                    heading.append(dataclasses.replace(term, text=text, coverage=used / len(members)))
+            fits = [i for i in members if self.uses(i, heading)]
+            if len(fits) < self.min_group:
+                rest.extend(members)
+                continue
+            rest.extend(i for i in members if i not in fits)
+            kept.append(_Group(heading, fits))
+        self.groups = kept
+        return rest
+
+    def split_large(self, count: int) -> list[int]:
+        """Split each group past :data:`MAX_SHARE` of the papers in two, while there is room; papers left over."""
+        left: list[int] = []
+        for group in sorted(self.groups, key=lambda group: -len(group.members)):
+            if len(group.members) <= MAX_SHARE * count or len(self.groups) >= MAX_GROUPS - 1:
+                continue
+            halves = _Grouping(self.papers, self.matrix, self.frequencies)
+            rest = halves.form(halves.clusters(group.members, 2))
+            if len(halves.groups) < 2:
+                continue  # no clean split: the group stays whole
+            self.groups = [other for other in self.groups if other is not group] + halves.groups
+            left.extend(rest)
+        return left
+
+
+def _features(papers: Sequence[PaperTerms], history: DocumentFrequencies | None) -> tuple[Any, DocumentFrequencies]:
+    """TF-IDF rows over the terms two or more papers use, and the frequencies the IDF came from."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    day_counts: dict[str, int] = {}
+    for paper in papers:
+        for key in paper.counts:
+            day_counts[key] = day_counts.get(key, 0) + 1
+    vocabulary = {key: n for n, key in enumerate(sorted(key for key, used in day_counts.items() if used >= 2))}
+    if history is None:
+        history = DocumentFrequencies(len(papers), day_counts)
+    documents = max(history.documents, len(papers))
+    merged = {key: max(history.counts.get(key, 0), day_counts[key]) for key in vocabulary}
+    rows, columns, values = [], [], []
+    for row, paper in enumerate(papers):
+        for key, n in paper.counts.items():
+            n += key in paper.title  # the title says most in fewest words: its terms count twice
+            column = vocabulary.get(key)
+            if column is not None:
+                rows.append(row)
+                columns.append(column)
+                values.append((1 + math.log(n)) * (math.log((documents + 1) / (merged[key] + 1)) + 1))
+    matrix = sp.csr_matrix((values, (rows, columns)), shape=(len(papers), len(vocabulary)), dtype=np.float64)
+    return (normalize(matrix) if vocabulary else matrix), DocumentFrequencies(documents, merged)
 
 
 def _unique_labels(groups: list[Topic]) -> list[Topic]:

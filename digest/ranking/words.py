@@ -1,0 +1,195 @@
+"""A paper's text as terms: stemmed content words and short phrases, as the topic headings read it. Pure.
+
+A word is stemmed with Snowball's English stemmer, so "predicting" and
+"prediction" are one term and "LLMs" is "llm"; hyphens inside a word are
+dropped ("pre-training" is "pretraining"). Stop words end a phrase and are never
+terms; *generic* words (those that say what kind of text an abstract is, not what
+it is about: "method", "results", "novel") are no term on their own but may stand
+in a phrase ("new benchmark"). Phrases of two and three words do not cross
+punctuation ("large language models", "Monte Carlo").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol
+
+#: Longest phrase, in words.
+MAX_PHRASE = 3
+#: History terms seen in fewer documents than this are not kept (they count as rare).
+MIN_HISTORY_COUNT = 2
+
+_URL = re.compile(r"\S+://\S+|\bwww\.\S+")
+_TOKEN = re.compile(r"(?u)\b[^\W\d_][\w-]*[^\W_]\b")
+#: Phrases do not cross punctuation, brackets or a dash between spaces.
+_CHUNK = re.compile(r"[.,;:()\[\]{}\"!?<>|/\\=+*]+|\s[-\u2013\u2014]+\s|'\s|\s'")
+#: Words that say what kind of text an abstract is, not what it is about: never a term on their own.
+GENERIC = frozenset(
+    "paper propose proposed proposes method methods approach approaches result results show shows showed novel "
+    "existing performance work works new based using use uses used task tasks framework frameworks study studies "
+    "model models data demonstrate demonstrates experiments experiment state art significantly significant "
+    "improve improves improved improvement introduce introduces present presents various different key "
+    "effective effectively efficient efficiently including include includes provide provides achieve achieves "
+    "approach address addresses problem problems recent recently however furthermore moreover also well "
+    "specifically particular particularly respectively prior previous current general generally wide widely "
+    "large small high low better best first second propose existing across often able enable enables way ways "
+    "set sets number numbers type types several many make makes made given find finds found state-of-the-art "
+    "real-world large-scale high-quality open-source well-known data-driven end-to-end fine-grained".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> object:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A word's stem, lower case: "predicting" and "prediction" -> "predict"; "LLMs" -> "llm"."""
+    parts = []
+    for part in word.casefold().split("-"):
+        stemmed = str(_stemmer().stemWord(part)) if part else part  # type: ignore[attr-defined]
+        if len(stemmed) > 2 and stemmed.endswith("s") and not re.search(r"[aeiouy]", stemmed[:-1]):
+            stemmed = stemmed[:-1]  # an acronym's plural: "llms", "vlms"
+        parts.append(stemmed)
+    return "".join(parts)  # "pre-training" and "pretraining" are one word
+
+
+_STOP, _GENERIC, _CONTENT = 0, 1, 2
+
+
+@lru_cache(maxsize=200_000)
+def _word(surface: str) -> tuple[str, int]:
+    """A word's stem and kind: a stop word (it ends a phrase), a generic word, or a content word."""
+    lowered = surface.casefold()
+    if lowered in _stop_words():
+        return lowered, _STOP
+    key = stem(surface)
+    return key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
+
+
+def _runs(text: str) -> Iterator[list[tuple[str, str, int]]]:
+    """The runs of words between punctuation and stop words: each word as (surface, stem, kind)."""
+    for chunk in _CHUNK.split(_URL.sub(" . ", text)):
+        run: list[tuple[str, str, int]] = []
+        for surface in _TOKEN.findall(chunk):
+            key, kind = _word(surface)
+            if kind == _STOP:
+                if run:
+                    yield run
+                run = []
+            else:
+                run.append((surface, key, kind))
+        if run:
+            yield run
+
+
+def _run_terms(run: Sequence[tuple[str, str, int]]) -> Iterator[tuple[int, int]]:
+    """(start, end) of the terms of a run: its content words, and its phrases of two and three words
+    that hold a content word."""
+    size = len(run)
+    for start in range(size):
+        content = run[start][2] == _CONTENT
+        if content:
+            yield start, start + 1
+        for end in range(start + 2, min(size, start + MAX_PHRASE) + 1):
+            content = content or run[end - 1][2] == _CONTENT
+            if content:
+                yield start, end
+
+
+def terms(text: str) -> list[str]:
+    """The terms of ``text``, each as often as it occurs (the analyser of the topic features)."""
+    out: list[str] = []
+    for run in _runs(text):
+        keys = [key for _, key, _ in run]
+        out.extend(" ".join(keys[start:end]) if end - start > 1 else keys[start] for start, end in _run_terms(run))
+    return out
+
+
+def surface_forms(text: str) -> Iterator[tuple[str, str]]:
+    """(term, the words as written) for each occurrence of a term in ``text``."""
+    for run in _runs(text):
+        for start, end in _run_terms(run):
+            yield (
+                " ".join(key for _, key, _ in run[start:end]),
+                " ".join(surface for surface, _, _ in run[start:end]),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFrequencies:
+    """In how many of a sample of the history's papers each term occurs (terms seen in one paper are left out)."""
+
+    documents: int
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def share(self, term: str) -> float:
+        """The term's share of the history's papers, smoothed so that an unseen term is rare, not impossible."""
+        return (self.counts.get(term, 0) + 1.0) / (self.documents + 2.0)
+
+
+def document_frequencies(texts: Iterable[str]) -> DocumentFrequencies:
+    """The document frequencies of ``texts`` (each a paper's title and abstract)."""
+    counts: Counter[str] = Counter()
+    documents = 0
+    for text in texts:
+        documents += 1
+        counts.update(set(terms(text)))
+    return DocumentFrequencies(documents, {term: n for term, n in counts.items() if n >= MIN_HISTORY_COUNT})
+
+
+class Titled(Protocol):
+    """A paper as the topics read it (a listed or stored paper, a vote kept with its text)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def abstract(self) -> str: ...
+
+
+def topic_text(title: str, abstract: str) -> str:
+    """What a paper's topic is read from: its title and abstract."""
+    return f"{title}. {abstract}"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperTerms:
+    """One paper's terms: how often each occurs, the forms it is written in, and those in its title."""
+
+    counts: Counter[str]
+    forms: dict[str, Counter[str]]
+    title: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, title: str, abstract: str) -> PaperTerms:
+        """The terms of a paper (a title's capitals are its style, not the words': "Language Models")."""
+        counts: Counter[str] = Counter()
+        forms: dict[str, Counter[str]] = {}
+        for key, surface in surface_forms(title):
+            counts[key] += 1
+            forms.setdefault(key, Counter())[_untitled(surface)] += 1
+        in_title = frozenset(counts)
+        for key, surface in surface_forms(abstract):
+            counts[key] += 1
+            forms.setdefault(key, Counter())[surface] += 1
+        return cls(counts, forms, in_title)
+
+
+def _untitled(surface: str) -> str:
+    """Title Case words in lower case; others ("LLMs", "GPT-4") as written."""
+    return " ".join(word.casefold() if word[1:] == word[1:].casefold() else word for word in surface.split())
