@@ -1,17 +1,35 @@
-"""A one-sentence TL;DR of an abstract: the sentence that states the contribution. Pure and offline.
+"""A TL;DR of an abstract: the sentence that states the paper's idea. Pure, offline, deterministic.
 
-Abstracts usually open with background ("Large language models have shown ...")
-and state what the paper does a sentence or two later ("We propose X, which
-..."). Each sentence is scored by the cues that mark a contribution (a first
-person verb of making or showing, "this paper presents", "in this work") against
-those that mark background or motivation ("recently", "however, ... remains");
-the best one wins, the earlier on a tie. The result is at most
-:data:`TLDR_CHARS` characters, cut between words with an ellipsis.
+Abstracts open with background ("Large language models have shown ..."), state
+the task and the idea a sentence or two later ("We propose X, which ..."), then
+the results ("Experiments show that X outperforms ..."). Each sentence is scored
+by what marks each part:
+
+- the **idea**: the paper as subject of a verb of making or showing ("we
+  propose", "this paper introduces", "we derive", "we establish", "we revisit",
+  "... is introduced", "called X", "our key insight is"); a verb used as an
+  adjective ("we apply the proposed method") does not count;
+- the **title**: a sentence that shares the title's distinctive words, or names
+  what the title names ("PROP: ..." -> "we propose ... (PROP)"), states the
+  contribution the title is about, not a secondary one;
+- the **task** ("we study", "this paper investigates"): a weaker cue;
+- **results only** ("Experimental results demonstrate that our method
+  outperforms ..."), **background** ("Recently, ...", "However, ... remains")
+  and **secondary** contributions ("We also ...", "Finally, we ...") count against.
+
+The best sentence wins, the earlier on a tie. When it states the idea and the
+sentence before it states the task (or it states the task and the next one the
+idea), both are shown when they fit. The result is at most :data:`TLDR_CHARS`
+characters, cut between words with an ellipsis.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from digest.ranking.cues import Marks
 
 TLDR_CHARS = 200
 
@@ -19,32 +37,13 @@ TLDR_CHARS = 200
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "Sec.", "resp.", "approx.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
-_STRONG = re.compile(
-    r"\b(?:we|this (?:paper|work|study|article)|in this (?:paper|work)|here,? we|our (?:work|paper))\b[^.]{0,40}?"
-    r"\b(?:propose[sd]?|introduce[sd]?|present(?:s|ed)?|develop(?:s|ed)?|design(?:s|ed)?|build|built|"
-    r"formulate[sd]?|devise[sd]?|offer(?:s|ed)?|contribute[sd]?|release[sd]?|construct(?:s|ed)?|"
-    r"call(?:ed)?|name[sd]?|dub(?:bed)?|unveil(?:s|ed)?)\b",
-    re.IGNORECASE,
+
+_WORD = re.compile(r"[^\W_][\w-]*", re.UNICODE)
+#: Title words that say nothing of the paper (matched by their first five letters).
+_PLAIN = frozenset(
+    "towards toward using based learning model models method methods approach paper study analysis with from "
+    "their about which large language neural network networks deep via through into over under beyond learn".split()
 )
-_MEDIUM = re.compile(
-    r"\b(?:we|this (?:paper|work|study)|in this (?:paper|work))\b[^.]{0,40}?"
-    r"\b(?:show(?:s|ed)?|demonstrate[sd]?|find|found|study|studies|investigate[sd]?|analy[sz]e[sd]?|explore[sd]?|"
-    r"address(?:es|ed)?|tackle[sd]?|bridge[sd]?|frame[sd]?|extend(?:s|ed)?|leverage[sd]?|use[sd]?|train(?:s|ed)?)\b",
-    re.IGNORECASE,
-)
-_FIRST_PERSON = re.compile(
-    r"\b(?:we|our (?:main |key )?(?:finding|contribution|result|approach|method|analysis)s?|"
-    r"in this (?:paper|work|study))\b",
-    re.IGNORECASE,
-)
-_NAMED = re.compile(r"\b(?:called|named|dubbed|termed)\b|^[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*\s*(?:,|:|is|\()")
-_BACKGROUND = re.compile(
-    r"^(?:recent(?:ly)?|however|despite|although|while|existing|current|traditional|conventional|"
-    r"many|most|prior|previous|as|with the|in recent)\b|\b(?:remains?|has been|have been|have shown|has shown|"
-    r"is challenging|are challenging|suffer(?:s)?|limited|lack(?:s|ing)?|struggle[sd]?)\b",
-    re.IGNORECASE,
-)
-_RESULT = re.compile(r"\b(?:outperform(?:s|ing)?|state-of-the-art|achiev(?:es|ing)|improv(?:es|ing))\b", re.IGNORECASE)
 
 
 def sentences(text: str) -> list[str]:
@@ -52,35 +51,83 @@ def sentences(text: str) -> list[str]:
     text = " ".join(text.split())
     protected = text
     for index, abbreviation in enumerate(_ABBREVIATIONS):
-        protected = protected.replace(abbreviation, abbreviation.replace(".", f"\x00{index}"))
-    parts = _SENTENCE_END.split(protected)
+        if abbreviation in protected:
+            protected = protected.replace(abbreviation, abbreviation.replace(".", f"\x00{index}"))
     restored = []
-    for part in parts:
-        for index, abbreviation in enumerate(_ABBREVIATIONS):
-            part = part.replace(abbreviation.replace(".", f"\x00{index}"), abbreviation)
+    for part in _SENTENCE_END.split(protected):
+        if "\x00" in part:
+            for index, abbreviation in enumerate(_ABBREVIATIONS):
+                part = part.replace(abbreviation.replace(".", f"\x00{index}"), abbreviation)
         if part.strip():
             restored.append(part.strip())
     return restored
 
 
-def contribution_score(sentence: str, position: int) -> float:
-    """How strongly ``sentence`` (the ``position``-th, from 0) states what the paper contributes."""
-    score = 0.0
-    if _STRONG.search(sentence):
-        score += 3.0
-    elif _MEDIUM.search(sentence):
-        score += 1.5
-    elif _FIRST_PERSON.search(sentence):
-        score += 1.0
-    if _NAMED.search(sentence):
-        score += 0.5
-    if _RESULT.search(sentence):
-        score += 0.5
-    if _BACKGROUND.search(sentence):
-        score -= 1.5
+@lru_cache(maxsize=1024)
+def _title_words(title: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """The title's distinctive words (by their first five letters) and the names it gives ("PROP", "CoT-Valve")."""
+    words = _WORD.findall(title)
+    distinctive = frozenset(word.casefold()[:5] for word in words if len(word) > 3 and word.casefold() not in _PLAIN)
+    names = set()
+    head, colon, _ = title.partition(":")
+    if colon and 0 < len(head.split()) <= 3:
+        names.add(head.strip().casefold())  # "PROP: Pre-training with ..." names PROP
+    for word in words:
+        if sum(ch.isupper() for ch in word[1:]) >= 1 and len(word) > 2:  # "DPO", "CoT-Valve", "SpecDec++"
+            names.add(word.casefold())
+    alternatives = "|".join(re.escape(name) for name in sorted(names))
+    return distinctive, re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE) if names else None
+
+
+def contribution_score(
+    sentence: str, position: int, title: str = "", marks: Marks | None = None, *, first_idea: bool = False
+) -> float:
+    """How well ``sentence`` (the ``position``-th, from 0) states the paper's idea.
+
+    ``first_idea``: no sentence before it states an idea (later ones tend to be details or secondary).
+    """
+    marks = marks or Marks.of(sentence)
+    score = 3.0 if marks.idea else 1.5 if marks.task else 0.0
+    score += 0.5 * marks.named + 0.5 * marks.own + 0.5 * (marks.idea and first_idea)
+    if title:
+        distinctive, names = _title_words(title)
+        if distinctive:
+            found = {word[:5] for word in _WORD.findall(sentence.casefold())}
+            score += 2.0 * len(distinctive & found) / len(distinctive)
+        if names is not None and names.search(sentence):
+            score += 1.0
+    # "Despite ..., we propose X" states an idea: a background opening counts only against the others
+    score -= 1.5 * marks.result_only + 1.5 * (marks.background and not marks.idea) + 1.0 * marks.secondary
     if len(sentence) < 40:  # a fragment ("Code is available.") says little
         score -= 1.0
-    return score - 0.1 * position
+    elif marks.points_back:
+        score -= 1.5
+    return score - 0.05 * position
+
+
+def choose(candidates: Sequence[str], title: str = "") -> tuple[int, ...]:
+    """Which of an abstract's sentences the TL;DR is made of (indexes, in order)."""
+    if not candidates:
+        return ()
+    marks = [Marks.of(sentence) for sentence in candidates]
+    first = next((i for i, mark in enumerate(marks) if mark.idea), -1)
+    scores = [
+        contribution_score(sentence, i, title, marks[i], first_idea=i == first) for i, sentence in enumerate(candidates)
+    ]
+    best = max(range(len(candidates)), key=lambda index: (scores[index], -index))
+    if marks[best].idea:
+        before = best - 1
+        if before >= 0 and marks[before].task and not marks[before].background and _fits(candidates, before, best):
+            return (before, best)
+    elif marks[best].task:
+        after = best + 1
+        if after < len(candidates) and marks[after].idea and _fits(candidates, best, after):
+            return (best, after)
+    return (best,)
+
+
+def _fits(candidates: Sequence[str], first: int, second: int) -> bool:
+    return len(candidates[first]) + 1 + len(candidates[second]) <= TLDR_CHARS
 
 
 def shorten(text: str, limit: int = TLDR_CHARS) -> str:
@@ -94,10 +141,7 @@ def shorten(text: str, limit: int = TLDR_CHARS) -> str:
     return cut.rstrip(" ,;:-(") + "…"
 
 
-def tldr(abstract: str, limit: int = TLDR_CHARS) -> str:
-    """The abstract's contribution sentence, at most ``limit`` characters; "" for an empty abstract."""
+def tldr(abstract: str, title: str = "", limit: int = TLDR_CHARS) -> str:
+    """The abstract's sentence (or two) that states the paper's idea, at most ``limit`` characters."""
     candidates = sentences(abstract)
-    if not candidates:
-        return ""
-    best = max(enumerate(candidates), key=lambda item: (contribution_score(item[1], item[0]), -item[0]))[1]
-    return shorten(best, limit)
+    return shorten(" ".join(candidates[i] for i in choose(candidates, title)), limit)
