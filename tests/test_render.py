@@ -15,7 +15,7 @@ from digest.errors import ConfigError
 from digest.listings.compose import excerpt
 from digest.mail.assemble import Assembled, Reader, assemble
 from digest.mail.blocks import DigestEmail, render_email
-from digest.models import Digest, Link, StoredPaper
+from digest.models import Digest, Link, StoredPaper, Topic
 from digest.ranking.topics import digest_topics
 from digest.site import render
 from digest.site.render import EMAIL_HTML_BUDGET, Renderer
@@ -68,9 +68,10 @@ def mail(
     reasons: dict[int, str] | None = None,
     unsubscribe: str = UNSUBSCRIBE,
 ) -> tuple[str, str, Assembled, DigestEmail]:
-    """A reader's mail: by default one without a profile (the listing's order)."""
+    """A reader's mail: by default one without a profile (the listing's order); a published digest's kept topics."""
     renderer = renderer or Renderer(SITE, EMAIL)
-    email = render_email(digest, renderer, digest_topics(digest.papers))
+    kept = KEPT_TOPICS.get(digest.id) if digest.id is not None else None
+    email = render_email(digest, renderer, kept or digest_topics(digest.papers))
     reader = Reader(
         order if order is not None else tuple(range(len(digest.papers))),
         reasons or {},
@@ -81,6 +82,10 @@ def mail(
     )
     assembled = assemble(email, reader, for_you=renderer.email.for_you)
     return assembled.html.decode(), assembled.text.decode(), assembled, email
+
+
+#: The topics publishing kept for the example digests (measured against the history then), by digest id.
+KEPT_TOPICS: dict[int, list[Topic]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +109,9 @@ def example_digests(tmp_path_factory: pytest.TempPathFactory) -> list[Digest]:
             now = NOW + dt.timedelta(days=index)
             ingest_paths(store, [path], IngestContext(inbox=config.inbox, timezone=config.timezone, now=now))
             result = publish(store, config, now=now)
-            assert result.digest is not None
+            assert result.digest is not None and result.digest.id is not None
             digests.append(result.digest)
+            KEPT_TOPICS[result.digest.id] = store.digests.topics(result.digest.id) or []
     return digests
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +53,13 @@ def cmd_papers(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:
         papers = store.history.papers(since=args.new_since, limit=args.limit)
+        published = published_under(store, [paper.id for paper in papers]) if args.json else {}
     for paper in papers:
         if args.json:
+            from digest.ranking.summarise import summary
+
+            short = summary(paper.title, paper.abstract, paper.details.summary)
+            slug, topic = published.get(paper.id, (None, None))
             env.out(
                 json.dumps(
                     {
@@ -69,6 +75,10 @@ def cmd_papers(args: argparse.Namespace, env: Environment) -> ExitStatus:
                         "code": [link.url for link in paper.links if link.kind == "code"],
                         "links": [link.url for link in paper.links],
                         "abstract": paper.abstract,
+                        "tldr": short.text,
+                        "tldr_source": short.source,
+                        "digest": slug,
+                        "topic": topic,
                     },
                     ensure_ascii=False,
                 )
@@ -77,6 +87,16 @@ def cmd_papers(args: argparse.Namespace, env: Environment) -> ExitStatus:
             code = next((link.url for link in paper.links if link.kind == "code"), "")
             env.out(f"{paper.first_seen_on.isoformat()}  {clip(paper.title, 90)}" + (f"  [{code}]" if code else ""))
     return ExitStatus.OK
+
+
+def published_under(store: Store, paper_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """For each paper a digest holds: that digest's slug and the topic heading it was published under."""
+    where = store.digests.published_under(paper_ids)
+    headings: dict[int, dict[int, str]] = {}
+    for digest_id in sorted({digest_id for digest_id, _, _ in where.values()}):
+        topics = store.digests.topics(digest_id) or []
+        headings[digest_id] = {index: topic.label for topic in topics for index in topic.members}
+    return {paper: (slug, headings[digest].get(index)) for paper, (digest, slug, index) in where.items()}
 
 
 def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from digest.ranking.cues import Marks
 
@@ -145,3 +147,30 @@ def tldr(abstract: str, title: str = "", limit: int = TLDR_CHARS) -> str:
     """The abstract's sentence (or two) that states the paper's idea, at most ``limit`` characters."""
     candidates = sentences(abstract)
     return shorten(" ".join(candidates[i] for i in choose(candidates, title)), limit)
+
+
+SummarySource = Literal["listing", "abstract"]
+#: Control characters (other than whitespace) have no place in a summary shown to a reader.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A paper's TL;DR, and where it came from: the listing's own summary, or the abstract's idea sentence."""
+
+    text: str
+    source: SummarySource
+
+
+def summary(title: str, abstract: str, provided: str | None = None, limit: int = TLDR_CHARS) -> Summary:
+    """The TL;DR to show: a summary the listing gave (its leading sentences that fit in ``limit``
+    characters, control characters dropped), else the abstract's own (:func:`tldr`)."""
+    given = " ".join(_CONTROL.sub("", provided[: 20 * limit]).split()) if provided else ""
+    if given:
+        kept: list[str] = []
+        for sentence in sentences(given):
+            if len(" ".join([*kept, sentence])) > limit:
+                break
+            kept.append(sentence)
+        return Summary(" ".join(kept) if kept else shorten(given, limit), "listing")
+    return Summary(tldr(abstract, title, limit), "abstract")

@@ -27,7 +27,7 @@ from digest.config import EmailConfig, SiteConfig
 from digest.errors import ConfigError
 from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
-from digest.ranking.summarise import tldr
+from digest.ranking.summarise import SummarySource, summary
 from digest.site.chart import IndexEntry, chart
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ class PaperView:
     abstract: str
     excerpt: str
     truncated: bool
-    tldr: str  # the sentence that states the contribution
+    tldr: str  # the listing's own summary, else the abstract's sentence that states the idea
+    tldr_source: SummarySource  # "listing" or "abstract"
     url: str  # the paper's entry in the web archive
     arxiv_url: str  # a title search on arXiv, shown only when the paper's id is not known
     abs_url: str | None  # the paper's arXiv page, when its id is known
@@ -89,6 +90,7 @@ def archive_url(site: SiteConfig, slug: str) -> str:
 
 def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
     cut = excerpt(paper.abstract, EXCERPT_CHARS)
+    short = summary(paper.title, paper.abstract, paper.details.summary)
     code = next((link.url for link in paper.links if link.kind == "code" and len(link.url) <= MAX_BADGE_URL), None)
     return PaperView(
         id=paper.id,
@@ -97,7 +99,8 @@ def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
         abstract=paper.abstract,
         excerpt=cut,
         truncated=cut != paper.abstract,
-        tldr=tldr(paper.abstract),
+        tldr=short.text,
+        tldr_source=short.source,
         url=f"{archive_url(site, slug)}#paper-{paper.id}",
         arxiv_url="https://arxiv.org/search/?searchtype=title&query=" + quote_plus(paper.title[:200]),
         abs_url=paper.details.abs_url,

@@ -152,6 +152,21 @@ class Digests:
             return None
         return [Topic(str(label), tuple(int(i) for i in members)) for label, members in json.loads(str(rows[0][0]))]
 
+    def published_under(self, paper_ids: Sequence[int]) -> dict[int, tuple[int, str, int]]:
+        """For each paper of ``paper_ids`` that a digest holds: that digest's id, its slug and the paper's index."""
+        found: dict[int, tuple[int, str, int]] = {}
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT dp.paper_id, d.id, d.slug, dp.position FROM digest_papers dp JOIN digests d"
+                f" ON d.id = dp.digest_id WHERE dp.paper_id IN ({marks})",
+                chunk,
+            )
+            for paper, digest, slug, position in rows:
+                found[int(paper)] = (int(digest), str(slug), int(position) - 1)
+        return found
+
     def keep_topics(self, digest_id: int, topics: Sequence[Topic]) -> None:
         value = json.dumps([[topic.label, list(topic.members)] for topic in topics])
         self.db.execute("UPDATE digests SET topics = ? WHERE id = ?", (value, digest_id))

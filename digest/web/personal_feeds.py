@@ -23,7 +23,7 @@ from starlette.routing import Route
 from digest.models import Digest
 from digest.ranking.grouping import combined
 from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
-from digest.ranking.summarise import tldr
+from digest.ranking.summarise import summary
 from digest.site.feeds import build_personal_feed
 from digest.store.digests import FeedItem
 from digest.tokens import TokenError, make_token, verify_token
@@ -84,7 +84,8 @@ class PersonalFeeds:
             for index in ranking.order[:for_you]:
                 paper = digest.papers[index]
                 item = FeedItem(paper, digest.slug, digest.published_at)
-                items.append((item, tldr(paper.abstract), ranking.reason(index)))
+                short = summary(paper.title, paper.abstract, paper.details.summary).text
+                items.append((item, short, ranking.reason(index)))
         updated = max((item.published_at for item, _, _ in items), default=subscriber.created_at)
         assert updated is not None
         return build_personal_feed(
