@@ -102,6 +102,12 @@ class _Grouping:
     def uses(self, index: int, heading: Sequence[Term]) -> bool:
         return any(term.key in self.papers[index].counts for term in heading)
 
+    def is_about(self, index: int, heading: Sequence[Term]) -> bool:
+        """Whether the paper is about one of the heading's terms: it has it in its title, or uses it twice
+        (a cosmology paper that mentions a "preference" once is not about preferences)."""
+        paper = self.papers[index]
+        return any(term.key in paper.title or paper.counts.get(term.key, 0) >= 2 for term in heading)
+
     def run(self) -> list[int]:
         """Form the groups; the papers that fit none."""
         count = len(self.papers)
@@ -109,10 +115,13 @@ class _Grouping:
         pending = [i for i in range(count) if self.matrix[i].nnz > 0]
         while len(pending) >= 2 * self.min_group and len(self.groups) < MAX_GROUPS - 1:
             formed = len(self.groups)
-            k = min(MAX_GROUPS - 1 - formed, group_count(len(pending)))
-            pending = self.form(self.clusters(pending, k))
+            pending = self.form(self.clusters(pending, group_count(len(pending))))
             if len(self.groups) == formed:
                 break
+            if len(self.groups) > MAX_GROUPS - 1:  # more formed than there is room for: the largest stay
+                self.groups.sort(key=lambda group: -len(group.members))
+                pending += [index for group in self.groups[MAX_GROUPS - 1 :] for index in group.members]
+                self.groups = self.groups[: MAX_GROUPS - 1]
         pending += self.split_large(count)
         return sorted(pending + empty)
 
@@ -145,7 +154,7 @@ class _Grouping:
 
     def place(self, index: int) -> bool:
         """Put a paper in the group whose heading it uses and whose papers it is closest to."""
-        options = [group for group in self.groups if self.uses(index, group.heading)]
+        options = [group for group in self.groups if self.is_about(index, group.heading)]
         if not options:
             return False
         max(options, key=lambda group: self.affinity(index, group.members)).members.append(index)

@@ -38,6 +38,7 @@ GENERIC = frozenset(
     "specifically particular particularly respectively prior previous current general generally wide widely "
     "large small high low better best first second propose existing across often able enable enables way ways "
     "set sets number numbers type types several many make makes made given find finds found state-of-the-art "
+    "proposing introducing presenting showing demonstrating et al "
     "real-world large-scale high-quality open-source well-known data-driven end-to-end fine-grained".split()
 )
 
