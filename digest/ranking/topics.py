@@ -12,10 +12,12 @@
   papers, far more often than in the history, and a content word of theirs). A
   group of fewer than three papers, or one that no such term describes, is not formed.
 - **Fit**: a paper stays in its group only when it uses one of its heading's terms;
-  one that does not joins the group whose heading it uses and whose papers it is
-  closest to. The papers no group holds are factorised again, in further passes,
-  while groups form and room is left (:data:`MAX_GROUPS`); those that fit no group
-  in the end are "Other topics". A group past 30% of the papers is split in two.
+  one that does not (or whose group is not formed) joins the group whose heading it
+  is about (a term in its title, or used twice) and whose papers it is closest to.
+  The papers no group holds are factorised again, in further passes, while groups
+  form and room is left (:data:`MAX_GROUPS`; when a pass forms more, the largest
+  stay); those that fit no group in the end are "Other topics". A group past 30%
+  of the papers is split in two. No two groups share a heading term.
 
 Every reader of a digest, its archive page and its feeds see the same groups.
 """
@@ -90,13 +92,13 @@ class _Grouping:
         self.matrix = matrix
         self.frequencies = frequencies
         self.groups: list[_Group] = []
-        self.min_group = MIN_GROUP
+        self.others: Sequence[_Group] = ()  # groups formed elsewhere whose heading terms are taken too
 
     def heading(self, members: Sequence[int]) -> list[Term]:
         """The terms that set ``members`` apart, none of them another group's (one heading per topic)."""
-        if len(members) < self.min_group:
+        if len(members) < MIN_GROUP:
             return []
-        taken = [term for group in self.groups for term in group.heading]
+        taken = [term for group in (*self.groups, *self.others) for term in group.heading]
         return group_terms([self.papers[i] for i in members], self.frequencies, limit=LABEL_TERMS, taken=taken)
 
     def uses(self, index: int, heading: Sequence[Term]) -> bool:
@@ -113,7 +115,7 @@ class _Grouping:
         count = len(self.papers)
         empty = [i for i in range(count) if self.matrix[i].nnz == 0]  # shares no term with another paper
         pending = [i for i in range(count) if self.matrix[i].nnz > 0]
-        while len(pending) >= 2 * self.min_group and len(self.groups) < MAX_GROUPS - 1:
+        while len(pending) >= 2 * MIN_GROUP and len(self.groups) < MAX_GROUPS - 1:
             formed = len(self.groups)
             pending = self.form(self.clusters(pending, group_count(len(pending))))
             if len(self.groups) == formed:
@@ -180,7 +182,7 @@ class _Grouping:
                 if used >= MIN_COVERAGE * len(members):
                     heading.append(dataclasses.replace(term, text=text, coverage=used / len(members)))
             fits = [i for i in members if self.uses(i, heading)]
-            if len(fits) < self.min_group:
+            if len(fits) < MIN_GROUP:
                 rest.extend(members)
                 continue
             rest.extend(i for i in members if i not in fits)
@@ -195,6 +197,7 @@ class _Grouping:
             if len(group.members) <= MAX_SHARE * count or len(self.groups) >= MAX_GROUPS - 1:
                 continue
             halves = _Grouping(self.papers, self.matrix, self.frequencies)
+            halves.others = [other for other in self.groups if other is not group]
             rest = halves.form(halves.clusters(group.members, 2))
             if len(halves.groups) < 2:
                 continue  # no clean split: the group stays whole
