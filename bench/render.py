@@ -21,6 +21,7 @@ from digest.mail.assemble import Reader, assemble
 from digest.mail.blocks import render_email
 from digest.models import Digest, Link, StoredPaper
 from digest.ranking.topics import digest_topics
+from digest.ranking.words import document_frequencies, topic_text
 from digest.site import render
 from digest.site.chart import IndexEntry
 from digest.site.feeds import FEED_ITEMS, build_feeds
@@ -81,7 +82,9 @@ def main() -> None:
     renderer = Renderer(site, email, inline_cache=KeptHtml())  # as the store keeps inlined HTML
     print("rendering a 1,000-paper digest:")
     before = render.premailer_calls
-    groups = timed("topics (k-means over the 1,000 papers)", lambda: digest_topics(digest.papers), repeat=1)
+    texts = [topic_text(p.title, p.abstract) for p in papers]
+    history = timed("history's term frequencies (2,000)", lambda: document_frequencies(texts * 2), repeat=1)
+    groups = timed("topics of the 1,000 papers", lambda: digest_topics(digest.papers, history), repeat=1)
     rendered = timed("email blocks (HTML inlined + text)", lambda: render_email(digest, renderer, groups), repeat=1)
     calls = render.premailer_calls - before
     timed("email blocks again (inlined HTML kept)", lambda: render_email(digest, renderer, groups))

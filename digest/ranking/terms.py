@@ -166,9 +166,8 @@ def literal_form(key: str, papers: Sequence[PaperTerms]) -> tuple[str, int]:
     """
     written: Counter[str] = Counter()
     per_paper = []
-    nothing: Counter[str] = Counter()
     for paper in papers:
-        forms = paper.forms.get(key, nothing)
+        forms = paper.forms(key)
         written.update(forms)
         per_paper.append({form.casefold() for form in forms})
     lowered: Counter[str] = Counter()

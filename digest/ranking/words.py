@@ -82,20 +82,22 @@ def _word(surface: str) -> tuple[str, int]:
     return key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
 
 
-def _runs(text: str) -> Iterator[list[tuple[str, str, int]]]:
+def _runs(text: str) -> list[list[tuple[str, str, int]]]:
     """The runs of words between punctuation and stop words: each word as (surface, stem, kind)."""
+    runs = []
     for chunk in _CHUNK.split(_URL.sub(" . ", text)):
         run: list[tuple[str, str, int]] = []
         for surface in _TOKEN.findall(chunk):
             key, kind = _word(surface)
             if kind == _STOP:
                 if run:
-                    yield run
+                    runs.append(run)
                 run = []
             else:
                 run.append((surface, key, kind))
         if run:
-            yield run
+            runs.append(run)
+    return runs
 
 
 def _run_terms(run: Sequence[tuple[str, str, int]]) -> Iterator[tuple[int, int]]:
@@ -114,21 +116,7 @@ def _run_terms(run: Sequence[tuple[str, str, int]]) -> Iterator[tuple[int, int]]
 
 def terms(text: str) -> list[str]:
     """The terms of ``text``, each as often as it occurs (the analyser of the topic features)."""
-    out: list[str] = []
-    for run in _runs(text):
-        keys = [key for _, key, _ in run]
-        out.extend(" ".join(keys[start:end]) if end - start > 1 else keys[start] for start, end in _run_terms(run))
-    return out
-
-
-def surface_forms(text: str) -> Iterator[tuple[str, str]]:
-    """(term, the words as written) for each occurrence of a term in ``text``."""
-    for run in _runs(text):
-        for start, end in _run_terms(run):
-            yield (
-                " ".join(key for _, key, _ in run[start:end]),
-                " ".join(surface for surface, _, _ in run[start:end]),
-            )
+    return _run_keys(_runs(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,29 +156,49 @@ def topic_text(title: str, abstract: str) -> str:
     return f"{title}. {abstract}"
 
 
-@dataclass(frozen=True, slots=True)
 class PaperTerms:
-    """One paper's terms: how often each occurs, the forms it is written in, and those in its title."""
+    """One paper's terms: how often each occurs, those in its title, and (on demand) how each is written."""
 
-    counts: Counter[str]
-    forms: dict[str, Counter[str]]
-    title: frozenset[str] = frozenset()
+    __slots__ = ("_at", "_runs", "counts", "title")
+
+    def __init__(self, counts: Counter[str], title: frozenset[str], runs: list[list[tuple[str, str, int]]]) -> None:
+        self.counts = counts
+        self.title = title
+        self._runs = runs
+        self._at: dict[str, list[tuple[int, int]]] | None = None  # a stem -> where it stands (run, word)
 
     @classmethod
     def of(cls, title: str, abstract: str) -> PaperTerms:
         """The terms of a paper (a title's capitals are its style, not the words': "Language Models")."""
-        counts: Counter[str] = Counter()
-        forms: dict[str, Counter[str]] = {}
-        for key, surface in surface_forms(title):
-            counts[key] += 1
-            forms.setdefault(key, Counter())[_untitled(surface)] += 1
-        in_title = frozenset(counts)
-        for key, surface in surface_forms(abstract):
-            counts[key] += 1
-            forms.setdefault(key, Counter())[surface] += 1
-        return cls(counts, forms, in_title)
+        runs = [[(_untitled(surface), key, kind) for surface, key, kind in run] for run in _runs(title)]
+        in_title = _run_keys(runs)
+        runs += _runs(abstract)
+        return cls(Counter(_run_keys(runs)), frozenset(in_title), runs)
+
+    def forms(self, key: str) -> Counter[str]:
+        """How the paper writes the term ``key``: each form and how often."""
+        if self._at is None:
+            self._at = {}
+            for number, run in enumerate(self._runs):
+                for position, (_, stemmed, _) in enumerate(run):
+                    self._at.setdefault(stemmed, []).append((number, position))
+        stems = key.split(" ")
+        found: Counter[str] = Counter()
+        for number, position in self._at.get(stems[0], ()):
+            words = self._runs[number][position : position + len(stems)]
+            if [stemmed for _, stemmed, _ in words] == stems:
+                found[" ".join(surface for surface, _, _ in words)] += 1
+        return found
 
 
-def _untitled(surface: str) -> str:
-    """Title Case words in lower case; others ("LLMs", "GPT-4") as written."""
-    return " ".join(word.casefold() if word[1:] == word[1:].casefold() else word for word in surface.split())
+def _run_keys(runs: Iterable[Sequence[tuple[str, str, int]]]) -> list[str]:
+    out: list[str] = []
+    for run in runs:
+        keys = [key for _, key, _ in run]
+        out.extend(" ".join(keys[start:end]) if end - start > 1 else keys[start] for start, end in _run_terms(run))
+    return out
+
+
+def _untitled(word: str) -> str:
+    """A Title Case word in lower case; any other ("LLMs", "GPT-4") as written."""
+    return word.casefold() if word[1:] == word[1:].casefold() else word
