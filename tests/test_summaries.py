@@ -114,3 +114,12 @@ def test_the_personal_feed_shows_the_listings_summary(served: Served) -> None:
     parsed = feedparser.parse(body)
     entry = next(entry for entry in parsed.entries if entry.title == TITLE)
     assert "SkipIndex skips passages." in entry.content[0].value
+
+
+@pytest.mark.postgres
+def test_the_export_names_digest_and_topic_on_postgresql(pg_project: Project) -> None:
+    pg_project.drop("today.json", data=listing("A summary of the index."))
+    assert pg_project.run("run").code == ExitStatus.OK
+    rows = {row["title"]: row for row in map(json.loads, pg_project.run("papers", "--json").lines)}
+    assert rows[TITLE]["tldr"] == "A summary of the index." and rows[TITLE]["tldr_source"] == "listing"
+    assert all(row["digest"] and row["topic"] for row in rows.values())
