@@ -145,6 +145,11 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     )
     if env.is_interactive or args.verbose:
         env.out(f"serving {config.site.dir} and the subscription pages at http://{args.host}:{args.port}/")
+        if config.site.url.startswith("https://"):
+            env.out(
+                f"forms (subscribe, votes, preferences) work at {config.site.url} only, over https: their cookie is"
+                " Secure; for a plain-http setup (a LAN host without TLS) set site.url to its http:// address"
+            )
     serve(app.application(), host=args.host, port=args.port, header_timeout=config.web.header_timeout.total_seconds())
     return ExitStatus.OK
 
