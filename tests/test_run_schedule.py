@@ -69,7 +69,7 @@ def test_run_does_everything_once_and_then_nothing(project: Project, smtp_server
     project.drop("x", "next.txt", data=b"Mar 20\nA Brand New Paper\nWith an abstract of several words.\n")
     assert project.run("run").code == 0
     assert len(smtp_server.sink.received) == 4
-    assert smtp_server.sink.received[-1].message["Subject"] == "1 new papers for 2026-03-20"
+    assert smtp_server.sink.received[-1].message["Subject"] == "1 new paper for 2026-03-20"
 
 
 def test_run_reports_a_bad_dump_and_goes_on(project: Project, smtp_server: SMTPServer) -> None:

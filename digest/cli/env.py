@@ -123,6 +123,11 @@ def redacted(url: str) -> str:
     return redact(url)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 paper", "3 papers": a count and its noun, in the number the count asks for."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -136,14 +141,15 @@ def rejection_line(result: IngestResult, folder: Path) -> str:
 def send_problem_lines(report: SendReport) -> list[str]:
     """What a send leaves undone, one line each: undelivered addresses, a tripped breaker, work left."""
     lines = [f"not delivered: {error}" for error in report.errors]
-    waiting = f"; {report.left} deliveries stay queued for a later run" if report.left else ""
+    waiting = f"; {counted(report.left, 'delivery', 'deliveries')} stay queued for a later run" if report.left else ""
     if report.halted:
         lines.append(f"stopped sending: {report.halted}{waiting}")
     elif report.stopped and report.left:
         lines.append(f"stopped on request{waiting}")
     elif report.left_with_others:
         lines.append(
-            f"{report.left} deliveries are not finished ({report.left_with_others} being sent by another worker)"
+            f"{counted(report.left, 'delivery', 'deliveries')} not finished"
+            f" ({report.left_with_others} being sent by another worker)"
         )
     elif report.left:
         lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, store_for
+from digest.cli.env import Environment, config_from, counted, store_for
 from digest.cli.parsing import CommandFactory, Parser, digest_arg
 from digest.errors import ExitStatus, UsageError
 
@@ -26,7 +26,7 @@ def cmd_publish(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.out("nothing new since the last digest; archive and feeds refreshed")
         else:
             page = config.site.dir / "archive" / f"{result.digest.slug}.html"
-            env.out(f"published {result.digest.slug}: {result.digest.new_count} new papers ({page})")
+            env.out(f"published {result.digest.slug}: {counted(result.digest.new_count, 'new paper')} ({page})")
         env.out(f"{len(result.written)} site files written in {config.site.dir}")
     return ExitStatus.OK
 

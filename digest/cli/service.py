@@ -6,8 +6,17 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, rejection_line, send_problem_lines, signing_key, store_for
+from digest.cli.env import (
+    Environment,
+    config_from,
+    counted,
+    rejection_line,
+    send_problem_lines,
+    signing_key,
+    store_for,
+)
 from digest.cli.fetching import fetch_line
+from digest.cli.history import ingest_line
 from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
@@ -33,8 +42,10 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             names = ", ".join(source.name for source in config.sources)
             env.out(f"would fetch {len(config.sources)} source(s) first: {names} (a dry run fetches nothing)")
         for name, action, new in plan.dumps:
-            env.out(f"would {action if action != 'ingest' else f'ingest ({new} new papers)'}: {name}")
-        env.out(f"would publish a digest of {plan.new_papers} papers" if plan.new_papers else "nothing new to publish")
+            what = f"ingest ({counted(new, 'new paper')})" if action == "ingest" else action
+            env.out(f"would {what}: {name}")
+        publishing = f"would publish a digest of {counted(plan.new_papers, 'paper')}"
+        env.out(publishing if plan.new_papers else "nothing new to publish")
         env.out(
             f"would send {plan.digests_to_send} digest(s) to up to {plan.active_subscribers} active subscribers"
             if plan.digests_to_send and plan.active_subscribers
@@ -61,9 +72,9 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 if result.status == "rejected":
                     env.err(rejection_line(result, config.rejected))
                 elif chatty:
-                    env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+                    env.out(ingest_line(result))
         elif step == "published" and chatty and report.digest is not None:
-            env.out(f"published {report.digest.slug}: {report.digest.new_count} new papers")
+            env.out(f"published {report.digest.slug}: {counted(report.digest.new_count, 'new paper')}")
         elif step == "sent":
             send = report.sends[-1]
             for line in send_problem_lines(send):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from digest.errors import ConfigError
-from digest.mail.message import fold_long_lines
+from digest.mail.message import fold_long_lines, subject_line
 from digest.models import Digest, Topic
 from digest.site.render import Renderer, digest_view
 
@@ -112,9 +112,9 @@ def render_email(
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
     template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
-    subject = template.format(date=digest.date, count=digest.new_count)
+    subject = subject_line(template, date=digest.date, count=digest.new_count)
     return DigestEmail(
-        subject=" ".join(subject.split()),
+        subject=subject,
         titles=tuple(paper.title for paper in digest.papers),
         topics=tuple(topics),
         html=_blocks(html, len(digest.papers), topics, tokens, wire_format, "email.html.j2"),
