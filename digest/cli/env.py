@@ -100,6 +100,25 @@ def signing_key(env: Environment, config: Config) -> bytes:
     return secret_key(value=_local_key(Path(database + ".key"), MIN_KEY_LENGTH))
 
 
+def existing_signing_key(env: Environment, config: Config) -> bytes | None:
+    """The signing key when there is one already (the variable, or the key kept beside a SQLite database); None
+    otherwise: unlike :func:`signing_key`, this never makes one."""
+    from digest.errors import ConfigError
+    from digest.store.backend import sqlite_path
+
+    if env.environ.get("DIGEST_SECRET_KEY"):
+        return signing_key(env, config)
+    if not config.database.startswith("sqlite:") or sqlite_path(config.database) == ":memory:":
+        return None
+    path = Path(sqlite_path(config.database) + ".key")
+    if not path.is_file():
+        return None
+    try:
+        return signing_key(env, config)
+    except (ConfigError, OSError):
+        return None
+
+
 def _local_key(path: Path, length: int) -> str:
     import secrets
 

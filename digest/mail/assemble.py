@@ -62,8 +62,8 @@ def assemble(
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
     left_out = len(order) - shown
-    html_body = _body(email, email.html, reader, top, kept, left_out, escape=True)
-    text_body = _body(email, email.text, reader, top, kept, left_out, escape=False)
+    html_body = _body(email, email.html, reader, top, kept, left_out, len(order), escape=True)
+    text_body = _body(email, email.text, reader, top, kept, left_out, len(order), escape=False)
     return Assembled(html_body, text_body, shown, left_out)
 
 
@@ -119,6 +119,7 @@ def _body(
     top: list[int],
     groups: list[tuple[int, list[int]]],
     left_out: int,
+    papers: int,
     *,
     escape: bool,
 ) -> bytes:
@@ -131,7 +132,8 @@ def _body(
     unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
     preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
     vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top)))
+    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))
+    head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
     parts = [head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)]
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
@@ -161,7 +163,13 @@ def _body(
     return b"".join(parts)
 
 
-def _preheader(email: DigestEmail, top: list[int]) -> str:
+def counts_text(papers: int, total: int) -> str:
+    """ "3 new papers": what the reader's mail holds, as its subject counts them (and what their filter left out)."""
+    text = f"{papers} new {'paper' if papers == 1 else 'papers'}"
+    return text if papers == total else f"{text} (your filter leaves out {total - papers})"
+
+
+def _preheader(email: DigestEmail, top: list[int], papers: int) -> str:
     titles = "; ".join(email.titles[index] for index in top[:PREHEADER_TITLES])
-    text = f"{len(email.titles)} new: {titles}"
+    text = f"{papers} new: {titles}"
     return text if len(text) <= PREHEADER_CHARS else text[: PREHEADER_CHARS - 1].rstrip() + "…"

@@ -40,6 +40,7 @@ class Tokens:
     vote: str
     unsubscribe: str
     preferences: str
+    counts: str  # "3 new papers": the papers this reader's mail holds
 
     @classmethod
     def for_digest(cls, digest: Digest) -> Tokens:
@@ -47,7 +48,7 @@ class Tokens:
         return cls(
             *(
                 f"%%{name}-{seed}%%"
-                for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences")
+                for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences", "counts")
             )
         )
 
@@ -108,6 +109,7 @@ def render_email(
         "vote_url": tokens.vote,
         "unsubscribe_url": tokens.unsubscribe,
         "preferences_url": tokens.preferences,
+        "counts": tokens.counts,
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
@@ -183,6 +185,7 @@ def _check_tokens(
         tokens.vote: ("card",),
         tokens.unsubscribe: (),
         tokens.preferences: (),
+        tokens.counts: (),
         tokens.preheader: (),
         tokens.reason: ("card",),
         tokens.count: ("contents",),
@@ -194,6 +197,7 @@ def _check_tokens(
         tokens.count: "count",
         tokens.more: "more",
         tokens.preferences: "preferences_url",
+        tokens.counts: "counts",
     }
     for token, blocks in allowed.items():
         inside = sum(block.count(token) for name in blocks for block in found.get(name, []))
