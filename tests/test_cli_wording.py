@@ -69,3 +69,20 @@ def test_a_missing_file_to_ingest_says_how_to_ingest_the_inbox(project: Project)
     assert result.code == ExitStatus.USAGE
     assert "nothing-here.txt does not exist" in result.stderr
     assert "name existing dump files, or none to ingest the inbox's pending dumps" in result.stderr
+
+
+def test_a_send_to_an_unreachable_relay_says_why_and_deliveries_counts_the_attempts(reader: Project) -> None:
+    from smtp_server import free_port
+
+    reader.drop(EXAMPLE_DUMPS[0])
+    assert reader.run("ingest").code == 0 and reader.run("publish").code == 0
+    reader.environ.update(DIGEST_SECRET_KEY="k" * 40, DIGEST_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    for command in ("send", "run"):
+        result = reader.run(command)
+        assert result.code == ExitStatus.PARTIAL
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("digest: 1 delivery waits to be retried: cannot connect to 127.0.0.1:"), command
+        assert "Connection refused" in line
+    shown = reader.run("deliveries").stdout
+    assert "1 queued" in shown
+    assert "reader@example.org: cannot connect to 127.0.0.1:" in shown and "(2 attempts)" in shown

@@ -171,7 +171,8 @@ def send_problem_lines(report: SendReport) -> list[str]:
             f" ({report.left_with_others} being sent by another worker)"
         )
     elif report.left:
-        lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried")
+        why = f": {report.server_error}" if report.server_error else ""
+        lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried{why}")
     if not report.digest_id:  # a week's mails: say which, as a daily digest's lines need not
         lines = [f"weekly mails ({report.slug}): {line}" for line in lines]
     return lines
