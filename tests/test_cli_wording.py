@@ -86,3 +86,28 @@ def test_a_send_to_an_unreachable_relay_says_why_and_deliveries_counts_the_attem
     shown = reader.run("deliveries").stdout
     assert "1 queued" in shown
     assert "reader@example.org: cannot connect to 127.0.0.1:" in shown and "(2 attempts)" in shown
+
+
+def test_a_dump_that_waits_to_settle_is_said_to_wait(project: Project) -> None:
+    import json
+    import os
+
+    from conftest import NOW
+
+    project.config.write_text(project.config.read_text().replace("inbox_settle: 0s", "inbox_settle: 5s"))
+    dump = project.drop(EXAMPLE_DUMPS[0], "young.txt")
+    moment = (NOW.timestamp() - 2, NOW.timestamp() - 2)
+    os.utime(dump, moment)  # written two seconds before the run
+    quiet = project.run("ingest")
+    assert (quiet.code, quiet.stdout, quiet.stderr) == (0, "", "")  # under cron: nothing to say yet
+    said = project.run("ingest", interactive=True)
+    assert said.stdout.startswith("young.txt: waits to settle: modified 2 s ago; read once it is 5 s old")
+    (row,) = [json.loads(line) for line in project.run("ingest", "--json").lines]
+    assert row["status"] == "waiting" and row["file"] == "young.txt" and "modified 2 s ago" in row["reason"]
+    run = project.run("run", "--verbose")
+    assert run.code == 0
+    assert "young.txt: waits to settle" in run.stdout
+    assert "nothing to do yet: 1 dump waits to settle" in run.stdout and "no new dump" not in run.stdout
+    assert "would wait to settle (modified 2 s ago" in project.run("run", "--dry-run").stdout
+    later = project.run("ingest", "--verbose", now=NOW.replace(second=10))
+    assert "young.txt: ingested, 89 papers, 89 new" in later.stdout

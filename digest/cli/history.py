@@ -233,5 +233,7 @@ def register(command: CommandFactory, common: Parser) -> None:
 
 
 def ingest_line(result: IngestResult) -> str:
-    """ "today.txt: ingested, 1 paper, 1 new" (what a terminal is told of one dump)."""
+    """ "today.txt: ingested, 1 paper, 1 new" (what a terminal is told of one dump); a dump that waits says why."""
+    if result.status == "waiting":
+        return f"{result.file}: waits to settle: {result.reason}"
     return f"{result.file}: {result.status}, {counted(result.papers, 'paper')}, {result.new} new"

@@ -103,7 +103,13 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         why = "stopped on request: " if report.stopped else ""
         env.err(f"{why}{report.unsent} more published digest(s) not sent yet; a later run sends them")
     if args.verbose and not report.did_anything:
-        env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
+        waiting = sum(result.status == "waiting" for result in report.ingested)
+        env.out(
+            f"nothing to do yet: {counted(waiting, 'dump')} {'waits' if waiting == 1 else 'wait'} to settle,"
+            " nothing new to publish, nothing left to send"
+            if waiting
+            else "nothing to do: no new dump, nothing new to publish, nothing left to send"
+        )
     return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
 
 
