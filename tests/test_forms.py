@@ -97,9 +97,7 @@ def test_form_cookies_are_secure_only_for_an_https_site(served: Served) -> None:
     assert sent.status_code == 200 and "Check your inbox" in sent.text
 
 
-def test_an_https_site_served_over_plain_http_says_why_its_forms_fail(
-    tmp_path: Path, smtp_server: SMTPServer
-) -> None:
+def test_an_https_site_served_over_plain_http_says_why_its_forms_fail(tmp_path: Path, smtp_server: SMTPServer) -> None:
     with start_served(tmp_path, smtp_server, site_url="https://digest.example.org/") as served:
         with httpx.Client() as client:
             form = client.get(served.base + "subscribe")

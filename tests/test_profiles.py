@@ -75,7 +75,8 @@ def test_like_from_a_file_matches_titles_keeps_unknown_ones_and_rejects_bad_line
     assert "liked 3 papers: 2 matched in the history, 1 kept with their text; 1 line rejected" in result.stdout
     votes = known.run("subscribers", "votes", "reader@example.org").lines
     assert len(votes) == 3
-    assert "like     A Paper Nobody Has Listed Yet  (not in the history)" in votes
+    waiting = "(not listed yet: its title counts until a listing brings the paper)"
+    assert f"like     A Paper Nobody Has Listed Yet  {waiting}" in votes
     assert known.run("subscribers", "like", "reader@example.org", titles[0]).code == 0  # twice: harmless
     assert len(known.run("subscribers", "votes", "reader@example.org").lines) == 3
 

@@ -14,6 +14,7 @@ from digest.errors import DigestError, ExitStatus, UsageError
 if TYPE_CHECKING:
     from digest.models import PaperRef, Subscriber, VotedPaper, VoteKind
     from digest.store import Store
+    from digest.store.profiles import Vote
 
 Action = Callable[[str, Callable[..., ExitStatus], str, str], argparse.ArgumentParser]
 
@@ -131,14 +132,29 @@ def cmd_subscribers_votes(args: argparse.Namespace, env: Environment) -> ExitSta
                             "title": vote.paper.title,
                             "arxiv_id": vote.paper.arxiv_id,
                             "in_history": vote.paper.paper_id is not None,
+                            "waits_for": waits_for(vote),
                             "voted_at": vote.created_at.isoformat(),
                         }
                     )
                 )
             else:
-                where = "" if vote.paper.paper_id is not None else "  (not in the history)"
-                env.out(f"{vote.kind:<8} {vote.paper.title}{where}")
+                waiting = waits_for(vote)
+                if waiting is None:
+                    note = ""
+                elif waiting.startswith("arXiv:"):
+                    note = f"  (waits for {waiting} to be listed; it counts from then on)"
+                else:
+                    note = "  (not listed yet: its title counts until a listing brings the paper)"
+                env.out(f"{vote.kind:<8} {vote.paper.title}{note}")
     return ExitStatus.OK
+
+
+def waits_for(vote: Vote) -> str | None:
+    """What a vote not yet joined to its paper waits for: "arXiv:2501.11111", or "title"; None once joined."""
+    if vote.paper.paper_id is not None:
+        return None
+    kind, _, name = vote.key.partition(":")
+    return f"arXiv:{name}" if kind == "arxiv" else "title"
 
 
 def cmd_subscribers_unvote(args: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -170,6 +170,11 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
                 for entry in diff.entries
                 if entry.known_id is not None
             )
+            # Votes that named one of these papers before any listing brought it (by arXiv id or title) join it.
+            store.profiles.join_waiting(
+                [f"title:{entry.key}" for entry in diff.entries]
+                + [f"arxiv:{entry.paper.details.arxiv_id}" for entry in diff.entries if entry.paper.details.arxiv_id]
+            )
             new = diff.new
             result = IngestResult(
                 file=name,
