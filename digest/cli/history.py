@@ -157,7 +157,9 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
     last_week = weekly["last_week"]
     env.out(
         f"weekly:      {weekly['when']} ({config.timezone.key}), next"
-        f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z};"
+        f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z}"
+        + (" (due now: the next run queues it)" if weekly["due_now"] else "")
+        + ";"
         f" {weekly['readers']} weekly reader(s)"
         + (
             f"; week {last_week['week']}: {last_week['sent']} sent, {last_week['open']} to send;"
@@ -174,10 +176,16 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, Any]:
-    """When weekly mails go, to how many readers, and how the last week's went."""
-    from digest.weekly import next_week_due
+    """When weekly mails go, to how many readers, and how the last week's went.
 
-    _, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    A week whose time has come and whose mails a run would still queue (within the misfire grace) is the next
+    one, due now, as ``run --dry-run`` says: not the week after.
+    """
+    from digest.mail.weekly import waiting_weekly_readers
+    from digest.weekly import next_week_due, week_due
+
+    due_now = waiting_weekly_readers(store, config, now) > 0
+    _, due = (week_due if due_now else next_week_due)(config.schedule.weekly, config.timezone, now)
     weeks = store.weeks.all()
     last_week = None
     if weeks:
@@ -192,6 +200,7 @@ def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, A
     return {
         "when": str(config.schedule.weekly),
         "next": due.isoformat(),
+        "due_now": due_now,
         "readers": store.subscribers.count_weekly(),
         "last_week": last_week,
     }

@@ -127,7 +127,8 @@ def build_personal_feed(
         entry = feed.add_entry()
         entry.id(f"{paper_guid(site, paper.id, paper.first_seen_at)}/{item.digest_slug}")
         entry.title(paper.title)
-        entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        page = item.page_slug or item.digest_slug
+        entry.link(href=paper.details.abs_url or f"{archive_url(site, page)}#paper-{paper.id}")
         if paper.details.authors:
             entry.author([{"name": name} for name in paper.details.authors])
         why = f"<p><em>Why: {html.escape(reason)}</em></p>" if reason else ""
