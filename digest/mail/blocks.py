@@ -117,7 +117,7 @@ def render_email(
     subject = subject_line(template, date=digest.date, count=digest.new_count)
     return DigestEmail(
         subject=subject,
-        titles=tuple(paper.title for paper in digest.papers),
+        titles=tuple(paper.title for paper in view.papers),
         topics=tuple(topics),
         html=_blocks(html, len(digest.papers), topics, tokens, wire_format, "email.html.j2"),
         text=_blocks(text, len(digest.papers), topics, tokens, wire_format, "email.txt.j2"),
