@@ -10,6 +10,7 @@ May import: the rest of the base (errors, cron, weekly); no stage, no store.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 from collections.abc import Mapping
@@ -66,6 +67,7 @@ class SiteConfig:
     dir: Path
     url: str  # absolute, ends with "/"
     title: str
+    subscribe_url: str | None = None  # the subscribe page, when `digest serve` runs (a 'web' section is configured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +269,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         trusted_proxies=web_section.take("trusted_proxies", as_networks, []),
     )
     web_section.finish()
+    if "web" in top.data:  # the archive's pages link the subscribe form that `digest serve` offers
+        site = dataclasses.replace(site, subscribe_url=f"{site.url}subscribe")
     sources = top.take("sources", as_sources, [])
     top.finish()
     return Config(

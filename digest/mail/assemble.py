@@ -91,7 +91,7 @@ def _within_budget(
     )
     size += sum(len(blocks.cards[i][0]) + len(blocks.cards[i][1]) + len(blocks.reason) + 300 for i in top)
     if groups:
-        size += len(blocks.also_new) + len(blocks.contents_end)
+        size += len(blocks.also_new) + len(blocks.contents_end) + len(blocks.contents_separator) * len(groups)
         size += sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
     if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
         return groups  # everything fits (the usual case)
@@ -148,7 +148,8 @@ def _body(
     if groups:
         parts.append(blocks.also_new)
         count_token = tokens.count.encode()
-        parts += [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        entries = [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        parts.append(blocks.contents_separator.join(entries))
         parts.append(blocks.contents_end)
         for number, lines in groups:
             parts.append(blocks.topics[number])

@@ -70,6 +70,7 @@ class Blocks:
     more: bytes
     tail: bytes
     topic_lines: tuple[bytes, ...] = ()  # per topic: the lines of all its papers, joined
+    contents_separator: bytes = b""  # between two contents entries (" · " in HTML; the text part has none)
 
     @property
     def all_lines(self) -> int:
@@ -174,6 +175,7 @@ def _blocks(
         more=one("more"),
         tail=ready(document[tail_start.end() :]),
         topic_lines=tuple(b"".join(lines[index] for index in topic.members) for topic in topics),
+        contents_separator=one("contents-separator"),
     )
 
 
