@@ -33,6 +33,7 @@ _SUPER = str.maketrans("0123456789+-=()ni*", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻�
 _SUB = str.maketrans("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ")
 
 
+@functools.lru_cache(maxsize=4096)  # a title is shown in the mail, the archive and the feeds of each publish
 def title_text(title: str) -> str:
     """The title with its inline TeX read as text (see the module's description); unchanged when it has none."""
     if "$" not in title and "\\" not in title:
