@@ -118,3 +118,12 @@ def test_tex_titles_read_as_text_in_the_mail_the_feeds_and_the_archive(project: 
     assert "large-scale data" in archive and "large- scale" not in archive
     stored = [json.loads(line)["title"] for line in project.run("papers", "--json").lines]
     assert "From $r$ to $Q^*$: Your Language Model is Secretly a Q-Function" in stored  # kept as it came
+
+
+def test_tex_that_cannot_be_read_is_shown_as_it_came_and_says_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    broken = "A \\frac{x} Title With $\\frac{$ Broken TeX"
+    assert title_text(broken) == broken
+    assert title_text("\\frac{" * 150) == "\\frac{" * 150
+    long = "$x$ " * 400  # no title is this long: shown as it came
+    assert title_text(long) == long
+    assert capfd.readouterr().err == ""  # under cron, a line on stderr is a mail to the operator

@@ -11,7 +11,7 @@ is); it is read with pylatexenc's LatexNodes2Text, super- and subscripts becomin
 ones where Unicode has them (``x^2`` -> x², ``Q^*`` -> Q*), else ``x^(n+1)``. Outside math
 only commands are read (``\\"o`` -> ö, ``\\alpha`` -> alpha's letter, ``\\&`` -> &); a command
 pylatexenc does not know keeps its name, and no other character changes meaning (``%`` and
-``~`` are text). The result is one line; anything that cannot be read is left as it was.
+``~`` are text). The result is one line; anything that cannot be read is left as it was, silently.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any
 
 #: A title's math: at most this long between its dollars.
 MAX_MATH = 200
+#: A longer "title" is no title: it is shown as it came (reading it as TeX would cost time for nothing).
+MAX_TITLE = 1000
 
 _MATH = re.compile(r"(?<!\\)\$(?=[^\s$])(?P<math>[^$]{1,MAX}?)(?<=[^\s\\])\$(?!\d)".replace("MAX", str(MAX_MATH)))
 _COMMAND = re.compile(r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.](?:\{[A-Za-z]\}|[A-Za-z])|[&%$#_{}])")
@@ -36,7 +38,7 @@ _SUB = str.maketrans("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆�
 @functools.lru_cache(maxsize=4096)  # a title is shown in the mail, the archive and the feeds of each publish
 def title_text(title: str) -> str:
     """The title with its inline TeX read as text (see the module's description); unchanged when it has none."""
-    if "$" not in title and "\\" not in title:
+    if ("$" not in title and "\\" not in title) or len(title) > MAX_TITLE:
         return title
     try:
         return _read(title)
@@ -83,13 +85,21 @@ def _latex(source: str) -> str:
     """pylatexenc's reading of ``source``, commands it does not know kept by name."""
     known = _known()
     source = _NAME.sub(lambda match: match.group(0) if known(match[1]) else match[1], source)
-    return str(_converter().latex_to_text(source))
+    text = str(_converter().latex_to_text(source))
+    if "%s" in text and "%s" not in source:  # a command short of its arguments (\frac{x}): not readable TeX
+        raise ValueError(f"cannot read {source!r}")
+    return text
 
 
 @functools.cache
 def _converter() -> Any:
+    import logging
+
     from pylatexenc.latex2text import LatexNodes2Text
 
+    # It reports TeX it cannot read on its loggers; such a title is shown as well as it can be, and says nothing
+    # (under cron, a line on stderr is a mail to the operator).
+    logging.getLogger("pylatexenc").setLevel(logging.CRITICAL + 1)
     return LatexNodes2Text(math_mode="text")
 
 
