@@ -4,6 +4,7 @@ would see it, and a personal feed with the week so far."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import re
@@ -78,7 +79,9 @@ def test_a_weekly_readers_feed_shows_the_week_so_far_before_their_first_mail(pro
             async with httpx.AsyncClient(transport=transport, base_url="https://digest.example.org") as client:
                 return (await client.get(path)).content
 
-        return asyncio.run(fetch())
+        # In a thread of its own: a browser test run earlier in this process may hold this thread's event loop.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, fetch()).result()
 
     preferences = f"/preferences/{make_token(SECRET.encode(), 'preferences', 1, 'ada@example.org')}"
     found = re.search(r'<p class="feed-url"><a href="https://digest.example.org([^"]+)"', get(preferences).decode())
