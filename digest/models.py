@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LinkKind = Literal["code", "project"]
-IngestStatus = Literal["ingested", "duplicate", "rejected"]
+IngestStatus = Literal["ingested", "duplicate", "rejected", "waiting"]
 
 
 @dataclass(frozen=True, slots=True)

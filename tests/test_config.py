@@ -68,7 +68,7 @@ def test_the_environment_overrides_the_database(tmp_path: Path) -> None:
         ("schedule: {misfire_grace: 0}\n", "schedule.misfire_grace", "more than zero"),
         ("email: {for_you: many}\n", "email.for_you", "whole number"),
         ("email: {max_papers: 40}\n", "email.max_papers", "'for_you' sets how many"),
-        ("email: {subject: 'Hi {name}'}\n", "email.subject", "{date} and {count}"),
+        ("email: {subject: 'Hi {name}'}\n", "email.subject", "{date}, {count} and {papers}"),
         ("email: {from: nobody}\n", "email.from", "email address"),
         ("database: mysql://x/y\n", "database", "sqlite:///PATH or postgresql://"),
         ("database: postgresql://u:pw@h/d\n", "database", "DIGEST_DATABASE_URL"),

@@ -153,7 +153,7 @@ def test_status_reports_counts_and_last_dump(project: Project) -> None:
     assert "last dump:   none yet" in project.run("status").stdout
     ingest_json(project, str(EXAMPLE_DUMPS[0]))
     out = project.run("status").stdout
-    assert "1 dumps, 89 papers, 0 rejected dumps" in out
+    assert "1 dump, 89 papers, 0 rejected dumps" in out
     assert "000_3c17afee710faccb.txt (2026-03-12): 89 papers, 89 new" in out
 
 

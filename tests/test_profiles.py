@@ -72,10 +72,11 @@ def test_like_from_a_file_matches_titles_keeps_unknown_ones_and_rejects_bad_line
     result = known.run("subscribers", "like", "reader@example.org", "--file", str(favourites))
     assert result.code == 3
     assert f"{favourites}:4: a link that is not an arXiv paper" in result.stderr
-    assert "liked 3 papers: 2 matched in the history, 1 kept with their text; 1 lines rejected" in result.stdout
+    assert "liked 3 papers: 2 matched in the history, 1 kept with their text; 1 line rejected" in result.stdout
     votes = known.run("subscribers", "votes", "reader@example.org").lines
     assert len(votes) == 3
-    assert "like     A Paper Nobody Has Listed Yet  (not in the history)" in votes
+    waiting = "(not listed yet: its title counts until a listing brings the paper)"
+    assert f"like     A Paper Nobody Has Listed Yet  {waiting}" in votes
     assert known.run("subscribers", "like", "reader@example.org", titles[0]).code == 0  # twice: harmless
     assert len(known.run("subscribers", "votes", "reader@example.org").lines) == 3
 

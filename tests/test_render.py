@@ -19,6 +19,7 @@ from digest.models import Digest, Link, StoredPaper, Topic
 from digest.ranking.topics import digest_topics
 from digest.site import render
 from digest.site.render import EMAIL_HTML_BUDGET, Renderer
+from digest.site.tex import title_text
 
 from conftest import EXAMPLE_DUMPS, NOW, ROOT
 from golden import assert_golden
@@ -175,7 +176,7 @@ def test_every_paper_is_in_the_mail_once_top_ones_as_cards_the_rest_by_topic(exa
     assert html_text.count('class="paper-title"') == EMAIL.for_you
     assert html_text.count('class="line"') == 89 - EMAIL.for_you
     for paper in digest.papers:
-        assert html_text.count(f">{html.escape(paper.title, quote=False)}</a>") == 1, paper.title
+        assert html_text.count(f">{html.escape(title_text(paper.title), quote=False)}</a>") == 1, paper.title
     assert "Top papers" in html_text and "For you" not in html_text  # no profile: the listing's order
     assert html_text.index("Also new") < html_text.index(f'id="{email.topics[0].anchor}"')
     assert f'href="#{email.topics[0].anchor}"' in html_text

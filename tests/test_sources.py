@@ -39,9 +39,11 @@ def test_fetch_writes_a_new_listing_and_then_nothing_while_it_is_unchanged(
     _, headers = http_server.site.requests[-1]
     assert headers["if-none-match"].startswith('"') and headers["user-agent"].startswith("digest/")
     assert "https://digest.example.org/" in headers["user-agent"]
-    # Both listings are then ingested like any dump: the same four papers, new once, known by id the second time.
-    rows = [json.loads(line) for line in project.run("ingest", "--json").lines]
-    assert sorted(row["new"] for row in rows) == [0, 4]
+    # Both listings were ingested at once, like any dump: the same four papers, new once, known by id the second time.
+    assert "daily-20261122T090000Z.json: ingested, 4 papers, 4 new" in first.stdout
+    assert "arxiv-lg-20261122T090000Z.xml: ingested, 4 papers, 0 new" in first.stdout
+    assert project.run("ingest", "--json").lines == []  # nothing left waiting in the inbox
+    assert json.loads(project.run("status", "--json").stdout)["papers"] == 4
 
 
 def test_an_unchanged_body_without_validators_writes_nothing(project: Project, http_server: HTTPServer) -> None:
@@ -100,3 +102,15 @@ def test_sources_are_checked_with_their_key_named(project: Project) -> None:
     assert result.code == ExitStatus.USAGE and "sources[1].name" in result.stderr
     project.write_config()
     assert "lists no sources" in project.run("fetch").stderr
+
+
+def test_fetch_ingests_its_listing_at_once_however_young_the_file(project: Project, http_server: HTTPServer) -> None:
+    http_server.site.bodies["/daily.json"] = (LISTINGS / "daily_papers_nested.json").read_bytes()
+    settled = project.config.read_text().replace("inbox_settle: 0s", "inbox_settle: 1h")
+    project.config.write_text(settled)  # (any other file younger than an hour would wait)
+    with_sources(project, http_server, ("daily", "/daily.json"))
+    fetched = project.run("fetch")
+    assert (fetched.code, fetched.stdout, fetched.stderr) == (0, "", "")  # quiet without a terminal
+    assert json.loads(project.run("status", "--json").stdout)["papers"] == 4
+    after = project.run("ingest", "--verbose")
+    assert after.code == 0 and after.stdout == "nothing to ingest\n"

@@ -52,16 +52,17 @@ class Served:
 
 @contextlib.contextmanager
 def start_served(
-    root: Path, smtp: SMTPServer, *, web: str = "  subscribe_per_ip: 50\n", smtp_url: str = ""
+    root: Path, smtp: SMTPServer, *, web: str = "  subscribe_per_ip: 50\n", smtp_url: str = "", site_url: str = ""
 ) -> Iterator[Served]:
-    """A project with a published digest, and `digest serve` running over it on a free port."""
+    """A project with a published digest, and `digest serve` running over it on a free port (at ``site_url``
+    when given: the public address a proxy would serve it at)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     project = Project(root / "project", "sqlite:///digest.db")
     project.inbox.mkdir(parents=True)
     project.config.write_text(
         "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
-        f"site:\n  dir: site\n  url: {base}\n"
+        f"site:\n  dir: site\n  url: {site_url or base}\n"
         "delivery:\n  outbox: outbox\n  rate: 0\n"
         "web:\n" + web,
         encoding="utf-8",
@@ -231,7 +232,7 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser(
         page.goto(served.base + "subscribe")
         _shot(page, shots, "subscribe")
         page.get_by_label("Email address").fill("reader@example.org")
-        page.get_by_label("Only papers about").fill("diffusion, language")
+        page.get_by_label("Your interests").fill("diffusion, language")
         page.get_by_role("button", name="Subscribe").click()
         page.get_by_role("heading", name="Check your inbox").wait_for()
         (mail,) = served.mails_to("reader@example.org", expect=1)

@@ -100,6 +100,25 @@ def signing_key(env: Environment, config: Config) -> bytes:
     return secret_key(value=_local_key(Path(database + ".key"), MIN_KEY_LENGTH))
 
 
+def existing_signing_key(env: Environment, config: Config) -> bytes | None:
+    """The signing key when there is one already (the variable, or the key kept beside a SQLite database); None
+    otherwise: unlike :func:`signing_key`, this never makes one."""
+    from digest.errors import ConfigError
+    from digest.store.backend import sqlite_path
+
+    if env.environ.get("DIGEST_SECRET_KEY"):
+        return signing_key(env, config)
+    if not config.database.startswith("sqlite:") or sqlite_path(config.database) == ":memory:":
+        return None
+    path = Path(sqlite_path(config.database) + ".key")
+    if not path.is_file():
+        return None
+    try:
+        return signing_key(env, config)
+    except (ConfigError, OSError):
+        return None
+
+
 def _local_key(path: Path, length: int) -> str:
     import secrets
 
@@ -123,6 +142,11 @@ def redacted(url: str) -> str:
     return redact(url)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 paper", "3 papers": a count and its noun, in the number the count asks for."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -136,17 +160,19 @@ def rejection_line(result: IngestResult, folder: Path) -> str:
 def send_problem_lines(report: SendReport) -> list[str]:
     """What a send leaves undone, one line each: undelivered addresses, a tripped breaker, work left."""
     lines = [f"not delivered: {error}" for error in report.errors]
-    waiting = f"; {report.left} deliveries stay queued for a later run" if report.left else ""
+    waiting = f"; {counted(report.left, 'delivery', 'deliveries')} stay queued for a later run" if report.left else ""
     if report.halted:
         lines.append(f"stopped sending: {report.halted}{waiting}")
     elif report.stopped and report.left:
         lines.append(f"stopped on request{waiting}")
     elif report.left_with_others:
         lines.append(
-            f"{report.left} deliveries are not finished ({report.left_with_others} being sent by another worker)"
+            f"{counted(report.left, 'delivery', 'deliveries')} not finished"
+            f" ({report.left_with_others} being sent by another worker)"
         )
     elif report.left:
-        lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried")
+        why = f": {report.server_error}" if report.server_error else ""
+        lines.append(f"{report.left} {'delivery waits' if report.left == 1 else 'deliveries wait'} to be retried{why}")
     if not report.digest_id:  # a week's mails: say which, as a daily digest's lines need not
         lines = [f"weekly mails ({report.slug}): {line}" for line in lines]
     return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, store_for
+from digest.cli.env import Environment, config_from, rejection_line, store_for
 from digest.cli.parsing import CommandFactory, Parser
 from digest.errors import ExitStatus, UsageError
 
@@ -22,7 +22,10 @@ def fetch_line(result: FetchResult) -> str:
 
 
 def cmd_fetch(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.listings.sources import fetch_all
+    """Fetch the sources, and ingest what they brought at once (a file digest wrote whole never waits to settle)."""
+    from digest.cli.history import ingest_line
+    from digest.listings.ingest import ingest_context, ingest_paths
+    from digest.listings.sources import fetch_all, fetched_paths
 
     config = config_from(args, env)
     if not config.sources:
@@ -32,12 +35,20 @@ def cmd_fetch(args: argparse.Namespace, env: Environment) -> ExitStatus:
     now = env.clock()
     with store_for(config, now) as store:
         results = fetch_all(store, config, now=now)
+        ingested = ingest_paths(store, fetched_paths(results), ingest_context(config, now))
+    chatty = env.is_interactive or args.verbose
     for result in results:
         if result.status == "failed":
             env.err(fetch_line(result))
-        elif env.is_interactive or args.verbose:
+        elif chatty:
             env.out(fetch_line(result))
-    return ExitStatus.PARTIAL if any(result.status == "failed" for result in results) else ExitStatus.OK
+    for dump in ingested:
+        if dump.status == "rejected":
+            env.err(rejection_line(dump, config.rejected))
+        elif chatty:
+            env.out(ingest_line(dump))
+    failed = any(result.status == "failed" for result in results) or any(d.status == "rejected" for d in ingested)
+    return ExitStatus.PARTIAL if failed else ExitStatus.OK
 
 
 def register(command: CommandFactory, common: Parser) -> None:
@@ -45,7 +56,8 @@ def register(command: CommandFactory, common: Parser) -> None:
     command(
         "fetch",
         cmd_fetch,
-        "Fetch every source of schedule.yaml ('sources:') into the inbox: a new file for a changed listing, "
-        "nothing for an unchanged one (conditional GET). 'digest run' and the scheduler fetch before they ingest.",
+        "Fetch every source of schedule.yaml ('sources:') into the inbox, and ingest what is new at once: a new file"
+        " for a changed listing, nothing for an unchanged one (conditional GET). 'digest run' and the scheduler"
+        " fetch before they ingest; 'digest publish' (or 'digest run') publishes what was fetched.",
         "digest fetch --verbose",
     )

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from digest.cli.env import Environment, clip, config_from, redacted, rejection_line, store_for
+from digest.cli.env import Environment, clip, config_from, counted, redacted, rejection_line, store_for
 from digest.cli.parsing import CommandFactory, Parser, date_arg, positive_arg
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
     from digest.config import Config
+    from digest.models import IngestResult
     from digest.store import Store
 
 
@@ -26,7 +27,8 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
     for path in paths:  # a typo is a usage error, not a rejected dump: nothing could be set aside
         if not path.is_file():
             problem = "is a folder, not a dump file" if path.is_dir() else "does not exist"
-            raise UsageError(f"{path} {problem}", hint="name dump files, or no file to ingest the inbox")
+            hint = "name existing dump files, or none to ingest the inbox's pending dumps"
+            raise UsageError(f"{path} {problem}", hint=hint)
     now = env.clock()
     context = ingest_context(config, now)
     with store_for(config, now) as store:
@@ -41,7 +43,7 @@ def cmd_ingest(args: argparse.Namespace, env: Environment) -> ExitStatus:
         elif result.status == "rejected":
             pass  # reported on stderr below
         elif chatty:
-            env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+            env.out(ingest_line(result))
         if result.status == "rejected":
             env.err(rejection_line(result, config.rejected))
     if not results and chatty and not args.json:
@@ -153,26 +155,31 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.out(json.dumps(report, ensure_ascii=False))
         return ExitStatus.OK
     env.out(f"database:    {report['database']} (schema version {version})")
-    env.out(f"history:     {counts.dumps} dumps, {counts.papers} papers, {counts.rejected} rejected dumps")
+    env.out(
+        f"history:     {counted(counts.dumps, 'dump')}, {counted(counts.papers, 'paper')},"
+        f" {counted(counts.rejected, 'rejected dump')}"
+    )
     if last is None:
         env.out("last dump:   none yet")
     else:
         env.out(
-            f"last dump:   {last.file_name} ({last.dump_date.isoformat()}): {last.paper_count} papers,"
+            f"last dump:   {last.file_name} ({last.dump_date.isoformat()}): {counted(last.paper_count, 'paper')},"
             f" {last.new_count} new; ingested {last.ingested_at:%Y-%m-%d %H:%M} UTC"
         )
     if last_digest is None:
         env.out("last digest: none yet")
     else:
         env.out(
-            f"last digest: {last_digest.slug}: {last_digest.paper_count} papers;"
+            f"last digest: {last_digest.slug}: {counted(last_digest.paper_count, 'paper')};"
             f" published {last_digest.published_at:%Y-%m-%d %H:%M} UTC ({len(published)} in all)"
             + (f"; returned: {returned.bounces} bounces, {returned.complaints} complaints" if returned else "")
         )
     last_week = weekly["last_week"]
     env.out(
         f"weekly:      {weekly['when']} ({config.timezone.key}), next"
-        f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z};"
+        f" {dt.datetime.fromisoformat(weekly['next']).astimezone(config.timezone):%Y-%m-%d %H:%M %Z}"
+        + (" (due now: the next run queues it)" if weekly["due_now"] else "")
+        + ";"
         f" {weekly['readers']} weekly reader(s)"
         + (
             f"; week {last_week['week']}: {last_week['sent']} sent, {last_week['open']} to send;"
@@ -189,10 +196,16 @@ def cmd_status(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, Any]:
-    """When weekly mails go, to how many readers, and how the last week's went."""
-    from digest.weekly import next_week_due
+    """When weekly mails go, to how many readers, and how the last week's went.
 
-    _, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    A week whose time has come and whose mails a run would still queue (within the misfire grace) is the next
+    one, due now, as ``run --dry-run`` says: not the week after.
+    """
+    from digest.mail.weekly import waiting_weekly_readers
+    from digest.weekly import next_week_due, week_due
+
+    due_now = waiting_weekly_readers(store, config, now) > 0
+    _, due = (week_due if due_now else next_week_due)(config.schedule.weekly, config.timezone, now)
     weeks = store.weeks.all()
     last_week = None
     if weeks:
@@ -207,6 +220,7 @@ def weekly_status(store: Store, config: Config, now: dt.datetime) -> dict[str, A
     return {
         "when": str(config.schedule.weekly),
         "next": due.isoformat(),
+        "due_now": due_now,
         "readers": store.subscribers.count_weekly(),
         "last_week": last_week,
     }
@@ -245,3 +259,10 @@ def register(command: CommandFactory, common: Parser) -> None:
         "digest status --json",
     )
     status.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def ingest_line(result: IngestResult) -> str:
+    """ "today.txt: ingested, 1 paper, 1 new" (what a terminal is told of one dump); a dump that waits says why."""
+    if result.status == "waiting":
+        return f"{result.file}: waits to settle: {result.reason}"
+    return f"{result.file}: {result.status}, {counted(result.papers, 'paper')}, {result.new} new"

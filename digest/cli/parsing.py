@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from digest.errors import ExitStatus, UsageError
@@ -19,8 +19,34 @@ EXIT_CODES = """exit status:
 
 
 class Parser(argparse.ArgumentParser):
+    """Options anywhere on the line: a command's options and arguments may come in any order.
+
+    argparse alone stops filling a list argument at the first option (``like EMAIL --verbose
+    TITLE`` would leave TITLE over); a command without subcommands is parsed intermixed instead.
+    """
+
+    _intermixing = False
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing or not self._mixable():
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def _mixable(self) -> bool:
+        positionals = self._get_positional_actions()
+        grouped = {id(action) for group in self._mutually_exclusive_groups for action in group._group_actions}
+        return bool(positionals) and not any(
+            action.nargs in (argparse.PARSER, argparse.REMAINDER) or id(action) in grouped for action in positionals
+        )
 
 
 def common_options() -> Parser:

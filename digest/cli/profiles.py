@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, store_for
+from digest.cli.env import Environment, config_from, counted, store_for
 from digest.errors import DigestError, ExitStatus, UsageError
 
 if TYPE_CHECKING:
     from digest.models import PaperRef, Subscriber, VotedPaper, VoteKind
     from digest.store import Store
+    from digest.store.profiles import Vote
 
 Action = Callable[[str, Callable[..., ExitStatus], str, str], argparse.ArgumentParser]
 
@@ -91,7 +92,7 @@ def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitSta
     config = config_from(args, env)
     now = env.clock()
     named, bad = _refs(args, env)
-    matched = kept = 0
+    matched = kept = waiting = 0
     with store_for(config, now) as store:
         subscriber = find_subscriber(store, args.email)
         with store.transaction(exclusive=True):
@@ -99,16 +100,22 @@ def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitSta
                 paper = store.profiles.resolve(ref)
                 if paper is None:
                     paper = VotedPaper(title=ref.text, arxiv_id=ref.arxiv_id)
-                    kept += 1
+                    if ref.arxiv_id:
+                        waiting += 1  # an id alone says nothing of the paper: it counts once a listing brings it
+                    else:
+                        kept += 1
                 else:
                     matched += 1
                 store.profiles.vote(subscriber.id, vote_key(paper, ref), kind, paper, now=now)
-    if env.is_interactive or args.verbose or bad:
-        verb = "liked" if kind == "like" else "disliked"
-        env.out(
-            f"{subscriber.email}: {verb} {matched + kept} {'paper' if matched + kept == 1 else 'papers'}:"
-            f" {matched} matched in the history, {kept} kept with their text; {bad} lines rejected"
-        )
+    # Said with or without a terminal: how many papers were found is the command's answer.
+    verb = "liked" if kind == "like" else "disliked"
+    found = [f"{matched} matched in the history", f"{kept} kept with their text"]
+    if waiting:
+        found.append(f"{waiting} named by arXiv id, waiting for a listing to bring {'it' if waiting == 1 else 'them'}")
+    env.out(
+        f"{subscriber.email}: {verb} {counted(matched + kept + waiting, 'paper')}: {', '.join(found)};"
+        f" {counted(bad, 'line')} rejected"
+    )
     return ExitStatus.PARTIAL if bad else ExitStatus.OK
 
 
@@ -125,14 +132,29 @@ def cmd_subscribers_votes(args: argparse.Namespace, env: Environment) -> ExitSta
                             "title": vote.paper.title,
                             "arxiv_id": vote.paper.arxiv_id,
                             "in_history": vote.paper.paper_id is not None,
+                            "waits_for": waits_for(vote),
                             "voted_at": vote.created_at.isoformat(),
                         }
                     )
                 )
             else:
-                where = "" if vote.paper.paper_id is not None else "  (not in the history)"
-                env.out(f"{vote.kind:<8} {vote.paper.title}{where}")
+                waiting = waits_for(vote)
+                if waiting is None:
+                    note = ""
+                elif waiting.startswith("arXiv:"):
+                    note = f"  (waits for {waiting} to be listed; it counts from then on)"
+                else:
+                    note = "  (not listed yet: its title counts until a listing brings the paper)"
+                env.out(f"{vote.kind:<8} {vote.paper.title}{note}")
     return ExitStatus.OK
+
+
+def waits_for(vote: Vote) -> str | None:
+    """What a vote not yet joined to its paper waits for: "arXiv:2501.11111", or "title"; None once joined."""
+    if vote.paper.paper_id is not None:
+        return None
+    kind, _, name = vote.key.partition(":")
+    return f"arXiv:{name}" if kind == "arxiv" else "title"
 
 
 def cmd_subscribers_unvote(args: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, store_for
+from digest.cli.env import Environment, config_from, counted, existing_signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, digest_arg
 from digest.errors import ExitStatus, UsageError
 
@@ -26,7 +26,7 @@ def cmd_publish(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.out("nothing new since the last digest; archive and feeds refreshed")
         else:
             page = config.site.dir / "archive" / f"{result.digest.slug}.html"
-            env.out(f"published {result.digest.slug}: {result.digest.new_count} new papers ({page})")
+            env.out(f"published {result.digest.slug}: {counted(result.digest.new_count, 'new paper')} ({page})")
         env.out(f"{len(result.written)} site files written in {config.site.dir}")
     return ExitStatus.OK
 
@@ -36,6 +36,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import email.policy
 
     from digest.mail.mailer import Mailer
+    from digest.mail.transport import local_line_ends
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
     from digest.ranking.grouping import compute_topics, topics_of
@@ -48,13 +49,15 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     digest: Digest | None
     reader = Subscriber(id=1, email="subscriber@example.org", status="active")
     profile = EMPTY_PROFILE
-    preview_key = secret_key(value="preview-" * 8)  # links in a preview are not meant to work
+    signing = existing_signing_key(env, config) if args.subscriber else None
+    # Links work in a real reader's preview signed with the real key; otherwise they are placeholders.
+    preview_key = signing or secret_key(value="preview-" * 8)
     if args.dump:
         if args.subscriber:
             raise UsageError("--subscriber needs the history", hint="leave out --dump")
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
         topics = digest_topics(digest.papers)
-        mailer = Mailer(digest, config, renderer_for(config), now, lambda data: data, topics=topics)
+        mailer = Mailer(digest, config, renderer_for(config), now, local_line_ends, topics=topics)
     else:
         with store_for(config, now) as store:
             if args.subscriber:
@@ -84,7 +87,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             renderer = renderer_for(config, store=kept, now=now)
             history = store.profiles.recent_texts(IDF_SAMPLE)
             topics = topics_of(store, digest) if digest.id is not None else compute_topics(store, digest)
-            mailer = Mailer(digest, config, renderer, now, lambda data: data, topics=topics, history=history)
+            mailer = Mailer(digest, config, renderer, now, local_line_ends, topics=topics, history=history)
     bodies = mailer.bodies(reader, profile, secret=preview_key)
     if bodies is None:
         raise UsageError(f"no paper of this digest passes {reader.email}'s filter: they get no mail for it")
@@ -108,11 +111,17 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     paths["text"].write_text(text_part.get_content(), encoding="utf-8")
     paths["eml"].write_bytes(data)
     size = len(html_part.get_content().encode("utf-8"))
-    env.out(f"subject: {mailer.email.subject}")
+    env.out(f"subject: {message['Subject']}")
     env.out(f"papers:  {bodies.shown} in the mail of {digest.new_count} ({bodies.left_out} left to the archive link)")
     env.out(f"html:    {paths['html']} ({size / 1000:.1f} KB; Gmail clips above 102 KB)")
     env.out(f"text:    {paths['text']}")
     env.out(f"eml:     {paths['eml']}")
+    if signing is not None:
+        env.out(f"links:   {reader.email}'s own: they work (vote, preferences, unsubscribe), as in their mail")
+    elif args.subscriber:
+        env.out("links:   placeholders that answer 400: there is no signing key yet (see DIGEST_SECRET_KEY)")
+    else:
+        env.out("links:   placeholders that answer 400 (no real reader); --subscriber EMAIL gives working ones")
     return ExitStatus.OK
 
 

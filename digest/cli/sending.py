@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, send_problem_lines, signing_key, store_for
+from digest.cli.env import Environment, config_from, counted, send_problem_lines, signing_key, store_for
 from digest.cli.parsing import CommandFactory, Parser, date_arg, digest_arg
 from digest.errors import ExitStatus, UsageError
 
@@ -80,7 +80,7 @@ def send_dry_run(store: Store, config: Config, digest: Digest, env: Environment)
         else:
             skipped += 1
     env.out(
-        f"digest {digest.slug} ({digest.new_count} papers): {counts.sent} already sent;"
+        f"digest {digest.slug} ({counted(digest.new_count, 'paper')}): {counts.sent} already sent;"
         f" would send to at most {max(would - counts.sent, 0)} active subscribers,"
         f" {skipped} skipped by their filters"
         + (f", {weekly} weekly readers wait for their week" if weekly else "")
@@ -120,7 +120,7 @@ def cmd_deliveries(args: argparse.Namespace, env: Environment) -> ExitStatus:
         + (f", {counts.held} held for weekly mails" if counts.held else "")
     )
     for address, error, attempts in failures:
-        env.out(f"  {address}: {error} ({attempts} attempts)")
+        env.out(f"  {address}: {error} ({counted(attempts, 'attempt')})")
     returned_lines(env, *returned)
     return ExitStatus.OK
 
@@ -176,7 +176,7 @@ def week_deliveries(args: argparse.Namespace, env: Environment, config: Config) 
         f" {counts.queued} queued, {counts.sending} sending, {counts.skipped} skipped"
     )
     for address, error, attempts in failures:
-        env.out(f"  {address}: {error} ({attempts} attempts)")
+        env.out(f"  {address}: {error} ({counted(attempts, 'attempt')})")
     returned_lines(env, *returned)
     return ExitStatus.OK
 

@@ -6,8 +6,17 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, rejection_line, send_problem_lines, signing_key, store_for
+from digest.cli.env import (
+    Environment,
+    config_from,
+    counted,
+    rejection_line,
+    send_problem_lines,
+    signing_key,
+    store_for,
+)
 from digest.cli.fetching import fetch_line
+from digest.cli.history import ingest_line
 from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
@@ -33,8 +42,10 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             names = ", ".join(source.name for source in config.sources)
             env.out(f"would fetch {len(config.sources)} source(s) first: {names} (a dry run fetches nothing)")
         for name, action, new in plan.dumps:
-            env.out(f"would {action if action != 'ingest' else f'ingest ({new} new papers)'}: {name}")
-        env.out(f"would publish a digest of {plan.new_papers} papers" if plan.new_papers else "nothing new to publish")
+            what = f"ingest ({counted(new, 'new paper')})" if action == "ingest" else action
+            env.out(f"would {what}: {name}")
+        publishing = f"would publish a digest of {counted(plan.new_papers, 'paper')}"
+        env.out(publishing if plan.new_papers else "nothing new to publish")
         env.out(
             f"would send {plan.digests_to_send} digest(s) to up to {plan.active_subscribers} active subscribers"
             if plan.digests_to_send and plan.active_subscribers
@@ -61,9 +72,9 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 if result.status == "rejected":
                     env.err(rejection_line(result, config.rejected))
                 elif chatty:
-                    env.out(f"{result.file}: {result.status}, {result.papers} papers, {result.new} new")
+                    env.out(ingest_line(result))
         elif step == "published" and chatty and report.digest is not None:
-            env.out(f"published {report.digest.slug}: {report.digest.new_count} new papers")
+            env.out(f"published {report.digest.slug}: {counted(report.digest.new_count, 'new paper')}")
         elif step == "sent":
             send = report.sends[-1]
             for line in send_problem_lines(send):
@@ -92,20 +103,29 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         why = "stopped on request: " if report.stopped else ""
         env.err(f"{why}{report.unsent} more published digest(s) not sent yet; a later run sends them")
     if args.verbose and not report.did_anything:
-        env.out("nothing to do: no new dump, nothing new to publish, nothing left to send")
+        waiting = sum(result.status == "waiting" for result in report.ingested)
+        env.out(
+            f"nothing to do yet: {counted(waiting, 'dump')} {'waits' if waiting == 1 else 'wait'} to settle,"
+            " nothing new to publish, nothing left to send"
+            if waiting
+            else "nothing to do: no new dump, nothing new to publish, nothing left to send"
+        )
     return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
 
 
 def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
 
+    # Before anything slow (the mail and ranking libraries take a second to load): a SIGTERM from
+    # the first moment on stops the scheduler cleanly, with status 0.
+    stop_requested: list[object] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
+
     from digest.mail.mailer import make_transport
     from digest.schedule.scheduler import DigestScheduler
     from digest.store import open_store
 
-    stop_requested: list[object] = []
-    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
     config = config_from(args, env, sends=True)
     with store_for(config, env.clock()):
         pass  # fail at start, not at the first job, when the database is unreachable
@@ -142,6 +162,11 @@ def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
     )
     if env.is_interactive or args.verbose:
         env.out(f"serving {config.site.dir} and the subscription pages at http://{args.host}:{args.port}/")
+        if config.site.url.startswith("https://"):
+            env.out(
+                f"forms (subscribe, votes, preferences) work at {config.site.url} only, over https: their cookie is"
+                " Secure; for a plain-http setup (a LAN host without TLS) set site.url to its http:// address"
+            )
     serve(app.application(), host=args.host, port=args.port, header_timeout=config.web.header_timeout.total_seconds())
     return ExitStatus.OK
 

@@ -16,7 +16,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.cli.env import Environment, config_from, send_confirmation_to, signing_key, store_for
+from digest.cli.env import Environment, config_from, counted, send_confirmation_to, signing_key, store_for
 from digest.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitSt
             added += created
             updated += not created
     if env.is_interactive or args.verbose:
-        env.out(f"imported {added} new and {updated} known addresses; {bad} rows skipped")
+        env.out(f"imported {added} new and {updated} known addresses; {counted(bad, 'row')} skipped")
     return ExitStatus.PARTIAL if bad else ExitStatus.OK
 
 

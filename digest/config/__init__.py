@@ -10,6 +10,7 @@ May import: the rest of the base (errors, cron, weekly); no stage, no store.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 from collections.abc import Mapping
@@ -66,6 +67,7 @@ class SiteConfig:
     dir: Path
     url: str  # absolute, ends with "/"
     title: str
+    subscribe_url: str | None = None  # the subscribe page, when `digest serve` runs (a 'web' section is configured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class EmailConfig:
     sender: str
     subject: str  # a template with {date} and {count}
     for_you: int  # papers shown in full at the top of each mail; every other one is a compact line
-    weekly_subject: str = "{count} new papers this week ({date})"
+    weekly_subject: str = "{count} new {papers} this week ({date})"
     weekly_for_you: int = 20  # For you in a weekly mail
     list_id: str = "digest.localhost"
     unsubscribe_mailto: str | None = None
@@ -215,11 +217,11 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
     )
     email = EmailConfig(
         sender=email_section.take("from", as_address, "Paper digest <digest@localhost>"),
-        subject=email_section.take("subject", as_subject, "{count} new papers for {date}"),
+        subject=email_section.take("subject", as_subject, "{count} new {papers} for {date}"),
         for_you=email_section.take("for_you", as_positive_int, 10),
         list_id=email_section.take("list_id", as_list_id, f"digest.{urlsplit(site.url).hostname}"),
         unsubscribe_mailto=email_section.take("unsubscribe_mailto", as_address, None),
-        weekly_subject=email_section.take("weekly_subject", as_subject, "{count} new papers this week ({date})"),
+        weekly_subject=email_section.take("weekly_subject", as_subject, "{count} new {papers} this week ({date})"),
         weekly_for_you=email_section.take("weekly_for_you", as_positive_int, 20),
     )
     email_section.finish()
@@ -267,6 +269,8 @@ def load_config(path: Path, environ: Mapping[str, str]) -> Config:
         trusted_proxies=web_section.take("trusted_proxies", as_networks, []),
     )
     web_section.finish()
+    if "web" in top.data:  # the archive's pages link the subscribe form that `digest serve` offers
+        site = dataclasses.replace(site, subscribe_url=f"{site.url}subscribe")
     sources = top.take("sources", as_sources, [])
     top.finish()
     return Config(

@@ -235,10 +235,12 @@ def as_address(source: str, key: str, value: Any) -> str:
 def as_subject(source: str, key: str, value: Any) -> str:
     text = as_text(source, key, value)
     try:
-        text.format(date=dt.date(2000, 1, 1), count=1)
+        text.format(date=dt.date(2000, 1, 1), count=1, papers="paper")
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
-            source, key, f"bad subject template {text!r} ({exc}); use the placeholders {{date}} and {{count}}"
+            source,
+            key,
+            f"bad subject template {text!r} ({exc}); use the placeholders {{date}}, {{count}} and {{papers}}",
         ) from None
     return text
 

@@ -5,8 +5,8 @@ a daily-papers JSON listing, an RSS or Atom feed), tell which papers are new aga
 them, and compose the digest of everything new since the last one.
 
 - ``formats/``: one parser per format, and the detection of a file's format by its content (pure);
-- ``identity``: arXiv ids, title keys and abstract fingerprints (pure); ``references``: a paper a reader
-  names by title, arXiv id or URL (pure);
+- ``identity``: arXiv ids, title keys and abstract fingerprints, hard-wrapped lines joined (pure);
+  ``references``: a paper a reader names by title, arXiv id or URL (pure);
 - ``diff``: which papers of a listing are new (pure); ``compose``: the digest of the new papers (pure);
 - ``inbox``: the files waiting and the rejected folder; ``sources``: fetching URLs (httpx);
   ``ingest``: files in, parsed, diffed and recorded in the history.

@@ -44,6 +44,20 @@ def normalise_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+def join_wrapped(lines: list[str]) -> str:
+    """A hard-wrapped paragraph's lines as one: joined with a space, but a line that ends in a hyphen after a
+    letter and a next line that starts with a letter join without one.
+
+    >>> join_wrapped(["we train a large-", "scale model"])
+    'we train a large-scale model'
+    """
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        glued = text.endswith("-") and text[-2:-1].isalpha() and line[:1].isalpha()
+        text += line if glued else f" {line}"
+    return text
+
+
 def abstract_fingerprint(abstract: str) -> str | None:
     """A stable hash of an abstract's words, or None when it is too short to trust."""
     words = unicodedata.normalize("NFKC", abstract).casefold().split()

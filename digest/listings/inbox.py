@@ -52,6 +52,12 @@ def stat_file(path: Path) -> InboxFile:
     return InboxFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns)
 
 
+@dataclass(frozen=True, slots=True)
+class InboxScan:
+    ready: list[InboxFile]  # not yet processed, in no particular order
+    waiting: list[InboxFile]  # modified too recently: may still be being written
+
+
 def pending_files(
     inbox: Path,
     processed: Mapping[str, tuple[int, int]],
@@ -59,10 +65,21 @@ def pending_files(
     now: dt.datetime | None = None,
     settle: dt.timedelta = dt.timedelta(0),
 ) -> list[InboxFile]:
-    """Dumps in ``inbox`` not yet processed, in no particular order.
+    """Dumps in ``inbox`` not yet processed and settled, in no particular order (see :func:`scan_inbox`)."""
+    return scan_inbox(inbox, processed, now=now, settle=settle).ready
+
+
+def scan_inbox(
+    inbox: Path,
+    processed: Mapping[str, tuple[int, int]],
+    *,
+    now: dt.datetime | None = None,
+    settle: dt.timedelta = dt.timedelta(0),
+) -> InboxScan:
+    """Dumps in ``inbox`` not yet processed: those ready, and those that wait to settle.
 
     A missing inbox is an error, not an empty day: a misspelt path must not pass in silence.
-    Files modified less than ``settle`` before ``now`` are left for a later pass (a
+    Files modified less than ``settle`` before ``now`` wait for a later pass (a
     modification time after ``now`` is a clock disagreement, not a file being written).
     """
     if not inbox.is_dir():
@@ -73,6 +90,7 @@ def pending_files(
             hint="create it, or fix 'inbox' in schedule.yaml",
         )
     pending = []
+    waiting = []
     for entry in os.scandir(inbox):
         if entry.name.startswith(".") or not entry.name.lower().endswith(LISTING_SUFFIXES):
             continue
@@ -87,12 +105,10 @@ def pending_files(
             continue
         file = InboxFile(Path(entry.path), info.st_size, info.st_mtime_ns)
         if now is not None and dt.timedelta(0) <= now - file.arrived_at < settle:
-            log.info(
-                "%s: modified %.0f s ago, waiting for it to settle", entry.name, (now - file.arrived_at).total_seconds()
-            )
+            waiting.append(file)
             continue
         pending.append(file)
-    return pending
+    return InboxScan(pending, waiting)
 
 
 def _unreadable_entry(entry: os.DirEntry[str], exc: OSError) -> InboxFile:

@@ -25,7 +25,7 @@ from digest.errors import DumpError
 from digest.listings.diff import diff_dump, identify
 from digest.listings.formats import parse_decoded
 from digest.listings.formats.text import content_hash, decode, peek_date
-from digest.listings.inbox import InboxFile, pending_files, set_aside, stat_file
+from digest.listings.inbox import InboxFile, scan_inbox, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
 
@@ -60,10 +60,24 @@ def ingest_context(config: Config, now: dt.datetime) -> IngestContext:
 
 
 def ingest_pending(store: Store, context: IngestContext) -> list[IngestResult]:
-    """Ingest every pending dump of the inbox, oldest first."""
-    files = pending_files(context.inbox, store.history.processed_files(), now=context.now, settle=context.settle)
-    results = (ingest_file(store, file, context, from_inbox=True) for file in order_pending(files, context))
-    return [result for result in results if result is not None]
+    """Ingest every pending dump of the inbox, oldest first; a dump that waits to settle is said first."""
+    scan = scan_inbox(context.inbox, store.history.processed_files(), now=context.now, settle=context.settle)
+    waiting = [waiting_result(file, context) for file in order_pending(scan.waiting, context)]
+    results = (ingest_file(store, file, context, from_inbox=True) for file in order_pending(scan.ready, context))
+    return waiting + [result for result in results if result is not None]
+
+
+def waiting_result(file: InboxFile, context: IngestContext) -> IngestResult:
+    """A dump modified too recently to be read: it may still be being written, and a later pass reads it."""
+    age = (context.now - file.arrived_at).total_seconds()
+    return IngestResult(
+        file=file.name,
+        sha256=None,
+        date=None,
+        status="waiting",
+        reason=f"modified {age:.0f} s ago; read once it is {context.settle.total_seconds():g} s old (inbox_settle),"
+        " in case it is still being written",
+    )
 
 
 def ingest_paths(store: Store, paths: Sequence[Path], context: IngestContext) -> list[IngestResult]:
@@ -155,6 +169,11 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
                 (entry.known_id, entry.paper.abstract, entry.fingerprint)
                 for entry in diff.entries
                 if entry.known_id is not None
+            )
+            # Votes that named one of these papers before any listing brought it (by arXiv id or title) join it.
+            store.profiles.join_waiting(
+                [f"title:{entry.key}" for entry in diff.entries]
+                + [f"arxiv:{entry.paper.details.arxiv_id}" for entry in diff.entries if entry.paper.details.arxiv_id]
             )
             new = diff.new
             result = IngestResult(

@@ -62,8 +62,8 @@ def assemble(
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
     left_out = len(order) - shown
-    html_body = _body(email, email.html, reader, top, kept, left_out, escape=True)
-    text_body = _body(email, email.text, reader, top, kept, left_out, escape=False)
+    html_body = _body(email, email.html, reader, top, kept, left_out, len(order), escape=True)
+    text_body = _body(email, email.text, reader, top, kept, left_out, len(order), escape=False)
     return Assembled(html_body, text_body, shown, left_out)
 
 
@@ -91,7 +91,7 @@ def _within_budget(
     )
     size += sum(len(blocks.cards[i][0]) + len(blocks.cards[i][1]) + len(blocks.reason) + 300 for i in top)
     if groups:
-        size += len(blocks.also_new) + len(blocks.contents_end)
+        size += len(blocks.also_new) + len(blocks.contents_end) + len(blocks.contents_separator) * len(groups)
         size += sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
     if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
         return groups  # everything fits (the usual case)
@@ -119,6 +119,7 @@ def _body(
     top: list[int],
     groups: list[tuple[int, list[int]]],
     left_out: int,
+    papers: int,
     *,
     escape: bool,
 ) -> bytes:
@@ -131,7 +132,8 @@ def _body(
     unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
     preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
     vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top)))
+    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))
+    head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
     parts = [head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)]
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
@@ -146,7 +148,8 @@ def _body(
     if groups:
         parts.append(blocks.also_new)
         count_token = tokens.count.encode()
-        parts += [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        entries = [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        parts.append(blocks.contents_separator.join(entries))
         parts.append(blocks.contents_end)
         for number, lines in groups:
             parts.append(blocks.topics[number])
@@ -161,7 +164,13 @@ def _body(
     return b"".join(parts)
 
 
-def _preheader(email: DigestEmail, top: list[int]) -> str:
+def counts_text(papers: int, total: int) -> str:
+    """ "3 new papers": what the reader's mail holds, as its subject counts them (and what their filter left out)."""
+    text = f"{papers} new {'paper' if papers == 1 else 'papers'}"
+    return text if papers == total else f"{text} (your filter leaves out {total - papers})"
+
+
+def _preheader(email: DigestEmail, top: list[int], papers: int) -> str:
     titles = "; ".join(email.titles[index] for index in top[:PREHEADER_TITLES])
-    text = f"{len(email.titles)} new: {titles}"
+    text = f"{papers} new: {titles}"
     return text if len(text) <= PREHEADER_CHARS else text[: PREHEADER_CHARS - 1].rstrip() + "…"

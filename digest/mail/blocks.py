@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from digest.errors import ConfigError
-from digest.mail.message import fold_long_lines
+from digest.mail.message import fold_long_lines, subject_line
 from digest.models import Digest, Topic
 from digest.site.render import Renderer, digest_view
 
@@ -40,6 +40,7 @@ class Tokens:
     vote: str
     unsubscribe: str
     preferences: str
+    counts: str  # "3 new papers": the papers this reader's mail holds
 
     @classmethod
     def for_digest(cls, digest: Digest) -> Tokens:
@@ -47,7 +48,7 @@ class Tokens:
         return cls(
             *(
                 f"%%{name}-{seed}%%"
-                for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences")
+                for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences", "counts")
             )
         )
 
@@ -69,6 +70,7 @@ class Blocks:
     more: bytes
     tail: bytes
     topic_lines: tuple[bytes, ...] = ()  # per topic: the lines of all its papers, joined
+    contents_separator: bytes = b""  # between two contents entries (" · " in HTML; the text part has none)
 
     @property
     def all_lines(self) -> int:
@@ -108,14 +110,15 @@ def render_email(
         "vote_url": tokens.vote,
         "unsubscribe_url": tokens.unsubscribe,
         "preferences_url": tokens.preferences,
+        "counts": tokens.counts,
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
     template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
-    subject = template.format(date=digest.date, count=digest.new_count)
+    subject = subject_line(template, date=digest.date, count=digest.new_count)
     return DigestEmail(
-        subject=" ".join(subject.split()),
-        titles=tuple(paper.title for paper in digest.papers),
+        subject=subject,
+        titles=tuple(paper.title for paper in view.papers),
         topics=tuple(topics),
         html=_blocks(html, len(digest.papers), topics, tokens, wire_format, "email.html.j2"),
         text=_blocks(text, len(digest.papers), topics, tokens, wire_format, "email.txt.j2"),
@@ -172,6 +175,7 @@ def _blocks(
         more=one("more"),
         tail=ready(document[tail_start.end() :]),
         topic_lines=tuple(b"".join(lines[index] for index in topic.members) for topic in topics),
+        contents_separator=one("contents-separator"),
     )
 
 
@@ -183,6 +187,7 @@ def _check_tokens(
         tokens.vote: ("card",),
         tokens.unsubscribe: (),
         tokens.preferences: (),
+        tokens.counts: (),
         tokens.preheader: (),
         tokens.reason: ("card",),
         tokens.count: ("contents",),
@@ -194,6 +199,7 @@ def _check_tokens(
         tokens.count: "count",
         tokens.more: "more",
         tokens.preferences: "preferences_url",
+        tokens.counts: "counts",
     }
     for token, blocks in allowed.items():
         inside = sum(block.count(token) for name in blocks for block in found.get(name, []))

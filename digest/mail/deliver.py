@@ -275,7 +275,8 @@ def _record(
         log.warning("%s: temporary failure, a later run retries: %s", subscriber.email, error)
         breaker.success()
     elif status in ("server", "halt"):
-        queue.requeue(subscriber.id, error=error)
+        queue.requeue(subscriber.id, error=error, attempts=1)
+        report.server_error = error or "the server failed"
         breaker.failure(error or "the server failed", permanent=status == "halt")
         log.info("%s: not delivered, not the recipient's fault; left queued: %s", subscriber.email, error)
     else:  # not started before a stop

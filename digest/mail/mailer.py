@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
 from digest.mail.blocks import render_email
-from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message
+from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.signing import dot_stuffs, signer_for
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
@@ -103,9 +103,7 @@ class Mailer:
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""
         if count not in self.skeletons:
-            subject = " ".join(
-                subject_template(self.config, self.digest).format(date=self.digest.date, count=count).split()
-            )
+            subject = subject_line(subject_template(self.config, self.digest), date=self.digest.date, count=count)
             template = prepare_message(subject, sender=self.config.email.sender, date=self.date, headers=self.headers)
             self.skeletons[count] = template.compile(self.wire_format)
         return self.skeletons[count]

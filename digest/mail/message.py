@@ -129,6 +129,11 @@ def prepare_message(subject: str, *, sender: str, date: dt.datetime, headers: Li
     )
 
 
+def subject_line(template: str, *, date: dt.date, count: int) -> str:
+    """The subject template filled in: ``{date}``, ``{count}`` and ``{papers}`` ("paper" or "papers")."""
+    return " ".join(template.format(date=date, count=count, papers="paper" if count == 1 else "papers").split())
+
+
 _ADDRESS = re.compile(r"[\x21-\x7e]+@[\x21-\x7e]+")
 _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
 _URL = re.compile(r"https?://[\x21-\x7e]+")

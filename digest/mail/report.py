@@ -28,6 +28,7 @@ class SendReport:
     halted: str | None = None  # why the breaker stopped the run: what the server (or the outbox) said
     left: int = 0  # deliveries still open when the run ended (queued, or claimed by another worker)
     left_with_others: int = 0  # of those, claimed by another worker that is still sending
+    server_error: str | None = None  # the last failure that was not about a recipient (e.g. cannot connect)
     errors: list[str] = dataclasses.field(default_factory=list)
 
     @property

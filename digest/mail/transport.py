@@ -90,8 +90,17 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+def local_line_ends(data: bytes) -> bytes:
+    """A message as files on this machine keep it (a Maildir, a preview): every line ending in LF alone."""
+    return _BARE_LINE_END.sub(b"\n", data)
+
+
 class OutboxTransport:
-    """One .eml per message in a maildir-style folder (``tmp/``, ``new/``), written atomically."""
+    """One .eml per message in a maildir-style folder (``tmp/``, ``new/``), written atomically.
+
+    Its files have one line-end convention, LF, as Maildir readers (mutt, Thunderbird) expect;
+    CRLF is for the wire.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -99,7 +108,7 @@ class OutboxTransport:
         (folder / "tmp").mkdir(parents=True, exist_ok=True)
 
     def wire_format(self, data: bytes) -> bytes:
-        return data
+        return local_line_ends(data)
 
     def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
         if sender is not None:  # the envelope sender, as a delivered message shows it

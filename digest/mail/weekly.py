@@ -8,6 +8,7 @@ next week's mail. Mails once queued are sent by any later run, as daily ones are
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -69,16 +70,31 @@ def send_weekly(
     clock: Callable[[], dt.datetime],
     stop: threading.Event | None = None,
 ) -> list[SendReport]:
-    """Send every open weekly mail, one digest set at a time (see :func:`queue_due_week` for queueing them)."""
-    reports = []
+    """Send every open weekly mail, one digest set at a time (see :func:`queue_due_week` for queueing them).
+
+    One report per week: a week's readers may have had different digests held (one who switched to
+    weekly mid-week), and so be sent in several groups, but a week is one line to the operator.
+    """
+    reports: dict[str, SendReport] = {}
     for group in store.weekly.open_groups():
         if stop is not None and stop.is_set():
             break
         report = send_group(store, config, group, transport=transport(), secret=secret(), clock=clock, stop=stop)
-        reports.append(report)
+        reports[report.slug] = _combined(reports[report.slug], report) if report.slug in reports else report
         if report.halted:
             break
-    return reports
+    return list(reports.values())
+
+
+def _combined(first: SendReport, then: SendReport) -> SendReport:
+    """Two groups' reports of one week as one."""
+    counts = ("queued", "sent", "failed", "deferred", "uncertain", "skipped", "bounced", "left", "left_with_others")
+    combined = dataclasses.replace(first, **{name: getattr(first, name) + getattr(then, name) for name in counts})
+    combined.stopped = first.stopped or then.stopped
+    combined.halted = first.halted or then.halted
+    combined.server_error = then.server_error or first.server_error
+    combined.errors = first.errors + then.errors
+    return combined
 
 
 def send_group(
@@ -99,6 +115,17 @@ def send_group(
     mailer = mailer_for(store, config, digest, transport=transport, now=clock(), topics=topics)
     report = SendReport(digest_id=0, slug=queue.name)
     return send_queue(store, config, queue, mailer, report, transport=transport, secret=secret, clock=clock, stop=stop)
+
+
+def week_so_far(store: Store, config: Config, subscriber: Subscriber, now: dt.datetime) -> tuple[dt.date, list[Digest]]:
+    """The next week's name, and the daily digests waiting for the subscriber's next weekly mail (not yet in a queued
+    one; a reader who has had none also has the days their first mail looks back on), oldest first."""
+    week, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    ids = set(store.weekly.held_digests(subscriber.id))
+    if not store.weekly.has_mail(subscriber.id):
+        ids |= set(store.weekly.unsent_since(subscriber.id, due - FIRST_LOOKBACK))
+    ids -= store.weekly.taken_digests(subscriber.id)
+    return week, [digest for digest in map(store.digests.get, sorted(ids)) if digest is not None]
 
 
 def next_weekly(store: Store, config: Config, subscriber: Subscriber, now: dt.datetime) -> Digest | None:

@@ -28,14 +28,15 @@ class RunPlan:
 def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
     from digest.errors import DumpError
     from digest.listings.diff import diff_dump, identify
-    from digest.listings.inbox import pending_files
-    from digest.listings.ingest import order_pending
+    from digest.listings.inbox import scan_inbox
+    from digest.listings.ingest import order_pending, waiting_result
 
     context = ingest_context(config, now)
     processed = store.history.processed_files()
-    files = order_pending(pending_files(config.inbox, processed, now=now, settle=config.inbox_settle), context)
+    scan = scan_inbox(config.inbox, processed, now=now, settle=config.inbox_settle)
+    files = order_pending(scan.ready, context)
     seen_keys: dict[str, int] = {}
-    dumps = []
+    dumps = [(file.name, f"wait to settle ({waiting_result(file, context).reason})", 0) for file in scan.waiting]
     new_total = 0
     for file in files:
         if file.problem is not None:

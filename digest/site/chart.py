@@ -49,7 +49,7 @@ def chart(entries: Sequence[IndexEntry], *, last: int = 60, width: int = 640, he
                 y=round(height - bar_height, 2),
                 width=round(slot * 0.7, 2),
                 height=round(bar_height, 2),
-                label=f"{entry.date.isoformat()}: {entry.count} new papers",
+                label=f"{entry.date.isoformat()}: {entry.count} new {'paper' if entry.count == 1 else 'papers'}",
             )
         )
     if not recent:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from digest.config import SiteConfig
 from digest.site.render import archive_url
+from digest.site.tex import title_text
 from digest.store.digests import FeedItem
 
 #: How many papers the feeds carry.
@@ -87,7 +88,7 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
         paper = item.paper
         entry = feed.add_entry()
         entry.guid(paper_guid(site, paper.id, paper.first_seen_at), permalink=False)
-        entry.title(paper.title)
+        entry.title(title_text(paper.title))
         entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
         if paper.details.authors:
             if atom:
@@ -126,8 +127,9 @@ def build_personal_feed(
         paper = item.paper
         entry = feed.add_entry()
         entry.id(f"{paper_guid(site, paper.id, paper.first_seen_at)}/{item.digest_slug}")
-        entry.title(paper.title)
-        entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        entry.title(title_text(paper.title))
+        page = item.page_slug or item.digest_slug
+        entry.link(href=paper.details.abs_url or f"{archive_url(site, page)}#paper-{paper.id}")
         if paper.details.authors:
             entry.author([{"name": name} for name in paper.details.authors])
         why = f"<p><em>Why: {html.escape(reason)}</em></p>" if reason else ""

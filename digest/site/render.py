@@ -29,6 +29,7 @@ from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
 from digest.ranking.summarise import SummarySource, summary
 from digest.site.chart import IndexEntry, chart
+from digest.site.tex import title_text
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
     return PaperView(
         id=paper.id,
         anchor=f"paper-{paper.id}",
-        title=paper.title,
+        title=title_text(paper.title),
         abstract=paper.abstract,
         excerpt=cut,
         truncated=cut != paper.abstract,
@@ -192,6 +193,7 @@ class Renderer:
         self.env.filters["wrap"] = wrap_text
         self.env.filters["long_date"] = long_date
         self.env.filters["ljust"] = str.ljust
+        self.env.filters["title_text"] = title_text
         self.env.globals["site"] = site
 
     def render(self, name: str, **context: object) -> str:

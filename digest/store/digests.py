@@ -35,6 +35,7 @@ class FeedItem:
     paper: StoredPaper
     digest_slug: str
     published_at: dt.datetime  # when its digest was published
+    page_slug: str | None = None  # the archive page that shows it, when not its digest's (a week not yet queued)
 
 
 class Digests:

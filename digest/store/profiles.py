@@ -14,6 +14,8 @@ from digest.subscribers import terms_text
 
 #: At most this many votes of each kind count (the most recent): a reader's taste moves.
 VOTES_KEPT = 200
+#: The votes that rank: a vote named by arXiv id alone says nothing of its paper until a listing brings it.
+COUNTED = "NOT (paper_id IS NULL AND paper_key LIKE 'arxiv:%')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,44 @@ class Profiles:
             return None
         paper_id, title, abstract, arxiv = rows[0]
         return VotedPaper(title=str(title), abstract=str(abstract), paper_id=int(paper_id), arxiv_id=arxiv)
+
+    def join_waiting(self, keys: Iterable[str]) -> int:
+        """Votes that wait for a paper (named by arXiv id, or by a title the history lacked) join it once a
+        listing brings it; ``keys`` are what the listing's papers may have been named by ("arxiv:<id>",
+        "title:<title key>"). Call inside the ingest transaction, after the dump is recorded. The vote takes
+        the paper's text and its usual key; a reader's other vote on the same paper gives way to the newer one.
+        Returns how many joined."""
+        wanted = sorted(set(keys))
+        waiting = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            waiting += self.db.execute(
+                "SELECT id, subscriber_id, paper_key, created_at FROM votes"
+                f" WHERE paper_id IS NULL AND paper_key IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        joined = 0
+        for vote_id, subscriber_id, key, created in waiting:
+            kind, _, name = str(key).partition(":")
+            paper = self.resolve(PaperRef(name, name if kind == "arxiv" else None, name if kind == "title" else ""))
+            if paper is None or paper.paper_id is None:
+                continue
+            usual = f"arxiv:{paper.arxiv_id}" if paper.arxiv_id else f"paper:{paper.paper_id}"
+            other = self.db.execute(
+                "SELECT id, created_at FROM votes WHERE subscriber_id = ? AND paper_key = ? AND id <> ?",
+                (subscriber_id, usual, vote_id),
+            )
+            if other and other[0][1] >= created:  # the reader voted on it again since: that vote stands
+                self.db.execute("DELETE FROM votes WHERE id = ?", (vote_id,))
+                continue
+            if other:
+                self.db.execute("DELETE FROM votes WHERE id = ?", (other[0][0],))
+            self.db.execute(
+                "UPDATE votes SET paper_key = ?, paper_id = ?, arxiv_id = ?, title = ?, abstract = ? WHERE id = ?",
+                (usual, paper.paper_id, paper.arxiv_id, paper.title, paper.abstract, vote_id),
+            )
+            joined += 1
+        return joined
 
     def paper(self, paper_id: int) -> VotedPaper | None:
         rows = self.db.execute("SELECT id, title, abstract, arxiv_id FROM papers WHERE id = ?", (paper_id,))
@@ -140,7 +180,8 @@ class Profiles:
             marks = ", ".join("?" * len(chunk))
             rows = self.db.execute(
                 "SELECT subscriber_id, kind, paper_id, arxiv_id, title, abstract FROM votes"
-                f" WHERE subscriber_id IN ({marks}) ORDER BY subscriber_id, created_at DESC, id DESC",
+                f" WHERE subscriber_id IN ({marks}) AND {COUNTED}"
+                " ORDER BY subscriber_id, created_at DESC, id DESC",
                 chunk,
             )
             for subscriber_id, kind, paper_id, arxiv, title, abstract in rows:

@@ -94,6 +94,11 @@ class Subscribers:
         assert found is not None
         return found, created
 
+    def clear_filter(self, subscriber_id: int, which: str) -> None:
+        """Remove a subscriber's hard filter: ``include`` (only papers about...) or ``exclude`` (never...)."""
+        column = {"include": "include_terms", "exclude": "exclude_terms"}[which]
+        self.db.execute(f"UPDATE subscribers SET {column} = '' WHERE id = ?", (subscriber_id,))
+
     def set_status(self, subscriber_id: int, status: SubscriberStatus, *, now: dt.datetime) -> None:
         if status == "unsubscribed":
             self.db.execute(

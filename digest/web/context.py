@@ -78,6 +78,16 @@ class WebContext:
             self.secret, request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None, time.time()
         )
 
+    def form_cookie_note(self, request: Request) -> str:
+        """Why a form keeps "expiring" when the browser sent no form cookie back: it keeps a Secure cookie
+        (site.url is https) for https only, so a page opened over plain http can never be sent."""
+        if request.cookies.get(CSRF_COOKIE) or not self.config.site.url.startswith("https://"):
+            return ""
+        return (
+            f" If this keeps happening, open the page at {self.config.site.url} (over https): this site's forms"
+            " work only over https, and a browser that opened it over plain http keeps no form cookie."
+        )
+
     def bad_link(self) -> Response:
         return self.page(
             "message.html.j2",

@@ -10,7 +10,9 @@ Each digest's ranking features are prepared once and kept for the next readers.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -20,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest.models import Digest
+from digest.mail.weekly import week_so_far
+from digest.models import Digest, Subscriber
 from digest.ranking.grouping import combined
 from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
 from digest.ranking.summarise import summary
@@ -29,6 +32,7 @@ from digest.store.digests import FeedItem
 from digest.tokens import TokenError, make_token, verify_token
 from digest.web.context import WebContext, in_thread
 from digest.web.security import SECURITY_HEADERS
+from digest.weekly import week_digest
 
 if TYPE_CHECKING:
     from digest.store import Store
@@ -38,6 +42,9 @@ FEED_DIGESTS = 7
 FEED_WEEKS = 4
 KEPT_CONTEXTS = FEED_DIGESTS + FEED_WEEKS
 NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
+#: A digest to rank, how many of its first papers are the reader's, and where each paper was published when that is
+#: not the digest's own page (paper id -> its day's slug and publication time).
+Edition = tuple[Digest, int, dict[int, tuple[str | None, dt.datetime]]]
 
 
 def feed_url(web: WebContext, subscriber_id: int, identity: str) -> str:
@@ -79,11 +86,15 @@ class PersonalFeeds:
             return None
         profile = store.profiles.profile(subscriber)
         items: list[tuple[FeedItem, str, str]] = []
-        for digest, for_you in self._editions(store, weekly=subscriber.frequency == "weekly"):
+        editions = self._editions(store, weekly=subscriber.frequency == "weekly")
+        if subscriber.frequency == "weekly":
+            editions = itertools.chain(self._week_so_far(store, subscriber), editions)
+        for digest, for_you, daily in editions:
             ranking = self._context(digest).score(profile, explain=for_you)
             for index in ranking.order[:for_you]:
                 paper = digest.papers[index]
-                item = FeedItem(paper, digest.slug, digest.published_at)
+                page, published_at = daily.get(paper.id, (None, digest.published_at))
+                item = FeedItem(paper, digest.slug, published_at, page_slug=page)
                 short = summary(paper.title, paper.abstract, paper.details.summary).text
                 items.append((item, short, ranking.reason(index)))
         updated = max((item.published_at for item, _, _ in items), default=subscriber.created_at)
@@ -92,22 +103,36 @@ class PersonalFeeds:
             items, self.web.config.site, self_url=f"{self.web.config.site.url}feed/{token}", updated=updated
         )
 
-    def _editions(self, store: Store, *, weekly: bool) -> Iterator[tuple[Digest, int]]:
+    def _editions(self, store: Store, *, weekly: bool) -> Iterator[Edition]:
         """The recent digests a reader's feed ranks, and how many of each are theirs: daily, or by week."""
         email = self.web.config.email
         if weekly:
             for week in store.weeks.all()[:FEED_WEEKS]:
                 digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
                 if digest.papers:
-                    yield digest, email.weekly_for_you
+                    yield digest, email.weekly_for_you, {}
             return
         for record in store.digests.published()[:FEED_DIGESTS]:
             daily = store.digests.get(record.id)
             if daily is not None and daily.papers:
-                yield daily, email.for_you
+                yield daily, email.for_you, {}
+
+    def _week_so_far(self, store: Store, subscriber: Subscriber) -> Iterator[Edition]:
+        """A weekly reader's week so far (what their next weekly mail would hold), ranked as it will be: so a
+        new weekly reader's feed is not empty until their first mail. Each paper links to its day's page (the
+        week's page is written when its mails are queued), and keeps its entry id when the week is queued."""
+        week, days = week_so_far(store, self.web.config, subscriber, self.web.clock())
+        if not days:
+            return
+        digest = week_digest(week, days, published_at=max(day.published_at for day in days))
+        placed: dict[int, tuple[str | None, dt.datetime]] = {
+            paper.id: (day.slug, day.published_at) for day in days for paper in day.papers
+        }
+        yield digest, self.web.config.email.weekly_for_you, placed
 
     def _context(self, digest: Digest) -> RankingContext:
-        key = digest.slug  # (a day's, or a week's)
+        # A day's, or a week's; a week so far grows, so its papers are part of the key.
+        key = f"{digest.slug}:{hashlib.sha256(repr([paper.id for paper in digest.papers]).encode()).hexdigest()[:16]}"
         with self.lock:
             context = self.contexts.get(key)
             if context is not None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from digest.config import Config
 
 MAX_INTERESTS = 500  # characters of the interests field
+NOTHING_CHANGED = "Nothing changed."
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +52,19 @@ class PreferencePages:
         if subscriber_id is None:
             return self.web.bad_link()
         done: list[str] = []
+        changed = False
         if request.method == "POST":
             form = await read_form(request)
             if not self.web.csrf_ok(request, form):
                 done = ["The page had expired, so nothing was changed. Please make your change again."]
+                done[0] += self.web.form_cookie_note(request)
             else:
                 done = await in_thread(self._change, subscriber_id, form)
+                changed = done != [NOTHING_CHANGED]
         shown = await in_thread(self._load, subscriber_id)
         if shown is None:
             return self.web.bad_link()
-        return self._page(token, shown, done)
+        return self._page(token, shown, done, changed=changed)
 
     def _load(self, subscriber_id: int) -> Shown | None:
         store = self.web.store()
@@ -81,6 +85,16 @@ class PreferencePages:
         if form.get("action") == "revoke-feed":
             store.profiles.feed_key(subscriber_id, renew=True)
             return ["Your old feed address no longer works; the new one is below."]
+        if form.get("action") == "remove-filter" and form.get("filter") in ("include", "exclude"):
+            which = form["filter"]
+            if not (subscriber.include if which == "include" else subscriber.exclude):
+                return [NOTHING_CHANGED]
+            store.subscribers.clear_filter(subscriber_id, which)
+            return [
+                "Your mail no longer leaves out papers outside your topics."
+                if which == "include"
+                else "Your mail no longer leaves out papers on the topics you had excluded."
+            ]
         if form.get("action") == "remove":
             key = form.get("vote", "")
             kind = store.profiles.unvote(subscriber_id, key[:600])
@@ -96,9 +110,9 @@ class PreferencePages:
         if frequency != subscriber.frequency:
             store.profiles.update(subscriber_id, frequency=frequency)
             said.append(f"You now get the digest {'once a week' if frequency == 'weekly' else 'every day'}.")
-        return said or ["Nothing changed."]
+        return said or [NOTHING_CHANGED]
 
-    def _page(self, token: str, shown: Shown, done: list[str]) -> Response:
+    def _page(self, token: str, shown: Shown, done: list[str], *, changed: bool) -> Response:
         subscriber = shown.subscriber
         unsubscribe = make_token(self.web.secret, "unsubscribe", subscriber.id, subscriber.email)
         return self.web.form_page(
@@ -106,6 +120,9 @@ class PreferencePages:
             cookie_path="/preferences/",
             action=f"/preferences/{token}",
             done=done,
+            changed=changed,
+            include=terms_text(subscriber.include),
+            exclude=terms_text(subscriber.exclude),
             interests=terms_text(subscriber.interests),
             frequency=subscriber.frequency,
             likes=[vote for vote in shown.votes if vote.kind == "like"],

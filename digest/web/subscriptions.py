@@ -48,13 +48,13 @@ class ConfirmationMailer:
         self.open_store = open_store
         self.send_confirmation = send_confirmation
         self.clock = clock
-        self.jobs: queue.Queue[tuple[str, tuple[str, ...]]] = queue.Queue(MAILER_BACKLOG)
+        self.jobs: queue.Queue[tuple[str, tuple[str, ...]]] = queue.Queue(MAILER_BACKLOG)  # (address, interests)
         self.thread = threading.Thread(target=self._work, name="digest-confirmations", daemon=True)
         self.thread.start()
 
-    def submit(self, address: str, include: tuple[str, ...]) -> None:
+    def submit(self, address: str, interests: tuple[str, ...]) -> None:
         try:
-            self.jobs.put_nowait((address, include))
+            self.jobs.put_nowait((address, interests))
         except queue.Full:
             log.warning(
                 "subscribe request for %s dropped: %d requests wait for the mail relay", address, MAILER_BACKLOG
@@ -63,10 +63,10 @@ class ConfirmationMailer:
     def _work(self) -> None:
         store: Store | None = None
         while True:
-            address, include = self.jobs.get()
+            address, interests = self.jobs.get()
             try:
                 store = store or self.open_store()
-                self._subscribe(store, address, include)
+                self._subscribe(store, address, interests)
             except DigestError as exc:
                 log.warning("confirmation mail to %s not sent: %s", address, exc.one_line())
             except Exception:
@@ -78,13 +78,16 @@ class ConfirmationMailer:
             finally:
                 self.jobs.task_done()
 
-    def _subscribe(self, store: Store, address: str, include: tuple[str, ...]) -> None:
+    def _subscribe(self, store: Store, address: str, interests: tuple[str, ...]) -> None:
+        """A pending subscriber with the form's interest terms (soft: they rank; no paper is left out)."""
         now = self.clock()
         with store.transaction(exclusive=True):
             existing = store.subscribers.by_email(address)
             if existing is not None and (existing.status == "active" or store.returned.complained(existing.id)):
                 return  # already receiving it, or reported it as spam: nothing to confirm, nothing to tell a stranger
-            subscriber, _ = store.subscribers.add(address, status="pending", include=include, now=now)
+            subscriber, _ = store.subscribers.add(address, status="pending", now=now)
+            if interests:
+                store.profiles.update(subscriber.id, interests=interests)
         self.send_confirmation(store, subscriber, now)
 
 
@@ -114,9 +117,10 @@ class SubscriptionPages:
             return self.subscribe_form()
         form = await request.form()
         if not self.web.csrf_ok(request, form):
-            return self.subscribe_form(status=400, error="The form had expired. Please send it again.")
+            expired = "The form had expired. Please send it again." + self.web.form_cookie_note(request)
+            return self.subscribe_form(status=400, error=expired)
         raw_email = form.get("email")
-        raw_terms = form.get("include")
+        raw_terms = form.get("interests")
         email_text = raw_email if isinstance(raw_email, str) else ""
         try:
             address = normalise_address(email_text[:320])
@@ -131,9 +135,9 @@ class SubscriptionPages:
                 title="Too many requests",
                 text="Please wait a while before trying again.",
             )
-        include = parse_terms(raw_terms[:500] if isinstance(raw_terms, str) else None)
+        interests = parse_terms(raw_terms[:500] if isinstance(raw_terms, str) else None)
         if self.per_address.allow(address):
-            self.mailer.submit(address, include)
+            self.mailer.submit(address, interests)
         # The same answer, after the same work, whether the address was new, pending, active or rate-limited.
         return self.web.page(
             "message.html.j2",

@@ -55,7 +55,7 @@ class VotePages:
             return self._page(action, paper, kind, current)
         form = await read_form(request)
         if not self.web.csrf_ok(request, form):
-            expired = "The page had expired. Please press the button again."
+            expired = "The page had expired. Please press the button again." + self.web.form_cookie_note(request)
             return self._page(action, paper, kind, current, done=expired)
         choice = form.get("choice", kind)
         if choice not in CHOICES:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from digest.errors import DumpError
 from digest.listings.formats.links import find_links
-from digest.listings.identity import normalise_whitespace, title_key
+from digest.listings.identity import join_wrapped, normalise_whitespace, title_key
 from digest.models import Dump, Paper
 
 #: A title longer than this is a paragraph, not a title.
@@ -262,7 +262,7 @@ def _papers(body: list[_Line]) -> tuple[Paper, ...]:
 def _joined(entries: list[tuple[_Line, list[_Line]]]) -> Iterator[Paper]:
     for rank, (title_line, abstract_lines) in enumerate(entries, start=1):
         _check_title(title_line)
-        abstract = " ".join(line.text for line in abstract_lines)
+        abstract = join_wrapped([line.text for line in abstract_lines])
         if len(abstract.split()) < MIN_ABSTRACT_WORDS:
             raise DumpError(
                 f"expected the abstract of {_quote(title_line.text)} but found {_quote(abstract)}",

@@ -12,7 +12,7 @@ import uuid
 
 from digest.errors import StoreError
 from digest.store.backend import Database
-from digest.store.migrations import v01_history, v08_profiles, v22_returned_mail
+from digest.store.migrations import v01_history, v08_profiles, v19_waiting_votes, v22_returned_mail
 from digest.store.migrations.migration import Migration
 
 _TYPES = {
@@ -24,6 +24,7 @@ _TYPES = {
 MIGRATIONS: tuple[Migration, ...] = (
     *v01_history.MIGRATIONS,
     *v08_profiles.MIGRATIONS,
+    *v19_waiting_votes.MIGRATIONS,
     *v22_returned_mail.MIGRATIONS,
 )
 
