@@ -1,0 +1,120 @@
+"""Readers' orders and reasons on the bundled dumps, held as golden files (tests/data/ranking/).
+
+The three example dumps are published one by one, oldest first (002 is dated Mar 11, 000 Mar 12,
+001 Mar 14): three digests. Readers vote for papers of the first digest, and the two later digests
+are ranked for them: whatever the ranking's internals, a reader's order and reasons stay as they are.
+``DIGEST_UPDATE_GOLDEN=1`` rewrites the files after an intended change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_config
+from digest.listings.formats import parse_listing
+from digest.mail.mailer import mailer_for
+from digest.mail.transport import OutboxTransport
+from digest.models import Digest
+from digest.store import open_store
+
+from conftest import EXAMPLE_DUMPS, NOW, Project
+from golden import assert_golden
+
+GOLDEN = Path(__file__).parent / "data" / "ranking"
+BY_DATE = [EXAMPLE_DUMPS[2], EXAMPLE_DUMPS[0], EXAMPLE_DUMPS[1]]  # the order digest publishes them in
+
+
+def titles(dump: Path) -> list[str]:
+    return [paper.title for paper in parse_listing(dump.read_bytes(), today=NOW.date()).papers]
+
+
+FIRST = titles(BY_DATE[0])  # the first digest's papers: every one is new
+#: Readers whose votes are papers of the first digest (and one kept with its own text), ranked on the later ones.
+READERS: dict[str, dict[str, object]] = {
+    "no-profile": {},
+    "interests": {"interests": "diffusion, reinforcement learning, bayesian"},
+    "likes": {"likes": [FIRST[4], FIRST[10], FIRST[11], FIRST[26], FIRST[52]]},
+    "likes-dislikes-interests": {
+        "interests": "language model, reasoning",
+        "likes": [FIRST[6], FIRST[18], FIRST[31], "Chain of thought prompting elicits reasoning in language models"],
+        "dislikes": [FIRST[2], FIRST[8], FIRST[43]],
+    },
+    "filtered": {
+        "include": "diffusion, likelihood, preference",
+        "interests": "alignment",
+        "likes": [FIRST[10], FIRST[12]],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    project = Project(tmp_path_factory.mktemp("golden") / "project", "sqlite:///digest.db")
+    project.inbox.mkdir(parents=True)
+    project.write_config()
+    for position, dump in enumerate(BY_DATE):
+        project.drop(dump)
+        assert project.run("ingest").code == 0
+        assert project.run("publish").code == 0
+        if position == 0:
+            add_readers(project)
+    yield project
+
+
+def add_readers(project: Project) -> None:
+    for name, profile in READERS.items():
+        email = f"{name}@example.org"
+        options = [f"--{key}={profile[key]}" for key in ("interests", "include") if key in profile]
+        assert project.run("subscribers", "add", email, *options).code == 0
+        for kind in ("likes", "dislikes"):
+            papers = profile.get(kind)
+            if papers:
+                assert isinstance(papers, list)
+                result = project.run("subscribers", kind.removesuffix("s"), email, *papers)
+                assert result.code == 0, result.stderr
+
+
+def ranked(project: Project, email: str, digest: Digest) -> dict[str, object]:
+    """The reader's order of the digest's papers (their filter's only) and the reasons a mail would show."""
+    config = load_config(project.config, project.environ)
+    with open_store(config.database, now=NOW) as store:
+        subscriber = store.subscribers.by_email(email)
+        assert subscriber is not None
+        profile = store.profiles.profile(subscriber)
+        mailer = mailer_for(store, config, digest, transport=OutboxTransport(project.root / "outbox"), now=NOW)
+        allowed = mailer.allowed(subscriber)
+        for_you = config.email.for_you
+        explain = for_you + (len(digest.papers) - len(allowed) if allowed is not None else 0)
+        ranking = mailer.ranking.score(profile, explain=explain)
+    order = [index for index in ranking.order if allowed is None or index in allowed]
+    return {
+        "order": [digest.papers[index].title for index in order],
+        "reasons": [[digest.papers[index].title, ranking.reason(index)] for index in order[:for_you]],
+    }
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_a_readers_order_and_reasons_stay_as_they_are(published: Project, reader: str) -> None:
+    config = load_config(published.config, published.environ)
+    with open_store(config.database, now=NOW) as store:
+        digests = [store.digests.get(record.id) for record in reversed(store.digests.published())]
+    assert [digest.new_count for digest in digests if digest is not None] == [59, 82, 22]
+    result = {
+        digest.slug: ranked(published, f"{reader}@example.org", digest) for digest in digests[1:] if digest is not None
+    }
+    assert_golden(GOLDEN / f"{reader}.json", json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+
+
+def test_the_golden_readers_are_personal() -> None:
+    """Each golden file orders the papers its own way (a reader's profile changes something)."""
+    orders = {
+        name: json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+        for name in READERS
+        if name != "filtered"
+    }
+    firsts = {name: tuple(tuple(day["order"][:5]) for day in result.values()) for name, result in orders.items()}
+    assert len(set(firsts.values())) == len(firsts)
