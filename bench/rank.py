@@ -10,8 +10,10 @@ terms only (the words a reader would type for that topic), the reader's votes
 does on the same features.
 
 Cost: preparing a digest of 1,000 new papers against a history of 1,000,000
-(SQLite), in a child process for its peak RSS; scoring one reader with an
-interest and 5 likes against those 1,000 papers.
+(SQLite), in a child process for its peak RSS; making the rows of 2,000
+distinct readers (2 interest terms and 5 likes each: what a publish does for
+every reader, or a vote for one); and ranking one of those readers in the send
+loop, from the rows kept (what every message of a send costs).
 
     python bench/rank.py [--history 1000000] [--labels ../shared/eval/topic_labels.json]
 """
@@ -33,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digest.listings.formats import parse_listing
 from digest.listings.identity import title_key
-from digest.models import Paper, Profile, VotedPaper
-from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.models import Digest, Paper, Profile, StoredPaper, VotedPaper
+from digest.ranking.features import Features, prepare_papers
+from digest.ranking.kept import Ranker
+from digest.ranking.rank import IDF_SAMPLE, DigestRows, paper_text, score
 
 from _common import ROOT, run_measured
 
@@ -74,7 +78,13 @@ def quality(labels_path: Path) -> None:
     missing = [paper.title for paper in (*train, *test) if title_key(paper.title) not in labels]
     if missing:
         print(f"warning: {len(missing)} papers have no labels, e.g. {missing[0]!r}")
-    context = prepare([paper_text(p.title, p.abstract) for p in test], [paper_text(p.title, p.abstract) for p in train])
+    features = prepare_papers(stored(test), [(p.title, p.abstract) for p in train])
+    kept = features.digest_rows(stored(test))
+
+    def ranked(profile: Profile) -> list[int]:
+        features.add_rows(kept, kept.missing([profile]))
+        return list(score(kept, profile).order)
+
     in_train = Counter(label for paper in train for label in labels.get(title_key(paper.title), ()))
     print(f"quality: {len(train)} papers in dump 000 (training), {len(test)} new papers in 001-002 (test)")
     print(f"{'topic':<16}{'relevant':>9}{'listing':>9}{'terms':>9}{'votes':>9}{'both':>9}{'svm':>9}")
@@ -91,30 +101,35 @@ def quality(labels_path: Path) -> None:
             return sum(1 for index in order[:cut] if index in relevant) / cut
 
         listing = precision(list(range(len(test))))
-        terms = precision(list(context.score(Profile(interests=INTEREST_TERMS[topic])).order))
-        model = precision(list(context.score(votes).order))
-        both_profile = Profile(interests=INTEREST_TERMS[topic], likes=votes.likes)
-        both = precision(list(context.score(both_profile).order))
-        svm = precision(_svm_order(context, train, liked, test))
+        terms = precision(ranked(Profile(interests=INTEREST_TERMS[topic])))
+        model = precision(ranked(votes))
+        both = precision(ranked(Profile(interests=INTEREST_TERMS[topic], likes=votes.likes)))
+        svm = precision(_svm_order(features, train, liked, test))
         rows.append((listing, terms, model, both, svm))
         print(f"{topic:<16}{len(relevant):>9}" + "".join(f"{v:>9.2f}" for v in rows[-1]))
     means = [statistics.mean(column) for column in zip(*rows, strict=True)]
     print(f"{'mean':<16}{'':>9}" + "".join(f"{value:>9.2f}" for value in means))
 
 
-def _svm_order(
-    context: RankingContext, train: Sequence[Paper], liked: Sequence[Paper], test: Sequence[Paper]
-) -> list[int]:
+def stored(papers: Sequence[Paper]) -> list[StoredPaper]:
+    """Listed papers as the history would hold them (each its own id)."""
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    return [
+        StoredPaper(n + 1, p.title, p.abstract, p.links, 1, p.rank, TODAY, now, p.details) for n, p in enumerate(papers)
+    ]
+
+
+def _svm_order(features: Features, train: Sequence[Paper], liked: Sequence[Paper], test: Sequence[Paper]) -> list[int]:
     """arxiv-sanity-lite's model on the same features: a linear SVM, likes against the rest of dump 000."""
     import numpy as np
     from sklearn.svm import LinearSVC
 
     liked_keys = {title_key(p.title) for p in liked}
     negatives = [p for p in train if title_key(p.title) not in liked_keys]
-    rows = context.vectors([paper_text(p.title, p.abstract) for p in (*liked, *negatives)])
+    rows = features.vectors([paper_text(p.title, p.abstract) for p in (*liked, *negatives)])
     y = np.array([1] * len(liked) + [0] * len(negatives))
     model = LinearSVC(class_weight="balanced", C=0.1, max_iter=10000, tol=1e-6).fit(rows, y)
-    scores = model.decision_function(context.vectors([paper_text(p.title, p.abstract) for p in test]))
+    scores = model.decision_function(features.vectors([paper_text(p.title, p.abstract) for p in test]))
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
@@ -162,11 +177,15 @@ def child(url: str) -> None:
 
     rng = random.Random(7)
     new = synthetic_papers(1000, seed=1)
+    papers = [
+        StoredPaper(n + 1, title, abstract, (), 1, n + 1, TODAY, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        for n, (title, abstract) in enumerate(new)
+    ]
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     started = time.perf_counter()
     with open_store(url, now=now) as store:
         sample = store.profiles.recent_texts(IDF_SAMPLE)
-    context = prepare([paper_text(*paper) for paper in new], [paper_text(*paper) for paper in sample])
+    features = prepare_papers(papers, sample)
     prepared = time.perf_counter() - started
     print(f"  prepare a digest of 1,000 new papers (IDF on {len(sample):,} recent): {prepared * 1000:.0f} ms")
     profiles = [
@@ -176,18 +195,31 @@ def child(url: str) -> None:
         )
         for n in range(2000)
     ]
+    rows = features.digest_rows(papers)
     started = time.perf_counter()
-    for start in range(0, len(profiles), 64):  # as a send does: a batch's votes vectorised in one pass
-        context.warm(profiles[start : start + 64])
-    vectorised = (time.perf_counter() - started) / len(profiles)
-    print(
-        f"  vectorise one reader's 5 liked papers and interests (first time; cached after): {vectorised * 1000:.2f} ms"
-    )
+    features.add_rows(rows, rows.missing(profiles))  # as a publish does, for every reader at once
+    made = (time.perf_counter() - started) / len(profiles)
+    print(f"  make one reader's rows (5 liked papers and their interests; at publish, or a vote): {made * 1000:.2f} ms")
+    ranker = Ranker(bench_digest(papers), rows, scope=None, features=features)
     started = time.perf_counter()
-    for profile in profiles:
-        context.score(profile)
+    for start in range(0, len(profiles), 64):  # as a send does: a batch's rows looked up at once, then each reader
+        batch = profiles[start : start + 64]
+        ranker.prepare(None, batch)
+        for profile in batch:
+            ranker.rank(profile, explain=20)
     each = (time.perf_counter() - started) / len(profiles)
-    print(f"  score one reader (2 interest terms, 5 likes, distinct) at 1,000 new papers: {each * 1000:.2f} ms")
+    print(
+        "  rank one reader in the send loop (2 interest terms, 5 likes, distinct) at 1,000 new papers:"
+        f" {each * 1000:.3f} ms"
+    )
+    check = DigestRows.of(papers, features.history_scores)
+    features.add_rows(check, check.missing(profiles[:20]))
+    assert all(score(check, p).order == ranker.rank(p).order for p in profiles[:20]), "the kept rows rank differently"
+
+
+def bench_digest(papers: Sequence[StoredPaper]) -> Digest:
+    day = TODAY
+    return Digest("bench", day, tuple(papers), 0, (day,), 1, 1, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""The one place that chains the stages: inbox -> history -> digest -> archive, feeds -> mail."""
+"""The one place that chains the stages: inbox -> history -> digest -> archive, feeds -> mail.
+
+A run with nothing to do (cron's every few minutes) reads the inbox and the store and stops: the rendering,
+ranking and HTTP libraries are imported by the steps that use them, not before.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from digest.config import Config
 from digest.listings.compose import build_digest
 from digest.listings.formats import parse_listing
 from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
-from digest.listings.sources import FetchResult, fetch_all, fetched_paths
-from digest.mail.blocks import render_email
-from digest.mail.deliver import send_digest
 from digest.mail.report import SendReport
-from digest.mail.transport import Transport
 from digest.mail.weekly import queue_due_week, send_weekly
 from digest.models import Digest, IngestResult, StoredPaper
-from digest.ranking.grouping import topics_of
-from digest.site.builder import build_site, page_path, write_site
-from digest.site.render import Renderer
+from digest.site.stamp import page_path, site_is_current, stamp_site
 from digest.store import Store
 from digest.weekly import week_slug
+
+if TYPE_CHECKING:
+    from digest.listings.sources import FetchResult
+    from digest.mail.transport import Transport
+    from digest.site.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ class PublishResult:
 
 def renderer_for(config: Config, *, store: Store | None = None, now: dt.datetime | None = None) -> Renderer:
     """The renderer of this configuration; with a store, inlined email HTML is kept in it across processes."""
+    from digest.site.render import Renderer
+
     cache = store.rendered_html(now) if store is not None and now is not None else None
     return Renderer(config.site, config.email, config.templates, inline_cache=cache)
 
@@ -58,7 +63,9 @@ def pending_digest(store: Store, now: dt.datetime) -> Digest | None:
     )
 
 
-def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = False) -> PublishResult:
+def publish(
+    store: Store, config: Config, *, now: dt.datetime, rebuild: bool = False, refresh: bool = True
+) -> PublishResult:
     """Record the digest of everything new (if anything is), then write or refresh the site.
 
     The digest is recorded before any file is written; files are built in memory
@@ -66,21 +73,40 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
     the next publish, which renders any digest page missing on disk. A new digest's
     email is rendered here too, once: a broken template fails the publish, not a
     send, and every later sender finds the inlined HTML ready. Its topics are
-    computed here too, and kept: every mail and page of the digest shows the same.
+    computed here too, and kept: every mail and page of the digest shows the same;
+    and so is its ranking (:mod:`digest.ranking.kept`): a sender only reads it.
+
+    ``refresh=False`` (a run): when nothing is new and the site was last written from
+    the store and templates as they are (see :mod:`digest.site.stamp`), it is left alone.
     """
     with store.transaction(exclusive=True):
         digest = pending_digest(store, now)
         if digest is not None:
             digest = dataclasses.replace(digest, id=store.digests.record(digest))
+    if digest is None and not rebuild and not refresh and site_is_current(store, config):
+        return PublishResult(digest=None, written=())
+    from digest.mail.blocks import render_email
+    from digest.ranking.grouping import topics_of
+    from digest.ranking.kept import keep_digest
+
     renderer = renderer_for(config, store=store, now=now)
-    files = build_site(store, renderer, config.site, rebuild=rebuild)
-    written = write_site(config.site.dir, files)
+    written = _write_site(store, config, renderer, rebuild=rebuild)
     recorded = store.digests.get(digest.id) if digest is not None else None
     if recorded is not None:  # as a sender will render it: the same document, inlined once
         render_email(recorded, renderer, topics_of(store, recorded))
+        keep_digest(store, recorded, now=now)
     if digest is not None:
         log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
     return PublishResult(digest=digest, written=tuple(written))
+
+
+def _write_site(store: Store, config: Config, renderer: Renderer, *, rebuild: bool = False) -> list[Path]:
+    """Build the site in memory, write what changed, and stamp it with what it was built from."""
+    from digest.site.builder import build_site, write_site
+
+    written = write_site(config.site.dir, build_site(store, renderer, config.site, rebuild=rebuild))
+    stamp_site(store, config)
+    return written
 
 
 def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
@@ -124,7 +150,11 @@ def fetch_and_ingest(store: Store, config: Config, *, now: dt.datetime) -> tuple
     inbox's settle time.
     """
     context = ingest_context(config, now)
-    fetched = fetch_all(store, config, now=now) if config.sources else []
+    if not config.sources:
+        return [], ingest_pending(store, context)
+    from digest.listings.sources import fetch_all, fetched_paths
+
+    fetched = fetch_all(store, config, now=now)
     ingested = ingest_paths(store, fetched_paths(fetched), context)
     return fetched, ingested + ingest_pending(store, context)
 
@@ -192,7 +222,7 @@ def run_once(
     if ingest:
         report.fetched, report.ingested = fetch_and_ingest(store, config, now=clock())
         step(report, "ingested")
-    report.digest = publish(store, config, now=clock()).digest
+    report.digest = publish(store, config, now=clock(), refresh=False).digest
     step(report, "published")
     if not send:
         return report
@@ -212,6 +242,8 @@ def run_once(
         if not store.subscribers.counts().get("active") and store.ledger.counts(digest_id).open == 0:
             store.digests.mark_queued(digest_id, now=clock())  # nobody to send to: nothing left to do
             continue
+        from digest.mail.deliver import send_digest
+
         sent = send_digest(
             store, config, digest, transport=transport(), secret=secret(), clock=clock, stop=stop, enqueue="once"
         )
@@ -240,8 +272,7 @@ def _weekly_part(
     """Queue the week's mails when due (and write its page, which they link to), then send open weekly mails."""
     queued = queue_due_week(store, config, clock())
     if queued is not None and (queued.new or not (config.site.dir / page_path(week_slug(queued.week))).exists()):
-        renderer = renderer_for(config, store=store, now=clock())
-        write_site(config.site.dir, build_site(store, renderer, config.site))
+        _write_site(store, config, renderer_for(config, store=store, now=clock()))
     for weekly in send_weekly(store, config, transport=transport, secret=secret, clock=clock, stop=stop):
         report.sends.append(weekly)
         step(report, "sent")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from digest.models import Profile, VotedPaper
-from digest.ranking.rank import paper_text, prepare
+import datetime as dt
+
+from digest.models import Profile, StoredPaper, VotedPaper
+from digest.ranking.features import rank_papers
+from digest.ranking.rank import Ranking
 
 PAPERS = [
     ("Scaling laws for vision transformers", "We study how image classification accuracy scales with compute."),
@@ -23,29 +26,35 @@ HISTORY = [
 ]
 
 
-def context():  # type: ignore[no-untyped-def]
-    return prepare([paper_text(*p) for p in PAPERS], [paper_text(*p) for p in HISTORY])
+def stored(title: str, abstract: str, number: int) -> StoredPaper:
+    day = dt.date(2026, 3, 12)
+    return StoredPaper(number, title, abstract, (), 1, number, day, dt.datetime(2026, 3, 12, tzinfo=dt.UTC))
+
+
+def rank(profile: Profile | None, *, explain: int = 20, papers: list[tuple[str, str]] = PAPERS) -> Ranking:
+    digest = [stored(title, abstract, 100 + number) for number, (title, abstract) in enumerate(papers)]
+    return rank_papers(digest, profile, history=HISTORY, explain=explain)
 
 
 def order(profile: Profile | None) -> list[int]:
-    return list(context().score(profile).order)
+    return list(rank(profile).order)
 
 
 def test_no_profile_keeps_the_listing_order() -> None:
     assert order(None) == list(range(len(PAPERS)))
     assert order(Profile()) == list(range(len(PAPERS)))
-    assert context().score(None).reasons == {}
+    assert rank(None).reasons == {}
 
 
 def test_interest_terms_put_matching_papers_first_with_the_terms_as_reason() -> None:
-    ranking = context().score(Profile(interests=("audio", "speech")))
+    ranking = rank(Profile(interests=("audio", "speech")))
     assert ranking.order[0] == 3
     assert ranking.reason(3) == "matches audio, speech"
 
 
 def test_likes_put_similar_papers_first_and_name_the_liked_paper() -> None:
     liked = VotedPaper(*HISTORY[0])
-    ranking = context().score(Profile(likes=(liked,)))
+    ranking = rank(Profile(likes=(liked,)))
     assert set(ranking.order[:2]) == {1, 4}  # the two retrieval papers
     assert ranking.reason(ranking.order[0]) == "like “Sparse retrieval with learned term weights”"
 
@@ -77,9 +86,9 @@ def test_ranking_is_deterministic_and_covers_every_paper_once() -> None:
 
 
 def test_an_empty_digest_ranks_nothing() -> None:
-    assert prepare([], []).score(Profile(interests=("x",))).order == ()
+    assert rank(Profile(interests=("x",)), papers=[]).order == ()
 
 
 def test_reasons_are_given_for_the_top_papers_only() -> None:
-    ranking = context().score(Profile(interests=("retrieval", "speech", "robot", "diffusion")), explain=2)
+    ranking = rank(Profile(interests=("retrieval", "speech", "robot", "diffusion")), explain=2)
     assert set(ranking.reasons) <= set(ranking.order[:2])

@@ -10,6 +10,7 @@ files after an intended change.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -52,11 +53,16 @@ READERS: dict[str, dict[str, object]] = {
 
 
 @pytest.fixture(scope="module")
-def rankings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    """Each reader's ranking of each digest after the first, made when that digest was published."""
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = Project(tmp_path_factory.mktemp("golden") / "project", "sqlite:///digest.db")
     project.inbox.mkdir(parents=True)
     project.write_config()
+    return project
+
+
+@pytest.fixture(scope="module")
+def rankings(project: Project) -> dict[str, dict[str, object]]:
+    """Each reader's ranking of each digest after the first, made when that digest was published."""
     found: dict[str, dict[str, object]] = {reader: {} for reader in READERS}
     for position, dump in enumerate(BY_DATE):
         project.drop(dump)
@@ -97,8 +103,8 @@ def ranked(project: Project, email: str, digest: Digest) -> dict[str, object]:
         mailer = mailer_for(store, config, digest, transport=OutboxTransport(project.root / "outbox"), now=NOW)
         allowed = mailer.allowed(subscriber)
         for_you = config.email.for_you
-        explain = for_you + (len(digest.papers) - len(allowed) if allowed is not None else 0)
-        ranking = mailer.ranking.score(profile, explain=explain)
+        mailer.warm(store, [profile])
+        ranking = mailer.rank(subscriber, profile)
     order = [index for index in ranking.order if allowed is None or index in allowed]
     return {
         "order": [digest.papers[index].title for index in order],
@@ -122,3 +128,61 @@ def test_the_golden_readers_are_personal() -> None:
     }
     firsts = {name: tuple(tuple(day["order"][:5]) for day in result.values()) for name, result in orders.items()}
     assert len(set(firsts.values())) == len(firsts)
+
+
+#: Papers of the latest digest a reader likes once it is published (from the archive, or a file).
+LIKED_TODAY = (0, 3, 5, 8, 12)
+
+
+def test_papers_a_reader_voted_for_leave_for_you_and_no_reason_names_its_own_paper(
+    project: Project, rankings: dict[str, dict[str, object]], tmp_path: Path
+) -> None:
+    config = load_config(project.config, project.environ)
+    with open_store(config.database, now=NOW) as store:
+        digest = store.digests.get()
+    assert digest is not None and rankings  # (every digest is published)
+    liked = [digest.papers[index].title for index in LIKED_TODAY]
+    email = "liked-today@example.org"
+    assert project.run("subscribers", "add", email, "--interests", "reasoning").code == 0
+    assert project.run("subscribers", "like", email, *liked).code == 0
+    result = ranked(project, email, digest)
+    assert_golden(GOLDEN / "liked-today.json", json.dumps({digest.slug: result}, indent=1, ensure_ascii=False) + "\n")
+    order = result["order"]
+    assert isinstance(order, list) and sorted(order[-len(liked) :]) == sorted(liked)  # voted: last
+    reasons = result["reasons"]
+    assert isinstance(reasons, list) and len(reasons) == config.email.for_you
+    assert not {title for title, _ in reasons} & set(liked)
+    assert all(reason != f"like “{title}”" for title, reason in reasons)
+    assert any(reason.startswith("like “") for _, reason in reasons)  # (the likes still rank the others)
+
+    # The mail: For you holds none of them, Also new lists them, no "Why" names a paper itself.
+    assert project.run("preview", "--subscriber", email, "--out", str(tmp_path)).code == 0
+    text = (tmp_path / f"digest-{digest.slug}.txt").read_text(encoding="utf-8")
+    for_you, also_new = text.split("ALSO NEW", 1)
+    ids = {paper.title: paper.id for paper in digest.papers}
+    cards = [int(found) for found in re.findall(r"/vote/[^/\s]+/(\d+)/more", for_you)]
+    assert len(cards) == config.email.for_you and not set(cards) & {ids[title] for title in liked}
+    assert all(f"#paper-{ids[title]}" in also_new for title in liked)
+    titles = {paper.id: " ".join(paper.title.split()) for paper in digest.papers}
+    for card in for_you.split("Less like this: ")[:-1]:
+        own = titles[int(re.findall(r"/vote/[^/\s]+/(\d+)/more", card)[-1])]
+        named = re.search(r"Why: like “(.*?)”", " ".join(card.split()))
+        assert named is None or not own.startswith(named.group(1).rstrip("…"))
+
+
+def test_a_reader_who_voted_for_most_of_a_small_digest_gets_only_the_others_in_full(project: Project) -> None:
+    """For you never fills its places with voted papers, even when the unvoted ones are fewer."""
+    from digest.models import Profile, VotedPaper
+    from digest.ranking.features import rank_papers
+    from digest.ranking.rank import first_unvoted
+
+    config = load_config(project.config, project.environ)
+    with open_store(config.database, now=NOW) as store:
+        digest = store.digests.get()
+    assert digest is not None
+    papers = digest.papers[:12]
+    votes = tuple(VotedPaper(paper.title, paper.abstract, paper.id) for paper in papers[:5])
+    ranking = rank_papers(papers, Profile(likes=votes[:3], dislikes=votes[3:]), explain=10)
+    assert ranking.voted == frozenset(range(5)) and set(ranking.order[-5:]) == set(range(5))
+    assert first_unvoted(ranking, 10) == 7 and first_unvoted(ranking, 10, allowed={0, 1, 6}) == 1
+    assert set(ranking.reasons) <= set(range(5, 12))

@@ -129,12 +129,10 @@ def test_the_example_digests_match_their_golden_files(example_digests: list[Dige
 def test_a_personal_mail_matches_its_golden_file(example_digests: list[Digest]) -> None:
     """A reader who follows retrieval and speech: their papers first, each with its reason."""
     from digest.models import Profile
-    from digest.ranking.rank import paper_text, prepare
+    from digest.ranking.features import rank_papers
 
     digest = example_digests[0]
-    ranking = prepare([paper_text(p.title, p.abstract) for p in digest.papers], []).score(
-        Profile(interests=("retrieval", "speech"))
-    )
+    ranking = rank_papers(digest.papers, Profile(interests=("retrieval", "speech")))
     html_text, text, _, _ = mail(digest, order=ranking.order, reasons=ranking.reasons)
     assert_golden(GOLDEN / "000" / "personal.txt", text)
     assert "For you" in html_text and "Why:" in html_text and "matches retrieval" in html_text

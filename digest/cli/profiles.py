@@ -39,6 +39,7 @@ def cmd_subscribers_set(args: argparse.Namespace, env: Environment) -> ExitStatu
         subscriber = find_subscriber(store, args.email)
         interests = parse_terms(args.interests) if args.interests is not None else None
         store.profiles.update(subscriber.id, interests=interests, frequency=args.frequency)
+        _rank_ahead(store, subscriber.id, env)
         updated = store.subscribers.get(subscriber.id)
         assert updated is not None
         summary = profile_summary(updated, store.profiles.vote_counts([updated.id]).get(updated.id, (0, 0)))
@@ -107,6 +108,7 @@ def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitSta
                 else:
                     matched += 1
                 store.profiles.vote(subscriber.id, vote_key(paper, ref), kind, paper, now=now)
+        _rank_ahead(store, subscriber.id, env)
     # Said with or without a terminal: how many papers were found is the command's answer.
     verb = "liked" if kind == "like" else "disliked"
     found = [f"{matched} matched in the history", f"{kept} kept with their text"]
@@ -117,6 +119,13 @@ def _vote(args: argparse.Namespace, env: Environment, kind: VoteKind) -> ExitSta
         f" {counted(bad, 'line')} rejected"
     )
     return ExitStatus.PARTIAL if bad else ExitStatus.OK
+
+
+def _rank_ahead(store: Store, subscriber_id: int, env: Environment) -> None:
+    """A mail may be queued for the reader: its ranking gets what their changed profile needs, now."""
+    from digest.ranking.kept import keep_reader
+
+    keep_reader(store, subscriber_id, now=env.clock())
 
 
 def cmd_subscribers_votes(args: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -40,7 +40,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import digest_of_dump, pending_digest, renderer_for
     from digest.ranking.grouping import compute_topics, topics_of
-    from digest.ranking.rank import IDF_SAMPLE
+    from digest.ranking.kept import ranker_for
     from digest.ranking.topics import digest_topics
     from digest.tokens import secret_key
 
@@ -57,7 +57,10 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             raise UsageError("--subscriber needs the history", hint="leave out --dump")
         digest = digest_of_dump(Path(args.dump), config=config, now=now)
         topics = digest_topics(digest.papers)
-        mailer = Mailer(digest, config, renderer_for(config), now, local_line_ends, topics=topics)
+        ranker = ranker_for(None, digest, now=now)
+        mailer = Mailer(digest, config, renderer_for(config), now, local_line_ends, topics=topics, ranker=ranker)
+        mailer.warm(None, [profile])
+        ranking = mailer.rank(reader, profile)
     else:
         with store_for(config, now) as store:
             if args.subscriber:
@@ -85,14 +88,21 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 raise UsageError("there is no digest to preview yet", hint=hint)
             kept = store if digest.id is not None else None  # a digest not yet published is not kept
             renderer = renderer_for(config, store=kept, now=now)
-            history = store.profiles.recent_texts(IDF_SAMPLE)
             topics = topics_of(store, digest) if digest.id is not None else compute_topics(store, digest)
-            mailer = Mailer(digest, config, renderer, now, local_line_ends, topics=topics, history=history)
-    bodies = mailer.bodies(reader, profile, secret=preview_key)
+            ranker = ranker_for(kept, digest, now=now)  # (kept for a published digest; a week's, made here)
+            mailer = Mailer(digest, config, renderer, now, local_line_ends, topics=topics, ranker=ranker)
+            mailer.warm(store, [profile])
+            ranking = mailer.rank(reader, profile)
+    personal = not profile.is_empty
+    bodies = mailer.bodies(reader, ranking, personal=personal, secret=preview_key)
     if bodies is None:
         raise UsageError(f"no paper of this digest passes {reader.email}'s filter: they get no mail for it")
     data = mailer.message(
-        reader, profile, secret=preview_key, message_id=f"preview.{digest.slug}@{config.email.list_id}"
+        reader,
+        ranking,
+        personal=personal,
+        secret=preview_key,
+        message_id=f"preview.{digest.slug}@{config.email.list_id}",
     )
     assert data is not None
     message = email.message_from_bytes(data, policy=email.policy.default)

@@ -21,14 +21,14 @@ from digest.cli.parsing import CommandFactory, Parser, positive_arg
 from digest.errors import ExitStatus
 
 if TYPE_CHECKING:
-    pass
+    from digest.config import Config
+    from digest.mail.transport import Transport
 
 
 def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import signal
     import threading
 
-    from digest.mail.mailer import make_transport
     from digest.pipeline import RunReport, RunStep, run_once
     from digest.schedule.lock import run_lock
     from digest.schedule.plan import plan_run
@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 config,
                 clock=env.clock,
                 secret=lambda: signing_key(env, config),
-                transport=lambda: make_transport(config),
+                transport=lambda: transport_for(config),
                 stop=stop,
                 on_step=show,
             )
@@ -111,6 +111,13 @@ def cmd_run(args: argparse.Namespace, env: Environment) -> ExitStatus:
             else "nothing to do: no new dump, nothing new to publish, nothing left to send"
         )
     return ExitStatus.PARTIAL if report.problems or report.work_left else ExitStatus.OK
+
+
+def transport_for(config: Config) -> Transport:
+    """The configured transport, its module loaded only when there is mail to send."""
+    from digest.mail.mailer import make_transport
+
+    return make_transport(config)
 
 
 def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -107,6 +107,10 @@ def _import_row(
         for kind, refs in votes.items():
             if refs is not None:
                 _replace_votes(store, subscriber.id, kind, refs, now=now)
+    if interests is not None or any(refs is not None for refs in votes.values()):
+        from digest.ranking.kept import keep_reader
+
+        keep_reader(store, subscriber.id, now=now)  # (a mail may be queued for them)
     found = store.subscribers.get(subscriber.id)
     assert found is not None
     return found, created

@@ -1,11 +1,11 @@
-"""Building readers' messages on every core: ranking and assembly in forked worker processes.
+"""Building readers' messages on every core: assembly in forked worker processes.
 
-Ranking and assembling a reader's mail is pure CPU work, and a Python process
+Assembling a reader's mail (from their ranking, made by the sender) is pure CPU work, and a Python process
 runs one thread at a time: done beside the SMTP connections in one process, it
 would leave the second core idle and hold the connections back. With more
 than one core, a batch of readers is split among worker processes forked from
-the sender (they inherit the digest's rendered blocks and features, nothing is
-re-rendered or pickled but the readers in and the messages out). The workers
+the sender (they inherit the digest's rendered blocks, nothing is re-rendered or
+pickled but the readers and their rankings in and the messages out). The workers
 only compute: they open no connection and write nothing.
 """
 
@@ -20,13 +20,15 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from digest.mail.mailer import Mailer
-from digest.models import Profile, Subscriber
+from digest.models import Subscriber
+from digest.ranking.rank import Ranking
 
 
 @dataclass(frozen=True, slots=True)
 class Order:
     subscriber: Subscriber
-    profile: Profile
+    ranking: Ranking
+    personal: bool  # ranked for a profile (For you), or the listing's order (Top papers)
     message_id: str
 
 
@@ -54,9 +56,11 @@ def _build(orders: Sequence[Order]) -> list[bytes | None]:
 
 def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes | None]:
     """The orders' messages (None: the reader's filter leaves nothing), in order."""
-    mailer.warm(order.profile for order in orders)
     return [
-        mailer.message(order.subscriber, order.profile, secret=secret, message_id=order.message_id) for order in orders
+        mailer.message(
+            order.subscriber, order.ranking, personal=order.personal, secret=secret, message_id=order.message_id
+        )
+        for order in orders
     ]
 
 

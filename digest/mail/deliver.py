@@ -45,7 +45,7 @@ from digest.mail.queues import DeliveryQueue, DigestQueue
 from digest.mail.report import Breaker, Outcome, SendReport
 from digest.mail.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 from digest.mail.verp import return_path
-from digest.models import Digest
+from digest.models import Digest, Profile
 from digest.store import Store
 from digest.store.ledger import Claim, worker_name
 
@@ -191,12 +191,10 @@ def send_queue(
                 )
                 exhausted = not claims
                 profiles = store.profiles.for_subscribers([claim.subscriber for claim in claims])
+                mailer.warm(store, profiles.values())  # (the rows their rankings need, read in one pass)
                 for start in range(0, len(claims), BUILD_CHUNK):
                     chunk = claims[start : start + BUILD_CHUNK]
-                    orders = [
-                        Order(claim.subscriber, profiles[claim.subscriber.id], queue.message_id(claim.subscriber.id))
-                        for claim in chunk
-                    ]
+                    orders = [order(mailer, claim, profiles[claim.subscriber.id], queue) for claim in chunk]
                     building[assemblers.submit(orders)] = chunk
                 if claims:
                     continue
@@ -233,6 +231,13 @@ def send_queue(
     report.left = queue.open_count()
     report.left_with_others = queue.claimed_by_others(worker)
     return report
+
+
+def order(mailer: Mailer, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:
+    """What a reader's message is built from: their ranking (made here, in the sender) and their message's id."""
+    subscriber = claim.subscriber
+    ranking = mailer.rank(subscriber, profile)
+    return Order(subscriber, ranking, not profile.is_empty, queue.message_id(subscriber.id))
 
 
 def _record(

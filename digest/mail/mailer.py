@@ -14,7 +14,8 @@ from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
 from digest.ranking.grouping import topics_of
-from digest.ranking.rank import IDF_SAMPLE, paper_text, prepare
+from digest.ranking.kept import Ranker, ranker_for
+from digest.ranking.rank import Ranking, first_unvoted
 from digest.site.render import Renderer
 from digest.store import Store
 from digest.tokens import make_token
@@ -44,14 +45,12 @@ class Mailer:
         wire_format: Callable[[bytes], bytes],
         *,
         topics: Sequence[Topic],
-        history: Sequence[tuple[str, str]] = (),
+        ranker: Ranker,
     ) -> None:
         self.digest = digest
         self.config = config
         self.email = render_email(digest, renderer, topics, wire_format=wire_format)
-        self.ranking = prepare(
-            [paper_text(p.title, p.abstract) for p in digest.papers], [paper_text(*h) for h in history]
-        )
+        self.ranker = ranker
         self.date = date
         self.wire_format = wire_format
         self.headers = ListHeaders(
@@ -64,9 +63,20 @@ class Mailer:
         self.stuffed = dot_stuffs(wire_format)
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
 
-    def warm(self, profiles: Iterable[Profile]) -> None:
-        """Get ready to rank a batch of readers (their votes are vectorised together)."""
-        self.ranking.warm([profile for profile in profiles if not profile.is_empty])
+    def warm(self, store: Store | None, profiles: Iterable[Profile]) -> None:
+        """Get ready to rank a batch of readers: the rows their profiles need, read (or made) at once."""
+        self.ranker.prepare(store, profiles)
+
+    def rank(self, subscriber: Subscriber, profile: Profile) -> Ranking:
+        """The reader's order of the digest, with reasons for as many papers as can reach For you once their
+        filter has spoken (their rows ready: see :meth:`warm`)."""
+        allowed = self.allowed(subscriber)
+        explain = self.for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
+        return self.ranker.rank(profile, explain=explain)
+
+    @property
+    def for_you(self) -> int:
+        return self.config.email.weekly_for_you if self.digest.weekly else self.config.email.for_you
 
     def allowed(self, subscriber: Subscriber) -> frozenset[int] | None:
         """The papers the subscriber's hard filter lets through (None: all of them)."""
@@ -80,20 +90,25 @@ class Mailer:
         return self.filtered[key]
 
     def bodies(
-        self, subscriber: Subscriber, profile: Profile, *, secret: bytes, unsubscribe: str | None = None
+        self,
+        subscriber: Subscriber,
+        ranking: Ranking,
+        *,
+        personal: bool,
+        secret: bytes,
+        unsubscribe: str | None = None,
     ) -> Assembled | None:
-        """The subscriber's HTML and text bodies; None when their filter leaves nothing to send."""
+        """The subscriber's HTML and text bodies; None when their filter leaves nothing to send.
+
+        ``ranking``: theirs (:meth:`rank`); ``personal``: ranked for a profile, not the listing's order."""
         allowed = self.allowed(subscriber)
         if allowed is not None and not allowed:
             return None
-        for_you = self.config.email.weekly_for_you if self.digest.weekly else self.config.email.for_you
-        # Reasons for as many of the reader's first papers as can reach For you once their filter has spoken.
-        explain = for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
-        ranking = self.ranking.score(profile, explain=explain)
+        for_you = first_unvoted(ranking, self.for_you, allowed)  # (papers they voted for go to Also new)
         reader = Reader(
             order=ranking.order,
             reasons=ranking.reasons,
-            personal=not profile.is_empty,
+            personal=personal,
             vote_url=vote_url(self.config, secret, subscriber),
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
             preferences_url=preferences_url(self.config, secret, subscriber),
@@ -108,10 +123,12 @@ class Mailer:
             self.skeletons[count] = template.compile(self.wire_format)
         return self.skeletons[count]
 
-    def message(self, subscriber: Subscriber, profile: Profile, *, secret: bytes, message_id: str) -> bytes | None:
+    def message(
+        self, subscriber: Subscriber, ranking: Ranking, *, personal: bool, secret: bytes, message_id: str
+    ) -> bytes | None:
         """The subscriber's whole message, ready for the transport; None when there is nothing to send."""
         unsubscribe = unsubscribe_url(self.config, secret, subscriber)
-        bodies = self.bodies(subscriber, profile, secret=secret, unsubscribe=unsubscribe)
+        bodies = self.bodies(subscriber, ranking, personal=personal, secret=secret, unsubscribe=unsubscribe)
         if bodies is None:
             return None
         data = personalise_message(
@@ -133,8 +150,10 @@ def mailer_for(
     transport: Transport,
     now: dt.datetime,
     topics: Sequence[Topic] | None = None,
+    scope: str | None = None,
 ) -> Mailer:
-    """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader."""
+    """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader
+    (its ranking kept in the store: see :mod:`digest.ranking.kept`; ``scope``: a week's mail's)."""
     renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
     return Mailer(
         digest,
@@ -143,7 +162,7 @@ def mailer_for(
         now,
         transport.wire_format,
         topics=topics if topics is not None else topics_of(store, digest),
-        history=store.profiles.recent_texts(IDF_SAMPLE),
+        ranker=ranker_for(store, digest, scope=scope, now=now),
     )
 
 

@@ -14,18 +14,18 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.config import Config
-from digest.mail.deliver import send_queue
-from digest.mail.mailer import mailer_for
-from digest.mail.queues import WeeklyQueue
 from digest.mail.report import SendReport
-from digest.mail.transport import Transport
 from digest.models import Digest, Subscriber
-from digest.ranking.grouping import combined, week_topics
+from digest.ranking.grouping import combined
 from digest.store import Store
 from digest.store.weekly import MailGroup
 from digest.weekly import FIRST_LOOKBACK, next_week_due, week_due
+
+if TYPE_CHECKING:
+    from digest.mail.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,19 @@ def send_group(
     clock: Callable[[], dt.datetime],
     stop: threading.Event | None = None,
 ) -> SendReport:
+    from digest.mail.deliver import send_queue
+    from digest.mail.mailer import mailer_for
+    from digest.mail.queues import WeeklyQueue
+    from digest.ranking.grouping import week_topics
+    from digest.ranking.kept import week_scope
+
     week = store.weeks.get(group.week)
     published_at = week.due_at if week is not None else clock()
     digest = combined(store, group.week, group.digests, published_at=published_at)
     queue = WeeklyQueue(store, group, list_id=config.email.list_id)
     topics = week_topics(store, group.week, group.digests, digest)
-    mailer = mailer_for(store, config, digest, transport=transport, now=clock(), topics=topics)
+    scope = week_scope(group.week, group.digests)
+    mailer = mailer_for(store, config, digest, transport=transport, now=clock(), topics=topics, scope=scope)
     report = SendReport(digest_id=0, slug=queue.name)
     return send_queue(store, config, queue, mailer, report, transport=transport, secret=secret, clock=clock, stop=stop)
 

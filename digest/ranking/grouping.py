@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from digest.models import Digest, Topic
-from digest.ranking.topics import digest_topics
 from digest.ranking.words import DocumentFrequencies, document_frequencies, topic_text
 from digest.store import Store
 from digest.weekly import week_digest
@@ -26,6 +25,8 @@ def history_frequencies(store: Store) -> DocumentFrequencies:
 
 def compute_topics(store: Store, digest: Digest) -> list[Topic]:
     """The topics of ``digest``'s papers, computed now against the history (not kept)."""
+    from digest.ranking.topics import digest_topics
+
     return digest_topics(digest.papers, history_frequencies(store))
 
 

@@ -1,46 +1,43 @@
-"""Ranking a digest's papers for one reader. Pure: texts and a profile in, scores and reasons out.
+"""Ranking a digest's papers for one reader. Pure: a digest's similarity rows and a profile in, order and reasons out.
 
-As arxiv-sanity-lite does, papers are TF-IDF vectors of their title and
-abstract, and each reader gets a linear model of what they like:
+As arxiv-sanity-lite does, papers are TF-IDF vectors of their title and abstract
+(:mod:`digest.ranking.features` makes them, once per digest), and each reader
+gets a linear model of what they like:
 
-- **Features, once per digest** (:func:`prepare`): words and word pairs hashed
-  into a fixed space (scikit-learn's ``HashingVectorizer``: no vocabulary to
-  fit or store, the same paper always has the same features), weighted by an
-  IDF fitted on the history's most recent papers and the digest's own (a
-  bounded sample, so preparing costs the same at any history size).
-- **A reader's model** (:meth:`RankingContext.score`): a nearest-centroid
-  (Rocchio) linear classifier, the closed form of "likes against dislikes and
-  the rest of the history": the centroid of the papers they liked, minus part
-  of the centroid of those they disliked and of the history's. Training is a
-  sum of a few sparse rows and scoring one sparse product, so every reader of a
-  100,000-strong list gets their own model during the send.
-- **Interest terms** are a query in the same space, blended in and dominant
-  while votes are few: with ``n`` votes, their weight is ``2 / (2 + n)``.
+- **A reader's model** is a nearest-centroid (Rocchio) linear classifier, the
+  closed form of "likes against dislikes and the rest of the history": the
+  centroid of the papers they liked, minus part of the centroid of those they
+  disliked and of the history's. Being linear, a reader's scores are sums of
+  *rows*: each voted paper's cosine similarity to each of the digest's papers,
+  computed once per digest (when it is published, or when a vote comes in) and
+  shared by every reader who voted for that paper. Scoring a reader is a few
+  array sums and one sort: no text is read, no vector is built.
+- **Interest terms** are a query in the same space (one row per distinct set of
+  terms), plus a bonus for naming a term outright; they are blended in and
+  dominant while votes are few: with ``n`` votes, their weight is ``2 / (2 + n)``.
 
 Each paper's reason names what put it there: the liked paper it is closest to,
 or the interest terms it matches. A reader with no profile gets the listing's
-order. Ties keep the listing's order, so the ranking is deterministic.
+order. Ties keep the listing's order, so the ranking is deterministic. Papers
+of the digest the reader already voted for come last, with no reason: they
+never take one of the first places (the reader has seen them), and a reason
+never names the paper itself.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
-from digest.models import Profile, VotedPaper
+from digest.listings.identity import title_key
+from digest.models import Profile, StoredPaper, VotedPaper
 
-#: The hashed feature space: large enough that collisions between a day's words are rare.
-N_FEATURES = 2**20
 #: How many of the history's most recent papers the IDF is fitted on.
 IDF_SAMPLE = 5_000
-#: Voted papers and interest queries whose similarities to the digest's papers are kept at a time.
-SIMILARITY_CACHE = 20_000
 #: In a reader's model, how much the centroid of their dislikes and of the history weigh against their likes.
 DISLIKE_WEIGHT = 0.5
 HISTORY_WEIGHT = 0.25
@@ -51,16 +48,8 @@ REASON_CHARS = 60
 #: A reason names the closest of the reader's most recent likes, among this many, when it is at least this close.
 NEAREST_AMONG = 20
 MIN_REASON_SIMILARITY = 0.05
-
-_VECTORISER = HashingVectorizer(
-    n_features=N_FEATURES,
-    alternate_sign=False,
-    norm=None,
-    stop_words="english",
-    ngram_range=(1, 2),
-    token_pattern=r"(?u)\b[^\W\d_][^\W_]+\b",  # words of two letters or more, split at hyphens
-    dtype=np.float32,
-)
+#: A paper that names an interest term outright gets this much on top of its similarity to the query.
+TERM_BONUS = 0.05
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -68,193 +57,224 @@ def paper_text(title: str, abstract: str) -> str:
     return f"{title}. {title}. {abstract}"
 
 
-def _counts(texts: Sequence[str]) -> sp.csr_matrix:
-    counts = _VECTORISER.transform(texts)
-    counts.data = 1.0 + np.log(counts.data, dtype=np.float32)  # sublinear term frequency
-    return counts
+def query_key(interests: Sequence[str]) -> str:
+    """The row key of a reader's interest terms taken together, as a query."""
+    return "query:" + "\x1f".join(interests)
 
 
-@dataclass(frozen=True, slots=True)
+def term_key(term: str) -> str:
+    """The row key of which papers name ``term`` outright."""
+    return "term:" + term
+
+
+def wanted_texts(profile: Profile) -> dict[str, str]:
+    """The rows a profile needs that come from vectorising a text: its voted papers and its query, by key."""
+    wanted = {paper.text_key: paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
+    if profile.interests:
+        wanted[query_key(profile.interests)] = " ".join(profile.interests)
+    return wanted
+
+
+def term_matches(term: str, texts: Sequence[str]) -> np.ndarray:
+    """Which of ``texts`` (lower-cased, see :func:`match_text`) name ``term``: whole words, plurals too."""
+    pattern = _term_pattern(term)
+    return np.fromiter((bool(pattern.search(text)) for text in texts), dtype=bool, count=len(texts))
+
+
+def match_text(paper: StoredPaper) -> str:
+    """A paper's title and abstract as interest terms are matched against."""
+    return " ".join(paper_text(paper.title, paper.abstract).casefold().split())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Ranking:
     """One reader's order of a digest's papers, and why the first ones are where they are."""
 
-    order: tuple[int, ...]  # indexes into the digest's papers (listing order), best first
+    ranked: np.ndarray  # indexes into the digest's papers (listing order), best first; voted papers last
     reasons: dict[int, str]  # index -> "like “<title>”" or "matches speech, audio", for the top papers
+    voted: frozenset[int] = frozenset()  # papers of this digest the reader voted for: never among the first
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The order as plain ints (made by whoever needs it: a sender hands the array to its assemblers)."""
+        return tuple(self.ranked.tolist())
 
     def reason(self, index: int) -> str:
         return self.reasons.get(index, "")
 
 
 @dataclass
-class RankingContext:
-    """A digest's papers as features, shared by every reader of that digest.
+class DigestRows:
+    """What ranking needs of one digest, for any reader: each paper's similarity to the history's centroid,
+    the papers' identities (to know which ones a reader voted for), and rows by key (see :func:`wanted_texts`,
+    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term."""
 
-    A reader's model is linear, so their scores are sums of each voted paper's
-    (and their interest query's) cosine similarity to the digest's papers: each
-    is computed once per digest, when a batch of readers is warmed, and shared by
-    every reader who voted for that paper.
-    """
+    history_scores: np.ndarray
+    texts: tuple[str, ...]  # each paper's :func:`match_text`, for terms no row was kept for
+    ids: dict[int, int] = field(default_factory=dict)  # history paper id -> index
+    arxiv_ids: dict[str, int] = field(default_factory=dict)
+    title_keys: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
 
-    idf: np.ndarray
-    papers: sp.csr_matrix  # one L2-normalised TF-IDF row per new paper, on the digest's columns only
-    columns: np.ndarray  # feature -> column in ``papers``, or -1
-    texts: tuple[str, ...]  # lower-cased title + abstract, for matching interest terms
-    history_scores: np.ndarray  # each paper's similarity to the history's centroid
-    _similarity: dict[str, np.ndarray] = field(default_factory=dict)  # text key -> cosine to each paper
-    _matches: dict[str, np.ndarray] = field(default_factory=dict)
+    @classmethod
+    def of(cls, papers: Sequence[StoredPaper], history_scores: np.ndarray) -> DigestRows:
+        rows = cls(history_scores=history_scores, texts=tuple(match_text(paper) for paper in papers))
+        for index, paper in reversed(list(enumerate(papers))):  # (the first of duplicates wins)
+            rows.ids[paper.id] = index
+            rows.title_keys[title_key(paper.title)] = index
+            if paper.details.arxiv_id:
+                rows.arxiv_ids[paper.details.arxiv_id] = index
+        return rows
 
     @property
     def count(self) -> int:
-        return int(self.papers.shape[0])
+        return int(self.history_scores.shape[0])
 
-    def vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """L2-normalised TF-IDF rows of ``texts`` over the whole feature space."""
-        if not texts:
-            return sp.csr_matrix((0, N_FEATURES), dtype=np.float32)
-        return _normalised(_counts(texts) @ sp.diags(self.idf, format="csr"))
-
-    def warm(self, profiles: Sequence[Profile]) -> None:
-        """Vectorise, in one pass, the voted papers and interest queries of many readers (a send's batch)."""
+    def missing(self, profiles: Iterable[Profile]) -> dict[str, str]:
+        """The texts whose rows these profiles need and this digest does not have yet, by key."""
+        rows = self.rows
         wanted: dict[str, str] = {}
         for profile in profiles:
             for paper in (*profile.likes, *profile.dislikes):
-                if paper.text_key not in self._similarity:
-                    wanted[paper.text_key] = paper_text(paper.title, paper.abstract)
+                key = paper.text_key
+                if key not in rows and key not in wanted:
+                    wanted[key] = paper_text(paper.title, paper.abstract)
             if profile.interests:
-                key = _query_key(profile.interests)
-                if key not in self._similarity:
+                key = query_key(profile.interests)
+                if key not in rows:
                     wanted[key] = " ".join(profile.interests)
-        if not wanted:
-            return
-        if len(self._similarity) + len(wanted) > SIMILARITY_CACHE:
-            self._similarity.clear()
-        rows = self.vectors(list(wanted.values()))
-        # Only the digest's columns can meet its papers: project onto them, then one product for the batch.
-        kept = self.columns[rows.indices]
-        rows = sp.csr_matrix(
-            (np.where(kept >= 0, rows.data, 0.0), np.maximum(kept, 0), rows.indptr),
-            shape=(rows.shape[0], self.papers.shape[1]),
-        )
-        similarity = np.asarray((self.papers @ rows.T).toarray(), dtype=np.float32)  # papers x texts
-        for number, key in enumerate(wanted):
-            self._similarity[key] = np.ascontiguousarray(similarity[:, number])
-
-    def _mean_similarity(self, keys: Sequence[str]) -> np.ndarray:
-        """Each paper's mean cosine similarity to the (cached) texts of ``keys``."""
-        total = np.zeros(self.count, dtype=np.float32)
-        for key in keys:
-            total += self._similarity[key]
-        return total / max(1, len(keys))
+        return wanted
 
     def matches(self, term: str) -> np.ndarray:
-        """Which papers name ``term`` outright (whole words, plurals too); cached, readers share terms."""
-        found = self._matches.get(term)
+        """Which papers name ``term`` outright: a kept row, else matched now (and kept)."""
+        key = term_key(term)
+        found = self.rows.get(key)
         if found is None:
-            pattern = _term_pattern(term)
-            found = np.fromiter((bool(pattern.search(text)) for text in self.texts), dtype=bool, count=self.count)
-            if len(self._matches) < 100_000:
-                self._matches[term] = found
+            found = self.rows[key] = term_matches(term, self.texts)
         return found
 
-    def score(self, profile: Profile | None, *, explain: int = 20) -> Ranking:
-        """The digest's papers, best first for this reader, with reasons for the first ``explain``.
+    def bonus(self, term: str) -> np.ndarray:
+        """What naming ``term`` outright adds to each paper's interest score (:data:`TERM_BONUS`, or nothing)."""
+        key = "bonus:" + term
+        found = self.rows.get(key)
+        if found is None:
+            found = self.rows[key] = TERM_BONUS * self.matches(term)
+        return found
 
-        No profile (or an empty one): the listing's order.
-        """
-        count = self.count
-        if profile is None or profile.is_empty or count == 0:
-            return Ranking(tuple(range(count)), {})
-        self.warm([profile])
-        interest = self._interest_scores(profile.interests)
-        votes = self._vote_scores(profile)
-        vote_count = len(profile.likes) + len(profile.dislikes)
-        weight = INTEREST_PRIOR / (INTEREST_PRIOR + vote_count) if profile.interests else 0.0
-        from_interest = weight * _scaled(interest)
-        from_votes = (1.0 - weight) * _scaled(votes)
-        order = np.lexsort((np.arange(count), -(from_interest + from_votes)))
-        top = [int(index) for index in order[:explain]]
-        reasons: dict[int, str] = {}
-        nearest = self._nearest_likes(profile.likes, top)
-        for index in top:
-            if index in nearest and from_votes[index] > from_interest[index] and votes[index] > 0:
-                reasons[index] = "like “" + _short(profile.likes[nearest[index]].title) + "”"
-            else:
-                terms = [term for term in profile.interests if self.matches(term)[index]]
-                if terms:
-                    reasons[index] = _short("matches " + ", ".join(terms), REASON_CHARS)
-        return Ranking(tuple(order.tolist()), reasons)
+    def voted(self, profile: Profile) -> frozenset[int]:
+        """The papers of this digest the reader voted for: by the history's id, else by arXiv id or title."""
+        found = set()
+        for paper in (*profile.likes, *profile.dislikes):
+            index = self._index_of(paper)
+            if index is not None:
+                found.add(index)
+        return frozenset(found)
 
-    def _interest_scores(self, interests: Sequence[str]) -> np.ndarray:
-        if not interests:
-            return np.zeros(self.count, dtype=np.float32)
-        scores = self._mean_similarity([_query_key(interests)])
-        # A paper that names a term outright outranks one that only shares its words.
-        for term in interests:
-            scores += 0.05 * self.matches(term)
-        return scores
+    def _index_of(self, paper: VotedPaper) -> int | None:
+        if paper.paper_id is not None and paper.paper_id in self.ids:
+            return self.ids[paper.paper_id]
+        if paper.arxiv_id and paper.arxiv_id in self.arxiv_ids:
+            return self.arxiv_ids[paper.arxiv_id]
+        if paper.paper_id is None:
+            return self.title_keys.get(title_key(paper.title))
+        return None
 
-    def _vote_scores(self, profile: Profile) -> np.ndarray:
-        """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
-        scores = np.zeros(self.count, dtype=np.float32)
-        if profile.likes:
-            scores += self._mean_similarity([paper.text_key for paper in profile.likes])
-            scores -= HISTORY_WEIGHT * self.history_scores
-        if profile.dislikes:
-            scores -= DISLIKE_WEIGHT * self._mean_similarity([paper.text_key for paper in profile.dislikes])
-        return scores
 
-    def _nearest_likes(self, likes: Sequence[VotedPaper], indexes: Sequence[int]) -> dict[int, int]:
-        """For each paper of ``indexes``, which of the reader's (most recent) likes it is most similar to."""
-        considered = likes[:NEAREST_AMONG]
-        if not considered or not indexes:
-            return {}
-        similarity = np.stack([self._similarity[paper.text_key][list(indexes)] for paper in considered])
+def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> Ranking:
+    """The digest's papers, best first for this reader, with reasons for the first ``explain``.
+
+    Every row the profile needs must be in ``digest`` (see :meth:`DigestRows.missing`). No profile (or an
+    empty one): the listing's order.
+    """
+    count = digest.count
+    if profile is None or profile.is_empty or count == 0:
+        return Ranking(np.arange(count), {})
+    interest = _interest_scores(digest, profile.interests)
+    votes = _vote_scores(digest, profile)
+    vote_count = len(profile.likes) + len(profile.dislikes)
+    weight = INTEREST_PRIOR / (INTEREST_PRIOR + vote_count) if profile.interests else 0.0
+    from_interest = weight * _scaled(interest)
+    from_votes = (1.0 - weight) * _scaled(votes)
+    voted = digest.voted(profile)
+    keys = [np.arange(count), -(from_interest + from_votes)]
+    if voted:
+        last = np.zeros(count, dtype=bool)
+        last[list(voted)] = True
+        keys.append(last)
+    order = np.lexsort(keys)
+    top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
+    return Ranking(order, _reasons(digest, profile, top, from_interest, from_votes, votes), voted)
+
+
+def _reasons(
+    digest: DigestRows,
+    profile: Profile,
+    top: np.ndarray,
+    from_interest: np.ndarray,
+    from_votes: np.ndarray,
+    votes: np.ndarray,
+) -> dict[int, str]:
+    """Each top paper's reason: the like it is closest to, when the votes put it there; else the terms it names."""
+    if not top.size:
+        return {}
+    nearest = [-1] * top.size
+    considered = profile.likes[:NEAREST_AMONG]
+    if considered:
+        similarity = np.stack([digest.rows[paper.text_key] for paper in considered])[:, top]
         best = similarity.argmax(axis=0)
-        return {
-            index: int(best[row])
-            for row, index in enumerate(indexes)
-            if similarity[best[row], row] >= MIN_REASON_SIMILARITY
-        }
+        close = similarity[best, np.arange(top.size)] >= MIN_REASON_SIMILARITY
+        liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)
+        nearest = np.where(liked, best, -1).tolist()
+    matched = [(term, digest.matches(term)[top].tolist()) for term in profile.interests]
+    likes: dict[int, str] = {}
+    reasons: dict[int, str] = {}
+    for position, index in enumerate(top.tolist()):
+        like = nearest[position]
+        if like >= 0:
+            if like not in likes:
+                likes[like] = "like “" + _short(considered[like].title) + "”"
+            reasons[index] = likes[like]
+        else:
+            terms = tuple(term for term, found in matched if found[position])
+            if terms:
+                reasons[index] = _matches(terms)
+    return reasons
 
 
-def _query_key(interests: Sequence[str]) -> str:
-    return "query:" + "\x1f".join(interests)
+def first_unvoted(ranking: Ranking, count: int, allowed: Collection[int] | None = None) -> int:
+    """How many For-you places a reader's first papers can take: at most ``count``, none a voted paper."""
+    candidates = len(ranking.ranked) - len(ranking.voted) if allowed is None else len(set(allowed) - ranking.voted)
+    return max(0, min(count, candidates))
 
 
-def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> RankingContext:
-    """Features for a digest's papers (``new_texts``), with an IDF fitted on a sample of the history."""
-    new_counts = _counts(new_texts) if new_texts else sp.csr_matrix((0, N_FEATURES), dtype=np.float32)
-    history_counts = _counts(history_texts) if history_texts else sp.csr_matrix((0, N_FEATURES), dtype=np.float32)
-    documents = new_counts.shape[0] + history_counts.shape[0]
-    frequency = np.bincount(new_counts.indices, minlength=N_FEATURES) + np.bincount(
-        history_counts.indices, minlength=N_FEATURES
-    )
-    idf = (np.log((1.0 + documents) / (1.0 + frequency)) + 1.0).astype(np.float32)
-    weights = sp.diags(idf, format="csr")
-    full = _normalised(new_counts @ weights)
-    used = np.unique(full.indices)
-    columns = np.full(N_FEATURES, -1, dtype=np.int64)
-    columns[used] = np.arange(used.size)
-    papers = sp.csr_matrix((full.data, columns[full.indices], full.indptr), shape=(full.shape[0], used.size))
-    if history_counts.shape[0]:
-        history = _normalised(history_counts @ weights)
-        centroid = np.asarray(history.mean(axis=0), dtype=np.float32).ravel()
-        history_scores = np.asarray(full @ centroid, dtype=np.float32).ravel()
-    else:
-        history_scores = np.zeros(papers.shape[0], dtype=np.float32)
-    return RankingContext(
-        idf=idf,
-        papers=papers,
-        columns=columns,
-        texts=tuple(" ".join(text.casefold().split()) for text in new_texts),
-        history_scores=history_scores,
-    )
+def _mean_similarity(digest: DigestRows, keys: Sequence[str]) -> np.ndarray:
+    """Each paper's mean cosine similarity to the texts of ``keys``."""
+    rows = digest.rows
+    total = np.zeros(digest.count, dtype=np.float32)
+    for key in keys:
+        total += rows[key]
+    return total / max(1, len(keys))
 
 
-def _normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    if matrix.shape[0] == 0:
-        return sp.csr_matrix(matrix, dtype=np.float32)
-    return normalize(matrix, copy=False).astype(np.float32)
+def _interest_scores(digest: DigestRows, interests: Sequence[str]) -> np.ndarray:
+    if not interests:
+        return np.zeros(digest.count, dtype=np.float32)
+    scores = _mean_similarity(digest, [query_key(interests)])
+    # A paper that names a term outright outranks one that only shares its words.
+    for term in interests:
+        scores += digest.bonus(term)
+    return scores
+
+
+def _vote_scores(digest: DigestRows, profile: Profile) -> np.ndarray:
+    """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
+    scores = np.zeros(digest.count, dtype=np.float32)
+    if profile.likes:
+        scores += _mean_similarity(digest, [paper.text_key for paper in profile.likes])
+        scores -= HISTORY_WEIGHT * digest.history_scores
+    if profile.dislikes:
+        scores -= DISLIKE_WEIGHT * _mean_similarity(digest, [paper.text_key for paper in profile.dislikes])
+    return scores
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -263,12 +283,26 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
     return scores / top if top > 0 else scores
 
 
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
 def _term_pattern(term: str) -> re.Pattern[str]:
-    words = [re.escape(word) for word in term.casefold().split()]
-    # a term matches as whole words, plurals included: "agent" finds "agents", "LLM" finds "LLMs"
-    return re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b")
+    pattern = _PATTERNS.get(term)
+    if pattern is None:
+        words = [re.escape(word) for word in term.casefold().split()]
+        # a term matches as whole words, plurals included: "agent" finds "agents", "LLM" finds "LLMs"
+        pattern = re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b")
+        if len(_PATTERNS) < 10_000:
+            _PATTERNS[term] = pattern
+    return pattern
 
 
+@lru_cache(maxsize=65_536)
+def _matches(terms: tuple[str, ...]) -> str:
+    return _short("matches " + ", ".join(terms), REASON_CHARS)
+
+
+@lru_cache(maxsize=65_536)
 def _short(title: str, limit: int = REASON_TITLE_CHARS) -> str:
     title = " ".join(title.split())
     if len(title) <= limit:

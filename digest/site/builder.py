@@ -18,6 +18,7 @@ from digest.site.chart import IndexEntry
 from digest.site.feeds import FEED_ITEMS, build_feeds
 from digest.site.identity import IDENTITY_FILE
 from digest.site.render import Renderer, archive_url
+from digest.site.stamp import page_path
 from digest.store import Store
 from digest.weekly import week_slug
 
@@ -25,10 +26,6 @@ from digest.weekly import week_slug
 REFRESHED_PAGES = 7
 #: The most recent week pages, likewise.
 REFRESHED_WEEKS = 2
-
-
-def page_path(slug: str) -> str:
-    return f"archive/{slug}.html"
 
 
 def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: bool = False) -> dict[str, bytes]:

@@ -19,6 +19,7 @@ from digest.store.history import History, HistoryCounts
 from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
 from digest.store.profiles import Profiles
+from digest.store.ranking import RankingRows
 from digest.store.rendered import RenderedHtml
 from digest.store.returns import ReturnedMail
 from digest.store.sources import Sources
@@ -43,6 +44,7 @@ class Store:
         self.weekly = WeeklyMails(db)
         self.weeks = Weeks(db)
         self.returned = ReturnedMail(db, self.subscribers)
+        self.ranking = RankingRows(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

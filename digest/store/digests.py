@@ -47,6 +47,11 @@ class Digests:
         ((value,),) = self.db.execute("SELECT COALESCE(MAX(last_dump_id), 0) FROM digests")
         return int(value)
 
+    def last_dump_id(self) -> int:
+        """The newest dump recorded (ingested or not): a listing may have changed papers since an older one."""
+        ((value,),) = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM dumps")
+        return int(value)
+
     def dumps_after(self, watermark: int) -> list[DumpRecord]:
         rows = self.db.execute(
             f"SELECT {DUMP_COLUMNS} FROM dumps WHERE id > ? AND status = 'ingested' ORDER BY id", (watermark,)

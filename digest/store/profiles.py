@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from digest.models import Frequency, PaperRef, Profile, Subscriber, VotedPaper, VoteKind
 from digest.store.backend import Database
 from digest.store.weekly import WeeklyMails
-from digest.subscribers import terms_text
+from digest.subscribers import parse_terms, terms_text
 
 #: At most this many votes of each kind count (the most recent): a reader's taste moves.
 VOTES_KEPT = 200
@@ -218,6 +218,33 @@ class Profiles:
         if not rows or not rows[0][1]:
             return None
         return f"{rows[0][0]}#{rows[0][1]}"
+
+    def voted_by_active(self) -> list[VotedPaper]:
+        """Every paper an active reader's counted votes name (their :data:`VOTES_KEPT` most recent of each kind),
+        once each: what a digest's ranking rows are made for when it is published."""
+        recent = (
+            "SELECT v.id, v.paper_id, v.arxiv_id, v.title, LENGTH(v.abstract) AS chars, ROW_NUMBER() OVER"
+            " (PARTITION BY v.subscriber_id, v.kind ORDER BY v.created_at DESC, v.id DESC) AS n"
+            " FROM votes v JOIN subscribers s ON s.id = v.subscriber_id WHERE s.status = 'active'"
+        )
+        rows = self.db.execute(
+            f"WITH recent AS ({recent}) SELECT paper_id, arxiv_id, title, abstract FROM votes WHERE id IN ("
+            " SELECT MIN(id) FROM recent WHERE n <= ? AND paper_id IS NOT NULL GROUP BY paper_id"
+            " UNION SELECT MIN(id) FROM recent WHERE n <= ? AND paper_id IS NULL GROUP BY arxiv_id, title, chars)"
+            " ORDER BY id",
+            (VOTES_KEPT, VOTES_KEPT),
+        )
+        return [
+            VotedPaper(str(title), str(abstract), None if paper_id is None else int(paper_id), arxiv)
+            for paper_id, arxiv, title, abstract in rows
+        ]
+
+    def interests_of_active(self) -> list[tuple[str, ...]]:
+        """The distinct sets of interest terms of active readers."""
+        rows = self.db.execute(
+            "SELECT DISTINCT interests FROM subscribers WHERE status = 'active' AND interests <> '' ORDER BY interests"
+        )
+        return sorted({terms for (text,) in rows if (terms := parse_terms(str(text)))})
 
     def recent_texts(self, limit: int) -> list[tuple[str, str]]:
         """Title and abstract of the history's ``limit`` most recent papers (what ranking fits its IDF on)."""

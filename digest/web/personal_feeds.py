@@ -5,7 +5,8 @@ reader), with reasons and TL;DRs.
 kept in the store; a new key (Revoke, on the preferences page) makes every
 older URL invalid. A bad, forged or revoked URL gets a plain 404, and the feed
 never names the reader. Answers carry an ETag and a conditional GET gets 304.
-Each digest's ranking features are prepared once and kept for the next readers.
+Each digest's ranking is read from the store (kept when it was published) once per process and kept for the
+next readers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from starlette.routing import Route
 from digest.mail.weekly import week_so_far
 from digest.models import Digest, Subscriber
 from digest.ranking.grouping import combined
-from digest.ranking.rank import IDF_SAMPLE, RankingContext, paper_text, prepare
+from digest.ranking.kept import Ranker, ranker_for, week_scope
+from digest.ranking.rank import first_unvoted
 from digest.ranking.summarise import summary
 from digest.site.feeds import build_personal_feed
 from digest.store.digests import FeedItem
@@ -44,7 +46,7 @@ KEPT_CONTEXTS = FEED_DIGESTS + FEED_WEEKS
 NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
 #: A digest to rank, how many of its first papers are the reader's, and where each paper was published when that is
 #: not the digest's own page (paper id -> its day's slug and publication time).
-Edition = tuple[Digest, int, dict[int, tuple[str | None, dt.datetime]]]
+Edition = tuple[Digest, int, dict[int, tuple[str | None, dt.datetime]], str | None]  # (and where its rows are kept)
 
 
 def feed_url(web: WebContext, subscriber_id: int, identity: str) -> str:
@@ -54,7 +56,7 @@ def feed_url(web: WebContext, subscriber_id: int, identity: str) -> str:
 class PersonalFeeds:
     def __init__(self, web: WebContext) -> None:
         self.web = web
-        self.contexts: OrderedDict[str, RankingContext] = OrderedDict()
+        self.contexts: OrderedDict[str, Ranker] = OrderedDict()
         self.lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -89,9 +91,11 @@ class PersonalFeeds:
         editions = self._editions(store, weekly=subscriber.frequency == "weekly")
         if subscriber.frequency == "weekly":
             editions = itertools.chain(self._week_so_far(store, subscriber), editions)
-        for digest, for_you, daily in editions:
-            ranking = self._context(digest).score(profile, explain=for_you)
-            for index in ranking.order[:for_you]:
+        for digest, for_you, daily, scope in editions:
+            ranker = self._context(store, digest, scope)
+            with self.lock:
+                ranking = ranker.score(store, profile, explain=for_you)
+            for index in ranking.order[: first_unvoted(ranking, for_you)]:
                 paper = digest.papers[index]
                 page, published_at = daily.get(paper.id, (None, digest.published_at))
                 item = FeedItem(paper, digest.slug, published_at, page_slug=page)
@@ -110,12 +114,12 @@ class PersonalFeeds:
             for week in store.weeks.all()[:FEED_WEEKS]:
                 digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
                 if digest.papers:
-                    yield digest, email.weekly_for_you, {}
+                    yield digest, email.weekly_for_you, {}, week_scope(week.week, week.digest_ids)
             return
         for record in store.digests.published()[:FEED_DIGESTS]:
             daily = store.digests.get(record.id)
             if daily is not None and daily.papers:
-                yield daily, email.for_you, {}
+                yield daily, email.for_you, {}, None
 
     def _week_so_far(self, store: Store, subscriber: Subscriber) -> Iterator[Edition]:
         """A weekly reader's week so far (what their next weekly mail would hold), ranked as it will be: so a
@@ -128,9 +132,9 @@ class PersonalFeeds:
         placed: dict[int, tuple[str | None, dt.datetime]] = {
             paper.id: (day.slug, day.published_at) for day in days for paper in day.papers
         }
-        yield digest, self.web.config.email.weekly_for_you, placed
+        yield digest, self.web.config.email.weekly_for_you, placed, None  # (ranked in memory: it grows)
 
-    def _context(self, digest: Digest) -> RankingContext:
+    def _context(self, store: Store, digest: Digest, scope: str | None) -> Ranker:
         # A day's, or a week's; a week so far grows, so its papers are part of the key.
         key = f"{digest.slug}:{hashlib.sha256(repr([paper.id for paper in digest.papers]).encode()).hexdigest()[:16]}"
         with self.lock:
@@ -138,9 +142,7 @@ class PersonalFeeds:
             if context is not None:
                 self.contexts.move_to_end(key)
                 return context
-        history = self.web.store().profiles.recent_texts(IDF_SAMPLE)
-        texts = [paper_text(paper.title, paper.abstract) for paper in digest.papers]
-        context = prepare(texts, [paper_text(*paper) for paper in history])
+        context = ranker_for(store, digest, scope=scope, now=self.web.clock())
         with self.lock:
             self.contexts[key] = context
             while len(self.contexts) > KEPT_CONTEXTS:

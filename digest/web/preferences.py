@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.models import Frequency, Subscriber
+from digest.ranking.kept import keep_reader
 from digest.store.profiles import Vote
 from digest.subscribers import parse_terms, terms_text
 from digest.tokens import make_token
@@ -104,6 +105,7 @@ class PreferencePages:
         frequency: Frequency = "weekly" if form.get("frequency") == "weekly" else "daily"
         if interests != subscriber.interests:
             store.profiles.update(subscriber_id, interests=interests)
+            keep_reader(store, subscriber_id, now=self.web.clock())  # (for a mail queued for them)
             said.append(
                 f"Your interests are now: {terms_text(interests)}." if interests else "Your interests are cleared."
             )

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from digest.listings.references import vote_key
 from digest.models import VotedPaper, VoteKind
+from digest.ranking.kept import keep_reader
 from digest.web.context import WebContext, in_thread, read_form
 
 DIRECTIONS: dict[str, VoteKind] = {"more": "like", "less": "dislike"}
@@ -81,6 +82,7 @@ class VotePages:
             store.profiles.vote(
                 subscriber_id, key, "like" if choice == "like" else "dislike", paper, now=self.web.clock()
             )
+            keep_reader(store, subscriber_id, now=self.web.clock())  # (for a mail queued for them)
 
     def _page(
         self,

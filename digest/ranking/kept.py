@@ -1,0 +1,187 @@
+"""A digest's ranking, prepared once and kept in the store: senders, previews and feeds only read it.
+
+When a digest is published (:func:`keep_digest`), or a week's mails are first sent, its papers become
+features (:mod:`digest.ranking.features`, scikit-learn) and every active reader's voted papers and
+interest queries become rows (their similarity to each paper), kept under the digest's *scope*. When a
+reader votes or changes their interests while a mail is queued for them (:func:`keep_reader`), the rows
+their profile now needs are made for that mail. A sender then reads rows (numpy at most: no text is
+vectorised, scikit-learn is not even imported) and ranks each reader with :func:`digest.ranking.rank.score`.
+A row that is missing all the same (a digest published before rows were kept, a vote that came in
+meanwhile) is made on the spot from the kept features, exactly as it would have been made at publish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from digest.models import Digest, Profile
+from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, wanted_texts
+from digest.store import Store
+
+if TYPE_CHECKING:
+    from digest.ranking.features import Features
+
+log = logging.getLogger(__name__)
+
+#: Rows a ranker holds in memory at most (it reads them back from the store as readers need them).
+ROWS_IN_MEMORY = 20_000
+#: The keys of a scope's features and of its papers' similarity to the history (no row key looks like them).
+FEATURES = "features"
+HISTORY = "history"
+
+
+def digest_scope(digest: Digest) -> str | None:
+    """Where a digest's rows are kept: by its id, or for a week's mail by the week and its digests."""
+    if digest.id is None:
+        return None
+    return f"digest:{digest.id}"
+
+
+def week_scope(week: dt.date, digest_ids: Sequence[int]) -> str:
+    return f"week:{week.isoformat()}:{','.join(str(digest_id) for digest_id in digest_ids)}"
+
+
+class Ranker:
+    """A digest ready to rank for any reader: its rows in memory, more read or made as readers need them."""
+
+    def __init__(
+        self,
+        digest: Digest,
+        rows: DigestRows,
+        *,
+        scope: str | None,
+        features: Features | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.digest = digest
+        self.rows = rows
+        self.scope = scope
+        self.features = features
+        self.now = now
+
+    def prepare(self, store: Store | None, profiles: Iterable[Profile]) -> int:
+        """Have the rows these readers need in memory: from the store when kept there, else made (and kept).
+
+        Returns how many rows were made."""
+        wanted = self.rows.missing(profile for profile in profiles if not profile.is_empty)
+        if not wanted:
+            return 0
+        if len(self.rows.rows) + len(wanted) > ROWS_IN_MEMORY:
+            self.rows.rows.clear()
+        if store is not None and self.scope is not None:
+            for key, data in store.ranking.get(self.scope, wanted).items():
+                self.rows.rows[key] = np.frombuffer(data, dtype=np.float32)
+            wanted = {key: text for key, text in wanted.items() if key not in self.rows.rows}
+            if not wanted:
+                return 0
+        features = self._features(store)
+        made = DigestRows(history_scores=self.rows.history_scores, texts=())
+        features.add_rows(made, wanted)
+        self.rows.rows.update(made.rows)
+        if store is not None and self.scope is not None:
+            store.ranking.put(self.scope, {key: row.tobytes() for key, row in made.rows.items()}, now=self._now())
+        log.debug("made %d ranking rows for %s", len(made.rows), self.scope or self.digest.slug)
+        return len(made.rows)
+
+    def score(self, store: Store | None, profile: Profile | None, *, explain: int = 20) -> Ranking:
+        """One reader's ranking (their rows read or made first, when they are not in memory)."""
+        if profile is not None:
+            self.prepare(store, [profile])
+        return score(self.rows, profile, explain=explain)
+
+    def rank(self, profile: Profile, *, explain: int = 20) -> Ranking:
+        """One reader's ranking, their rows in memory already (see :meth:`prepare`)."""
+        return score(self.rows, profile, explain=explain)
+
+    def _features(self, store: Store | None) -> Features:
+        if self.features is None:
+            from digest.ranking.features import Features
+
+            kept = store.ranking.get(self.scope, [FEATURES]) if store is not None and self.scope is not None else {}
+            if FEATURES in kept:
+                self.features = Features.from_bytes(kept[FEATURES])
+            else:  # (kept rows without their features: they were forgotten meanwhile; make them again)
+                assert store is not None
+                self.features = _prepare(store, self.digest)
+        return self.features
+
+    def _now(self) -> dt.datetime:
+        return self.now or dt.datetime.now(dt.UTC)
+
+
+def ranker_for(store: Store | None, digest: Digest, *, scope: str | None = None, now: dt.datetime) -> Ranker:
+    """The digest's ranker: its kept rows, or (kept now, when none were) features and rows for every reader.
+
+    ``scope``: where a week's mail keeps them (default: the digest's own). Without a store, or for a digest
+    not recorded, the features are made in memory and kept nowhere.
+    """
+    scope = scope or digest_scope(digest)
+    if store is None or scope is None:
+        features = _prepare(store, digest)
+        return Ranker(digest, features.digest_rows(digest.papers), scope=None, features=features, now=now)
+    kept = store.ranking.get(scope, [HISTORY])
+    if HISTORY in kept:
+        history = np.frombuffer(kept[HISTORY], dtype=np.float32)
+        if history.shape[0] == len(digest.papers):
+            return Ranker(digest, DigestRows.of(digest.papers, history), scope=scope, now=now)
+    return keep_digest(store, digest, scope=scope, now=now)
+
+
+def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: dt.datetime) -> Ranker:
+    """Make and keep a digest's features, and the rows of every active reader's votes and interest terms."""
+    scope = scope or digest_scope(digest)
+    assert scope is not None, "only a recorded digest is kept"
+    features = _prepare(store, digest)
+    rows = features.digest_rows(digest.papers)
+    wanted = {}
+    for paper in store.profiles.voted_by_active():
+        wanted.update(wanted_texts(Profile(likes=(paper,))))
+    for interests in store.profiles.interests_of_active():
+        wanted.update(wanted_texts(Profile(interests=interests)))
+    features.add_rows(rows, wanted)
+    kept = {FEATURES: features.to_bytes(), HISTORY: features.history_scores.tobytes()}
+    kept.update((key, row.tobytes()) for key, row in rows.rows.items())
+    with store.transaction():
+        store.ranking.forget_old(now=now)
+        store.ranking.put(scope, kept, now=now)
+    log.debug("kept the ranking of %s: %d rows", scope, len(rows.rows))
+    if len(rows.rows) > ROWS_IN_MEMORY:
+        rows.rows.clear()
+    return Ranker(digest, rows, scope=scope, features=features, now=now)
+
+
+def keep_reader(store: Store, subscriber_id: int, *, now: dt.datetime) -> int:
+    """After a reader's votes or interests changed: make the rows their profile now needs for every mail
+    queued for them whose ranking is kept (so that the sender need not make them). Returns the rows made."""
+    daily, weekly = store.ranking.waiting_for(subscriber_id)
+    if not daily and not weekly:
+        return 0
+    subscriber = store.subscribers.get(subscriber_id)
+    if subscriber is None:
+        return 0
+    profile = store.profiles.profile(subscriber)
+    if profile.is_empty:
+        return 0
+    from digest.ranking.grouping import combined
+
+    made = 0
+    editions = [(store.digests.get(digest_id), f"digest:{digest_id}") for digest_id in daily]
+    editions += [(combined(store, week, ids, published_at=now), week_scope(week, ids)) for week, ids in weekly]
+    for digest, scope in editions:
+        if digest is None or HISTORY not in store.ranking.get(scope, [HISTORY]):
+            continue  # not kept yet: when it is, every reader's rows are made with it
+        unused = np.zeros(len(digest.papers), dtype=np.float32)  # (rows do not depend on the history's scores)
+        made += Ranker(digest, DigestRows.of(digest.papers, unused), scope=scope, now=now).prepare(store, [profile])
+    return made
+
+
+def _prepare(store: Store | None, digest: Digest) -> Features:
+    from digest.ranking.features import prepare_papers
+
+    history = store.profiles.recent_texts(IDF_SAMPLE) if store is not None else []
+    return prepare_papers(digest.papers, history)

@@ -1,0 +1,72 @@
+"""Ranking rows kept per digest: bytes under a scope (a digest, a week's mails) and a key (what the bytes are of).
+
+What the bytes mean is the ranking stage's business; this module keeps them. Keys are stored as their
+SHA-256 (a key may hold a reader's interest terms or a paper's title: bounded, and never a column's
+worry). Rows older than :data:`KEEP` are forgotten when new ones are written: a digest that old is made
+again on the rare occasion it is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from digest.store.backend import Database
+
+KEEP = dt.timedelta(days=40)
+#: Keys looked up per statement.
+LOOKUP_CHUNK = 500
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+class RankingRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, scope: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """The kept rows of ``keys`` under ``scope`` (those that are kept), by key."""
+        by_hash = {_hashed(key): key for key in keys}
+        hashes = list(by_hash)
+        found: dict[str, bytes] = {}
+        for start in range(0, len(hashes), LOOKUP_CHUNK):
+            chunk = hashes[start : start + LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for key, data in self.db.execute(
+                f"SELECT key, data FROM ranking_rows WHERE scope = ? AND key IN ({marks})", (scope, *chunk)
+            ):
+                found[by_hash[str(key)]] = bytes(data)
+        return found
+
+    def put(self, scope: str, rows: Mapping[str, bytes], *, now: dt.datetime) -> None:
+        """Keep ``rows`` under ``scope`` (a row already kept stays as it is)."""
+        with self.db.transaction():
+            self.db.execute_many(
+                "INSERT INTO ranking_rows (scope, key, data, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (scope, key) DO NOTHING",
+                [(scope, _hashed(key), data, now) for key, data in rows.items()],
+            )
+
+    def forget_old(self, *, now: dt.datetime) -> None:
+        self.db.execute("DELETE FROM ranking_rows WHERE created_at < ?", (now - KEEP,))
+
+    def waiting_for(self, subscriber_id: int) -> tuple[list[int], list[tuple[dt.date, tuple[int, ...]]]]:
+        """What may yet be sent to a reader: daily digests (queued for them, not queued for anyone yet, or the
+        latest, which a newcomer gets), and weekly mails queued for them (their week and digest ids)."""
+        daily = self.db.execute(
+            "SELECT digest_id FROM deliveries WHERE subscriber_id = ? AND status IN ('queued', 'sending')"
+            " UNION SELECT id FROM digests WHERE queued_at IS NULL OR id = (SELECT MAX(id) FROM digests)"
+            " ORDER BY 1",
+            (subscriber_id,),
+        )
+        weekly = self.db.execute(
+            "SELECT week, digests FROM weekly_mails WHERE subscriber_id = ? AND status IN ('queued', 'sending')"
+            " AND digests <> '' ORDER BY week",
+            (subscriber_id,),
+        )
+        return [int(row[0]) for row in daily], [
+            (week, tuple(int(part) for part in str(digests).split(","))) for week, digests in weekly
+        ]
