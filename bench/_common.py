@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +28,36 @@ def digest_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
 
 
+#: Starts the measured command from a small process of its own: Linux counts the RSS a child had before its
+#: exec (the parent's, shared or copied at fork) in its peak, so a command started straight from a benchmark
+#: that has imported half of PyPI would report the benchmark's memory. Writes "wall maxrss_kb status".
+_LAUNCHER = """
+import os, sys, time
+report, args = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(args[0], args, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(report, "w") as out:
+    out.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_measured(args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Measured:
-    """Run one child process; its own wall time and peak RSS (from wait4, not the children's maximum)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run one command; its own wall time and peak RSS (from wait4 in a small launcher, see :data:`_LAUNCHER`)."""
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("r") as report,
+    ):
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, report.name, *args]
+        proc = subprocess.run(launcher, cwd=cwd, env=env, stdout=out, stderr=err, text=True, check=False)
+        if proc.returncode:
+            raise RuntimeError(f"the launcher failed ({proc.returncode}) for {args[0]}")
+        wall, maxrss, code = report.read().split()
         out.seek(0)
         err.seek(0)
-        return Measured(wall, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
+        return Measured(float(wall), int(maxrss) / 1024, int(code), out.read(), err.read())
 
 
 def median_wall(args: Sequence[str], repeat: int) -> float:

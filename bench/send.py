@@ -1,23 +1,30 @@
-"""Sending speed and memory: one digest to 2,000 and 100,000 subscribers, every one ranked for them.
+"""Sending speed and memory against Postfix's C client, case by case, and the cost of an idle run.
 
-Every subscriber is distinct: two interest terms and three liked papers of
-their own, so every message is ranked and assembled for its reader. The
-server is Postfix's ``smtp-sink`` in another process; ``digest send`` runs as
-its own process with 4 connections. The same number of same-size messages is
-then sent by Postfix's C client ``smtp-source`` over 4 sessions for comparison.
-Reports messages per second (wall time of the whole process, start-up
-included), peak RSS, and our rate as a ratio of smtp-source's. With
-``--postgres URL`` it also sends to the smaller list from PostgreSQL with two
-workers at once, and checks that every subscriber got one message. Needs
-Debian's postfix package (smtp-sink, smtp-source).
+The server is Postfix's ``smtp-sink`` in another process; ``digest send`` runs
+as its own process with 4 connections, timed from outside (the whole process:
+start-up, reading the kept ranking, rendering blocks, ranking and assembling
+every reader's mail, SMTP). The same number of same-size messages is then sent
+by Postfix's ``smtp-source`` over 4 sessions: each row prints both rates of the
+same run, their ratio and the goal, and the machine's load average beside them
+(the rates only compare on a quiet machine). Cases:
 
-With ``--weekly`` every subscriber reads weekly: the three example dumps' digests are held for them and
-``digest run`` queues and sends their week's mails (163 papers each).
+- ``plain``: 2,000 readers without a profile;
+- ``profiles``: 2,000 readers, each with two interest terms and three liked
+  papers of their own (every one distinct), and the same for 20,000;
+- ``memory``: 100,000 such readers: the peak RSS of the sending process;
+- ``weekly``: 2,000 weekly readers: ``digest run`` queues and sends their
+  week's mails (the three example dumps' digests, 163 papers);
+- ``idle``: ``digest run`` with nothing to do (cron's every few minutes), wall
+  time of the whole process, the median of 5;
+- ``dkim``: 2,000 readers with profiles, every message also DKIM-signed (a
+  2048-bit RSA key made with openssl; goal: at least 0.5 of smtp-source's rate).
 
-With ``--dkim`` every message is also DKIM-signed (a 2048-bit RSA key made with openssl; target: at least
-0.5 of smtp-source's rate at 2,000 readers).
+The readers exist when the digests are published, as they do in real life, so
+each publish keeps the rows their ranking needs. With ``--postgres URL`` it
+also sends to 2,000 readers from PostgreSQL with two workers at once, and checks
+that every subscriber got one message. Needs Debian's postfix package.
 
-    python bench/send.py [--subscribers 2000 100000] [--postgres postgresql://127.0.0.1/test] [--weekly] [--dkim]
+    python bench/send.py [--cases plain profiles memory weekly idle dkim] [--postgres postgresql://127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,12 +97,14 @@ def build_project(
     database: str = "sqlite:///digest.db",
     *,
     weekly: bool = False,
+    profiles: bool = True,
     dkim: Path | None = None,
 ) -> Path:
     """A project with one published digest (the largest example dump) and N active, distinct subscribers.
 
     ``weekly``: the three example dumps' digests (163 papers) held for N weekly readers, whose week falls
-    due a minute ago (so that ``digest run`` now queues and sends their mails).
+    due a minute ago (so that ``digest run`` now queues and sends their mails). ``profiles``: each reader
+    has two interest terms and three liked papers of the first dump (else none).
     """
     (folder / "inbox").mkdir(parents=True)
     config_path = folder / "schedule.yaml"
@@ -111,32 +121,38 @@ def build_project(
         if weekly
         else [ROOT / "examples" / "dumps" / "000_3c17afee710faccb.txt"]
     )
+    context = IngestContext(inbox=config.inbox, timezone=config.timezone, now=NOW)
     with open_store(config.database, now=NOW) as store:
-        for dump in dumps:
-            ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=NOW))
-            publish(store, config, now=NOW)
+        ingest_paths(store, dumps[:1], context)
         with store.transaction(exclusive=True):
             store.db.execute_many(
                 "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at,"
                 " frequency) VALUES (?, 'active', '', '', ?, ?, ?)",
                 [(f"reader{i:06d}@example.org", NOW, NOW, "weekly" if weekly else "daily") for i in range(subscribers)],
             )
+        if profiles:
+            with store.transaction(exclusive=True):
+                ids = [int(row[0]) for row in store.db.execute("SELECT id FROM subscribers ORDER BY id")]
+                papers = [
+                    (int(i), str(t), str(a)) for i, t, a in store.db.execute("SELECT id, title, abstract FROM papers")
+                ]
+                interests, votes = profile_rows(ids, papers)
+                store.db.execute_many("UPDATE subscribers SET interests = ? WHERE id = ?", interests)
+                store.db.execute_many(
+                    "INSERT INTO votes (subscriber_id, paper_key, kind, paper_id, title, abstract, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    votes,
+                )
+        started = time.perf_counter()
+        for number, dump in enumerate(dumps):
+            if number:
+                ingest_paths(store, [dump], context)
+            publish(store, config, now=NOW)
+        print(f"  (publishing took {time.perf_counter() - started:.1f} s: site, email, topics, every reader's rows)")
         if weekly:  # each day's send has held its digest for the weekly readers
             for record in store.digests.published():
                 store.digests.mark_queued(record.id, now=NOW)
                 store.ledger.enqueue(record.id)
-        with store.transaction(exclusive=True):
-            ids = [int(row[0]) for row in store.db.execute("SELECT id FROM subscribers ORDER BY id")]
-            papers = [
-                (int(i), str(t), str(a)) for i, t, a in store.db.execute("SELECT id, title, abstract FROM papers")
-            ]
-            interests, votes = profile_rows(ids, papers)
-            store.db.execute_many("UPDATE subscribers SET interests = ? WHERE id = ?", interests)
-            store.db.execute_many(
-                "INSERT INTO votes (subscriber_id, paper_key, kind, paper_id, title, abstract, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                votes,
-            )
     return config_path
 
 
@@ -205,16 +221,91 @@ def smtp_source(port: int, count: int, size: int, sessions: int) -> float:
     return time.perf_counter() - start
 
 
+#: Each case: readers, whether they have profiles, whether they read weekly, and the goal for the ratio.
+CASES = {
+    "plain": [(2_000, False, False, 0.6)],
+    "profiles": [(2_000, True, False, 0.6), (20_000, True, False, 0.6)],
+    "memory": [(100_000, True, False, None)],
+    "weekly": [(2_000, True, True, 0.5)],
+    "dkim": [(2_000, True, False, 0.5)],  # (signed)
+}
+MEMORY_GOAL_MB = 200
+IDLE_GOAL_S = 0.3
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def case(
+    work: Path,
+    port: int,
+    connections: int,
+    count: int,
+    profiles: bool,
+    weekly: bool,
+    goal: float | None,
+    *,
+    dkim: Path | None = None,
+) -> None:
+    who = f"{count:,} {'weekly ' if weekly else ''}readers, " + (
+        "each with 2 interest terms and 3 likes (distinct)" if profiles else "no profiles"
+    )
+    print(f"{who}{', every message DKIM-signed' if dkim else ''}:")
+    config_path = build_project(
+        work / f"{'w' if weekly else 'd'}{count}{'p' if profiles else ''}{'k' if dkim else ''}",
+        count,
+        connections,
+        weekly=weekly,
+        profiles=profiles,
+        dkim=dkim,
+    )
+    size = message_size(config_path)
+    before = load()
+    wall, rss, sent = digest_send(config_path, port, weekly=weekly)
+    ours = sent / wall
+    command = "digest run (queues and sends the week)" if weekly else "digest send"
+    print(
+        f"  {command}: {sent:,} messages of {size / 1000:.0f} KB in {wall:.2f} s = {ours:,.0f} msg/s;"
+        f" peak RSS {rss:.0f} MB ({before} before, {load()} after)"
+    )
+    before = load()
+    theirs = count / smtp_source(port, count, size, connections)
+    verdict = f"goal >= {goal}" if goal is not None else f"peak RSS goal <= {MEMORY_GOAL_MB} MB"
+    print(
+        f"  smtp-source, {connections} sessions, same count and size: {theirs:,.0f} msg/s ({before});"
+        f" digest/smtp-source = {ours / theirs:.2f} ({verdict})"
+    )
+
+
+def idle_run(work: Path, port: int) -> None:
+    """``digest run`` with nothing to do: a sent digest, nothing new in the inbox; whole-process wall time."""
+    config_path = build_project(work / "idle", 200, 4, profiles=False)
+    env = {**os.environ, "DIGEST_SECRET_KEY": SECRET, "DIGEST_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    command = [*digest_command(), "--config", str(config_path), "run"]
+    for _ in range(2):  # the first run sends the digest; the second finds nothing to do (and warms the disk cache)
+        if run_measured(command, env=env).returncode:
+            raise SystemExit("digest run failed")
+    before = load()
+    walls = []
+    for _ in range(5):
+        result = run_measured(command, env=env)
+        if result.returncode or result.stdout or result.stderr:
+            raise SystemExit(f"an idle run said something: {result.stdout}{result.stderr}")
+        walls.append(result.wall)
+    print(
+        f"digest run with nothing to do: {statistics.median(walls):.3f} s wall, median of 5"
+        f" (min {min(walls):.3f}, max {max(walls):.3f}; {before}); goal <= {IDLE_GOAL_S} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subscribers", type=int, nargs="+", default=[2_000, 100_000])
+    parser.add_argument("--cases", nargs="+", choices=[*CASES, "idle"], default=[*CASES, "idle"])
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--postgres", metavar="URL", help="also send from PostgreSQL with two workers")
-    parser.add_argument("--weekly", action="store_true", help="weekly readers: a week of 163 papers, via digest run")
-    parser.add_argument("--dkim", action="store_true", help="DKIM-sign every message")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="digest-send-bench-"))
-    key_file = dkim_key(work) if args.dkim else None
     port = free_port()
     sink = subprocess.Popen(
         [tool("smtp-sink"), "-u", "nobody", f"127.0.0.1:{port}", "1000"],
@@ -222,26 +313,20 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     time.sleep(0.3)
-    connections = args.connections
+    # As an installed package is: compiled once (pip does it at install; PYTHONDONTWRITEBYTECODE would make every
+    # measured process compile digest's modules from source again).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "digest")], check=True)
+    print(f"{os.cpu_count()} cores; {load()} at the start")
     try:
-        for count in args.subscribers:
-            config_path = build_project(work / f"n{count}", count, connections, weekly=args.weekly, dkim=key_file)
-            size = message_size(config_path)
-            wall, rss, sent = digest_send(config_path, port, weekly=args.weekly)
-            ours = sent / wall
-            kind = "weekly readers' mails (digest run)" if args.weekly else "digest send"
-            kind += ", DKIM-signed" if key_file else ""
-            print(
-                f"{kind}, {count:,} distinct subscribers, {connections} connections: {sent:,} messages of"
-                f" {size / 1000:.0f} KB in {wall:.1f} s = {ours:,.0f} msg/s; peak RSS {rss:.0f} MB"
-            )
-            theirs = count / smtp_source(port, count, size, connections)
-            print(
-                f"  smtp-source, {connections} sessions, same count and size: {theirs:,.0f} msg/s;"
-                f" digest's rate is {ours / theirs:.2f} of it (target >= {0.5 if key_file else 0.6})"
-            )
+        for name in args.cases:
+            if name == "idle":
+                idle_run(work, port)
+                continue
+            key_file = dkim_key(work) if name == "dkim" else None
+            for count, profiles, weekly, goal in CASES[name]:
+                case(work, port, args.connections, count, profiles, weekly, goal, dkim=key_file)
         if args.postgres:
-            two_workers(work, port, args.postgres, min(args.subscribers), connections)
+            two_workers(work, port, args.postgres, 2_000, args.connections)
     finally:
         sink.terminate()
         sink.wait()

@@ -212,3 +212,21 @@ def test_publish_always_writes_the_site_and_a_run_after_it_leaves_it(project: Pr
     assert index.read_text(encoding="utf-8") == "changed by hand"  # (nothing the site is built from changed)
     assert project.run("publish").code == 0
     assert index.read_text(encoding="utf-8") != "changed by hand"
+
+
+def test_worker_processes_rank_readers_from_the_rows_they_inherit_and_the_sender_ranks_the_others(
+    readers: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.mail.assemblers
+    import digest.mail.deliver
+
+    monkeypatch.setattr(digest.mail.deliver, "ASSEMBLE_ALONE", 0)  # (a pool of workers even for a few readers)
+    monkeypatch.setattr(digest.mail.assemblers, "default_processes", lambda: 1)
+    config = load_config(readers.config, readers.environ)
+    with open_store(config.database, now=NOW) as store:  # one reader's like was never made a row
+        subscriber = store.subscribers.by_email("votes@example.org")
+        assert subscriber is not None
+        key = store.profiles.profile(subscriber).likes[0].text_key
+        store.db.execute("DELETE FROM ranking_rows WHERE name = ?", (key,))
+    assert readers.run("send").code == 0
+    assert sent_for_you(readers) == expected_for_you(readers, ADDRESSES)

@@ -1,11 +1,13 @@
-"""Building readers' messages on every core: assembly in forked worker processes.
+"""Building readers' messages on every core: ranking and assembly in forked worker processes.
 
-Assembling a reader's mail (from their ranking, made by the sender) is pure CPU work, and a Python process
+Ranking and assembling a reader's mail is pure CPU work, and a Python process
 runs one thread at a time: done beside the SMTP connections in one process, it
 would leave the second core idle and hold the connections back. With more
 than one core, a batch of readers is split among worker processes forked from
-the sender (they inherit the digest's rendered blocks, nothing is re-rendered or
-pickled but the readers and their rankings in and the messages out). The workers
+the sender (they inherit the digest's rendered blocks and ranking rows, nothing is
+re-rendered or pickled but the readers in and the messages out). A reader whose
+rows a worker did not inherit (a vote that came in during the send) is ranked by
+the sender, and their ranking goes in with them. The workers
 only compute: they open no connection and write nothing.
 """
 
@@ -20,16 +22,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from digest.mail.mailer import Mailer
-from digest.models import Subscriber
+from digest.models import Profile, Subscriber
 from digest.ranking.rank import Ranking
 
 
 @dataclass(frozen=True, slots=True)
 class Order:
     subscriber: Subscriber
-    ranking: Ranking
-    personal: bool  # ranked for a profile (For you), or the listing's order (Top papers)
+    profile: Profile
     message_id: str
+    ranking: Ranking | None = None  # made by the sender (else by the worker, from the rows it inherited)
 
 
 #: How often a worker checks that the sender still runs (seconds).
@@ -56,12 +58,14 @@ def _build(orders: Sequence[Order]) -> list[bytes | None]:
 
 def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes | None]:
     """The orders' messages (None: the reader's filter leaves nothing), in order."""
-    return [
-        mailer.message(
-            order.subscriber, order.ranking, personal=order.personal, secret=secret, message_id=order.message_id
+    built: list[bytes | None] = []
+    for order in orders:
+        ranking = order.ranking or mailer.rank(order.subscriber, order.profile)
+        personal = not order.profile.is_empty
+        built.append(
+            mailer.message(order.subscriber, ranking, personal=personal, secret=secret, message_id=order.message_id)
         )
-        for order in orders
-    ]
+    return built
 
 
 def default_processes() -> int:
@@ -89,6 +93,11 @@ class Assemblers:
                 initargs=(os.getpid(),),
             )
             self.pool.submit(int).result()  # fork every worker now, before the sender starts its threads
+        self.inherited = mailer.ranker.holds() if self.pool is not None else frozenset()
+
+    def ranks(self, profile: Profile) -> bool:
+        """Whether a worker can rank this reader: it inherited every row their profile needs."""
+        return self.pool is not None and self.mailer.ranker.rows.needs(profile) <= self.inherited
 
     def submit(self, orders: Sequence[Order]) -> Future[list[bytes | None]]:
         """The orders' messages, built by a worker process (or here, when there is none)."""

@@ -194,7 +194,7 @@ def send_queue(
                 mailer.warm(store, profiles.values())  # (the rows their rankings need, read in one pass)
                 for start in range(0, len(claims), BUILD_CHUNK):
                     chunk = claims[start : start + BUILD_CHUNK]
-                    orders = [order(mailer, claim, profiles[claim.subscriber.id], queue) for claim in chunk]
+                    orders = [order(mailer, assemblers, claim, profiles[claim.subscriber.id], queue) for claim in chunk]
                     building[assemblers.submit(orders)] = chunk
                 if claims:
                     continue
@@ -233,11 +233,11 @@ def send_queue(
     return report
 
 
-def order(mailer: Mailer, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:
-    """What a reader's message is built from: their ranking (made here, in the sender) and their message's id."""
+def order(mailer: Mailer, assemblers: Assemblers, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:
+    """What a reader's message is built from: their profile, and their ranking when a worker cannot make it."""
     subscriber = claim.subscriber
-    ranking = mailer.rank(subscriber, profile)
-    return Order(subscriber, ranking, not profile.is_empty, queue.message_id(subscriber.id))
+    ranking = None if assemblers.ranks(profile) else mailer.rank(subscriber, profile)
+    return Order(subscriber, profile, queue.message_id(subscriber.id), ranking)
 
 
 def _record(

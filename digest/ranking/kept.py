@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from digest.models import Digest, Profile
-from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, wanted_texts
+from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, term_key, wanted_texts
 from digest.store import Store
 
 if TYPE_CHECKING:
@@ -30,9 +30,12 @@ log = logging.getLogger(__name__)
 
 #: Rows a ranker holds in memory at most (it reads them back from the store as readers need them).
 ROWS_IN_MEMORY = 20_000
+#: A digest's rows are read all at once when they hold no more bytes than this (else as readers need them).
+READ_AT_ONCE = 32 * 2**20
 #: The keys of a scope's features and of its papers' similarity to the history (no row key looks like them).
 FEATURES = "features"
 HISTORY = "history"
+TERM = term_key("")  # (the prefix of a term's matches: a bool per paper, where other rows are float32)
 
 
 def digest_scope(digest: Digest) -> str | None:
@@ -68,25 +71,40 @@ class Ranker:
         """Have the rows these readers need in memory: from the store when kept there, else made (and kept).
 
         Returns how many rows were made."""
-        wanted = self.rows.missing(profile for profile in profiles if not profile.is_empty)
-        if not wanted:
+        readers = [profile for profile in profiles if not profile.is_empty]
+        wanted = self.rows.missing(readers)
+        terms = self.rows.missing_terms(readers)
+        if not wanted and not terms:
             return 0
-        if len(self.rows.rows) + len(wanted) > ROWS_IN_MEMORY:
-            self.rows.rows.clear()
+        rows = self.rows.rows
+        if len(rows) + len(wanted) + len(terms) > ROWS_IN_MEMORY:
+            rows.clear()
         if store is not None and self.scope is not None:
-            for key, data in store.ranking.get(self.scope, wanted).items():
-                self.rows.rows[key] = np.frombuffer(data, dtype=np.float32)
-            wanted = {key: text for key, text in wanted.items() if key not in self.rows.rows}
-            if not wanted:
-                return 0
-        features = self._features(store)
-        made = DigestRows(history_scores=self.rows.history_scores, texts=())
-        features.add_rows(made, wanted)
-        self.rows.rows.update(made.rows)
-        if store is not None and self.scope is not None:
-            store.ranking.put(self.scope, {key: row.tobytes() for key, row in made.rows.items()}, now=self._now())
-        log.debug("made %d ranking rows for %s", len(made.rows), self.scope or self.digest.slug)
-        return len(made.rows)
+            self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms)]))
+            wanted = {key: text for key, text in wanted.items() if key not in rows}
+            terms = {term for term in terms if term_key(term) not in rows}
+        made = {term_key(term): self.rows.matches(term) for term in terms}  # (no features needed)
+        if wanted:
+            features = self._features(store)
+            fresh = DigestRows(history_scores=self.rows.history_scores, texts=())
+            features.add_rows(fresh, wanted)
+            rows.update(fresh.rows)
+            made.update(fresh.rows)
+        if made and store is not None and self.scope is not None:
+            store.ranking.put(self.scope, {key: row.tobytes() for key, row in made.items()}, now=self._now())
+        if made:
+            log.debug("made %d ranking rows for %s", len(made), self.scope or self.digest.slug)
+        return len(made)
+
+    def take(self, kept: dict[str, bytes]) -> None:
+        """Hold rows read from the store."""
+        rows = self.rows.rows
+        for key, data in kept.items():
+            rows[key] = np.frombuffer(data, dtype=bool if key.startswith(TERM) else np.float32)
+
+    def holds(self) -> frozenset[str]:
+        """The keys of the rows in memory now (a forked assembler inherits them)."""
+        return frozenset(self.rows.rows)
 
     def score(self, store: Store | None, profile: Profile | None, *, explain: int = 20) -> Ranking:
         """One reader's ranking (their rows read or made first, when they are not in memory)."""
@@ -128,7 +146,10 @@ def ranker_for(store: Store | None, digest: Digest, *, scope: str | None = None,
     if HISTORY in kept:
         history = np.frombuffer(kept[HISTORY], dtype=np.float32)
         if history.shape[0] == len(digest.papers):
-            return Ranker(digest, DigestRows.of(digest.papers, history), scope=scope, now=now)
+            ranker = Ranker(digest, DigestRows.of(digest.papers, history), scope=scope, now=now)
+            if store.ranking.size(scope) <= READ_AT_ONCE:  # (the usual case: every reader's rows, read at once)
+                ranker.take(store.ranking.all(scope, but=[FEATURES, HISTORY]))
+            return ranker
     return keep_digest(store, digest, scope=scope, now=now)
 
 
@@ -141,9 +162,12 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
     wanted = {}
     for paper in store.profiles.voted_by_active():
         wanted.update(wanted_texts(Profile(likes=(paper,))))
-    for interests in store.profiles.interests_of_active():
+    queries = store.profiles.interests_of_active()
+    for interests in queries:
         wanted.update(wanted_texts(Profile(interests=interests)))
     features.add_rows(rows, wanted)
+    for term in sorted({term for interests in queries for term in interests}):
+        rows.matches(term)
     kept = {FEATURES: features.to_bytes(), HISTORY: features.history_scores.tobytes()}
     kept.update((key, row.tobytes()) for key, row in rows.rows.items())
     with store.transaction():

@@ -111,6 +111,7 @@ class DigestRows:
 
     history_scores: np.ndarray
     texts: tuple[str, ...]  # each paper's :func:`match_text`, for terms no row was kept for
+    positions: np.ndarray = field(default_factory=lambda: np.arange(0))  # 0 .. count - 1
     ids: dict[int, int] = field(default_factory=dict)  # history paper id -> index
     arxiv_ids: dict[str, int] = field(default_factory=dict)
     title_keys: dict[str, int] = field(default_factory=dict)
@@ -118,7 +119,7 @@ class DigestRows:
 
     @classmethod
     def of(cls, papers: Sequence[StoredPaper], history_scores: np.ndarray) -> DigestRows:
-        rows = cls(history_scores=history_scores, texts=tuple(match_text(paper) for paper in papers))
+        rows = cls(history_scores, tuple(match_text(paper) for paper in papers), np.arange(len(papers)))
         for index, paper in reversed(list(enumerate(papers))):  # (the first of duplicates wins)
             rows.ids[paper.id] = index
             rows.title_keys[title_key(paper.title)] = index
@@ -144,6 +145,19 @@ class DigestRows:
                 if key not in rows:
                     wanted[key] = " ".join(profile.interests)
         return wanted
+
+    def needs(self, profile: Profile) -> set[str]:
+        """Every key a profile's ranking reads."""
+        keys = {paper.text_key for paper in (*profile.likes, *profile.dislikes)}
+        if profile.interests:
+            keys.add(query_key(profile.interests))
+            keys.update(term_key(term) for term in profile.interests)
+        return keys
+
+    def missing_terms(self, profiles: Iterable[Profile]) -> set[str]:
+        """The interest terms these profiles name whose matches this digest does not have yet."""
+        rows = self.rows
+        return {term for profile in profiles for term in profile.interests if term_key(term) not in rows}
 
     def matches(self, term: str) -> np.ndarray:
         """Which papers name ``term`` outright: a kept row, else matched now (and kept)."""
@@ -188,7 +202,7 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
     """
     count = digest.count
     if profile is None or profile.is_empty or count == 0:
-        return Ranking(np.arange(count), {})
+        return Ranking(digest.positions, {})
     interest = _interest_scores(digest, profile.interests)
     votes = _vote_scores(digest, profile)
     vote_count = len(profile.likes) + len(profile.dislikes)
@@ -196,7 +210,7 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
     from_interest = weight * _scaled(interest)
     from_votes = (1.0 - weight) * _scaled(votes)
     voted = digest.voted(profile)
-    keys = [np.arange(count), -(from_interest + from_votes)]
+    keys = [digest.positions, -(from_interest + from_votes)]
     if voted:
         last = np.zeros(count, dtype=bool)
         last[list(voted)] = True

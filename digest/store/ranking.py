@@ -1,9 +1,10 @@
 """Ranking rows kept per digest: bytes under a scope (a digest, a week's mails) and a key (what the bytes are of).
 
-What the bytes mean is the ranking stage's business; this module keeps them. Keys are stored as their
-SHA-256 (a key may hold a reader's interest terms or a paper's title: bounded, and never a column's
-worry). Rows older than :data:`KEEP` are forgotten when new ones are written: a digest that old is made
-again on the rare occasion it is needed.
+What the bytes mean is the ranking stage's business; this module keeps them. Keys are looked up by their
+SHA-256 (a key may hold a reader's interest terms or a paper's title: an index never sees more than the
+hash), and kept whole beside it, so that a scope's rows can be read back all at once. Rows older than
+:data:`KEEP` are forgotten when new ones are written: a digest that old is made again on the rare
+occasion it is needed.
 """
 
 from __future__ import annotations
@@ -45,10 +46,24 @@ class RankingRows:
         """Keep ``rows`` under ``scope`` (a row already kept stays as it is)."""
         with self.db.transaction():
             self.db.execute_many(
-                "INSERT INTO ranking_rows (scope, key, data, created_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO ranking_rows (scope, key, name, data, created_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (scope, key) DO NOTHING",
-                [(scope, _hashed(key), data, now) for key, data in rows.items()],
+                [(scope, _hashed(key), key, data, now) for key, data in rows.items()],
             )
+
+    def size(self, scope: str) -> int:
+        """How many bytes the rows under ``scope`` hold."""
+        ((total,),) = self.db.execute(
+            "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ranking_rows WHERE scope = ?", (scope,)
+        )
+        return int(total)
+
+    def all(self, scope: str, *, but: Iterable[str] = ()) -> dict[str, bytes]:
+        """Every row under ``scope`` (but those of the keys ``but``), by key."""
+        skipped = [_hashed(key) for key in but]
+        marks = "".join(" AND key <> ?" for _ in skipped)
+        rows = self.db.execute(f"SELECT name, data FROM ranking_rows WHERE scope = ?{marks}", (scope, *skipped))
+        return {str(name): bytes(data) for name, data in rows}
 
     def forget_old(self, *, now: dt.datetime) -> None:
         self.db.execute("DELETE FROM ranking_rows WHERE created_at < ?", (now - KEEP,))

@@ -12,6 +12,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             """CREATE TABLE ranking_rows (
                 scope TEXT NOT NULL,
                 key TEXT NOT NULL,
+                name TEXT NOT NULL,
                 data {blob} NOT NULL,
                 created_at TIMESTAMPTZ NOT NULL,
                 PRIMARY KEY (scope, key)
