@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from digest.models import Profile, StoredPaper, VotedPaper
 from digest.ranking.features import rank_papers
 from digest.ranking.rank import Ranking
@@ -92,3 +95,16 @@ def test_an_empty_digest_ranks_nothing() -> None:
 def test_reasons_are_given_for_the_top_papers_only() -> None:
     ranking = rank(Profile(interests=("retrieval", "speech", "robot", "diffusion")), explain=2)
     assert set(ranking.reasons) <= set(ranking.order[:2])
+
+
+@given(
+    term=st.text(alphabet="ab -sé", min_size=1, max_size=8),
+    texts=st.lists(st.text(alphabet="ab -sé.", max_size=40), max_size=8),
+)
+def test_matching_a_term_finds_what_its_pattern_finds(term: str, texts: list[str]) -> None:
+    """Matching first looks for the term's first word, then searches: never a different answer."""
+    from digest.ranking.rank import _term_pattern, term_matches
+
+    folded = [" ".join(text.casefold().split()) for text in texts]
+    pattern = _term_pattern(term)
+    assert term_matches(term, folded).tolist() == [bool(pattern.search(text)) for text in folded]

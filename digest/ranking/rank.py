@@ -78,7 +78,9 @@ def wanted_texts(profile: Profile) -> dict[str, str]:
 def term_matches(term: str, texts: Sequence[str]) -> np.ndarray:
     """Which of ``texts`` (lower-cased, see :func:`match_text`) name ``term``: whole words, plurals too."""
     pattern = _term_pattern(term)
-    return np.fromiter((bool(pattern.search(text)) for text in texts), dtype=bool, count=len(texts))
+    words = term.casefold().split()
+    first = words[0] if words else ""  # (a text without the term's first word cannot match: no search needed)
+    return np.fromiter((first in text and bool(pattern.search(text)) for text in texts), dtype=bool, count=len(texts))
 
 
 def match_text(paper: StoredPaper) -> str:

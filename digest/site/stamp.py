@@ -57,7 +57,7 @@ def _state(store: Store, config: Config) -> tuple[str, list[str]]:
     pages += [page_path(week_slug(week.week)) for week in weeks]
     parts = [
         f"digest {__version__}",
-        repr(config.site),
+        f"site {config.site.url} {config.site.title}",  # (not its folder: a site moved with its stamp is as it was)
         str(config.templates),
         f"dumps {store.digests.last_dump_id()}",
         *(f"digest {r.id} {r.slug} {r.paper_count} {r.seen_before} {r.published_at.isoformat()}" for r in digests),
