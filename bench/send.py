@@ -147,12 +147,11 @@ def build_project(
         for number, dump in enumerate(dumps):
             if number:
                 ingest_paths(store, [dump], context)
-            publish(store, config, now=NOW)
+            recorded = publish(store, config, now=NOW).digest
+            if weekly and recorded is not None and recorded.id is not None:  # (each day's send holds it for them)
+                store.digests.mark_queued(recorded.id, now=NOW)
+                store.ledger.enqueue(recorded.id)
         print(f"  (publishing took {time.perf_counter() - started:.1f} s: site, email, topics, every reader's rows)")
-        if weekly:  # each day's send has held its digest for the weekly readers
-            for record in store.digests.published():
-                store.digests.mark_queued(record.id, now=NOW)
-                store.ledger.enqueue(record.id)
     return config_path
 
 

@@ -20,7 +20,7 @@ from digest.listings.compose import build_digest
 from digest.listings.formats import parse_listing
 from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.mail.report import SendReport
-from digest.mail.weekly import queue_due_week, send_weekly
+from digest.mail.weekly import prepare_coming_week, queue_due_week, send_weekly
 from digest.models import Digest, IngestResult, StoredPaper
 from digest.site.stamp import page_path, site_is_current, stamp_site
 from digest.store import Store
@@ -95,6 +95,7 @@ def publish(
     if recorded is not None:  # as a sender will render it: the same document, inlined once
         render_email(recorded, renderer, topics_of(store, recorded))
         keep_digest(store, recorded, now=now)
+        prepare_coming_week(store, config, renderer, recorded.id or 0, now)
     if digest is not None:
         log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
     return PublishResult(digest=digest, written=tuple(written))

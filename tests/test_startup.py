@@ -230,3 +230,32 @@ def test_worker_processes_rank_readers_from_the_rows_they_inherit_and_the_sender
         store.db.execute("DELETE FROM ranking_rows WHERE name = ?", (key,))
     assert readers.run("send").code == 0
     assert sent_for_you(readers) == expected_for_you(readers, ADDRESSES)
+
+
+def test_a_weeks_mails_are_prepared_by_the_publish_of_its_last_digest_and_sent_without_scikit_learn(
+    project: Project,
+) -> None:
+    from digest.ranking.grouping import combined
+
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    project.write_config("schedule:\n  send: '0 7 * * *'\n  misfire_grace: 3h\n  weekly: mon\n")
+    saturday, sunday = dt.datetime(2026, 11, 21, 3, tzinfo=dt.UTC), dt.datetime(2026, 11, 22, 3, tzinfo=dt.UTC)
+    weekly = ["--frequency", "weekly"]
+    assert project.run("subscribers", "add", "plain@example.org", *weekly, now=saturday).code == 0
+    assert project.run("subscribers", "add", "votes@example.org", *weekly, "--interests", "diffusion").code == 0
+    assert project.run("subscribers", "like", "votes@example.org", "A paper nobody listed", now=saturday).code == 0
+    for dump, day in ((EXAMPLE_DUMPS[2], saturday), (EXAMPLE_DUMPS[0], sunday)):
+        project.drop(dump)
+        assert project.run("run", now=day).code == 0
+    monday = dt.datetime(2026, 11, 23, 7, 5, tzinfo=dt.UTC)
+    result, modules = cold(project, "run", now=monday)
+    assert result.returncode == 0, result.stderr
+    assert not modules & set(RANKING), sorted(modules & set(RANKING))
+    sent = sent_for_you(project)
+    assert sorted(sent) == ["plain@example.org", "votes@example.org"]
+    config = load_config(project.config, project.environ)
+    with open_store(config.database, now=monday) as store:
+        week = store.weeks.all()[0]
+        digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
+        assert len(week.digest_ids) == 2
+        assert sent["votes@example.org"] == fresh_for_you(store, digest, "votes@example.org", 20)

@@ -26,6 +26,7 @@ from digest.weekly import FIRST_LOOKBACK, next_week_due, week_due
 
 if TYPE_CHECKING:
     from digest.mail.transport import Transport
+    from digest.site.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,34 @@ def queue_due_week(store: Store, config: Config, now: dt.datetime) -> QueuedWeek
         return QueuedWeek(week, False, 0)
     mails = store.weekly.queue_week(week, due_at=due, lookback=FIRST_LOOKBACK, now=now)
     return QueuedWeek(week, new, mails)
+
+
+def prepare_coming_week(store: Store, config: Config, renderer: Renderer, digest_id: int, now: dt.datetime) -> None:
+    """When a digest is published and weekly readers wait: do the heavy work of the coming week's mails now.
+
+    Their week is the one the next weekly time queues (the one due now, when a run has not queued it yet);
+    their digests, those held for weekly readers and not in a queued mail yet, with this one. Its topics, its
+    ranking rows (:func:`digest.ranking.kept.keep_digest`) and its inlined email are made and kept, so that
+    the run that queues and sends the mails only reads them. When the week turns out to hold other digests
+    (a reader's first mail looks back a week; a digest published after this one), they are made then.
+    """
+    if not store.subscribers.count_weekly():
+        return
+    from digest.mail.blocks import render_email
+    from digest.ranking.grouping import prepare_week_topics, week_scope
+    from digest.ranking.kept import keep_digest
+
+    week, due = week_due(config.schedule.weekly, config.timezone, now)
+    if now - due > config.schedule.misfire_grace or store.weeks.get(week) is not None:
+        week, due = next_week_due(config.schedule.weekly, config.timezone, now)
+    ids = sorted({*store.ranking.held_for_weekly(), digest_id})
+    digest = combined(store, week, ids, published_at=due)
+    if not digest.papers:
+        return
+    topics = prepare_week_topics(store, week, ids, digest, now=now)
+    keep_digest(store, digest, scope=week_scope(week, ids), now=now)
+    render_email(digest, renderer, topics)  # (its inlined HTML is kept: the sender finds it ready)
+    log.debug("prepared the weekly mails of %s: %d digests, %d papers", week, len(ids), len(digest.papers))
 
 
 def waiting_weekly_readers(store: Store, config: Config, now: dt.datetime) -> int:
@@ -110,8 +139,7 @@ def send_group(
     from digest.mail.deliver import send_queue
     from digest.mail.mailer import mailer_for
     from digest.mail.queues import WeeklyQueue
-    from digest.ranking.grouping import week_topics
-    from digest.ranking.kept import week_scope
+    from digest.ranking.grouping import week_scope, week_topics
 
     week = store.weeks.get(group.week)
     published_at = week.due_at if week is not None else clock()

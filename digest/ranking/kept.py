@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digest.models import Digest, Profile
+from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, term_key, wanted_texts
 from digest.store import Store
 
@@ -43,10 +44,6 @@ def digest_scope(digest: Digest) -> str | None:
     if digest.id is None:
         return None
     return f"digest:{digest.id}"
-
-
-def week_scope(week: dt.date, digest_ids: Sequence[int]) -> str:
-    return f"week:{week.isoformat()}:{','.join(str(digest_id) for digest_id in digest_ids)}"
 
 
 class Ranker:
@@ -148,7 +145,7 @@ def ranker_for(store: Store | None, digest: Digest, *, scope: str | None = None,
         if history.shape[0] == len(digest.papers):
             ranker = Ranker(digest, DigestRows.of(digest.papers, history), scope=scope, now=now)
             if store.ranking.size(scope) <= READ_AT_ONCE:  # (the usual case: every reader's rows, read at once)
-                ranker.take(store.ranking.all(scope, but=[FEATURES, HISTORY]))
+                ranker.take(store.ranking.all(scope, but=[FEATURES, HISTORY, TOPICS_KEY]))
             return ranker
     return keep_digest(store, digest, scope=scope, now=now)
 
@@ -191,8 +188,6 @@ def keep_reader(store: Store, subscriber_id: int, *, now: dt.datetime) -> int:
     profile = store.profiles.profile(subscriber)
     if profile.is_empty:
         return 0
-    from digest.ranking.grouping import combined
-
     made = 0
     editions = [(store.digests.get(digest_id), f"digest:{digest_id}") for digest_id in daily]
     editions += [(combined(store, week, ids, published_at=now), week_scope(week, ids)) for week, ids in weekly]

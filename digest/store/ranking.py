@@ -68,6 +68,19 @@ class RankingRows:
     def forget_old(self, *, now: dt.datetime) -> None:
         self.db.execute("DELETE FROM ranking_rows WHERE created_at < ?", (now - KEEP,))
 
+    def held_for_weekly(self) -> list[int]:
+        """The digests held for active weekly readers that no queued weekly mail holds yet: what the next
+        week's mails will hold (with the digests published meanwhile)."""
+        held = self.db.execute(
+            "SELECT DISTINCT d.digest_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " WHERE d.status = 'held' AND s.status = 'active' AND s.frequency = 'weekly'"
+        )
+        taken = self.db.execute(
+            "SELECT DISTINCT digests FROM weekly_mails WHERE status IN ('queued', 'sending') AND digests <> ''"
+        )
+        open_ids = {int(part) for (digests,) in taken for part in str(digests).split(",")}
+        return sorted(int(row[0]) for row in held if int(row[0]) not in open_ids)
+
     def waiting_for(self, subscriber_id: int) -> tuple[list[int], list[tuple[dt.date, tuple[int, ...]]]]:
         """What may yet be sent to a reader: daily digests (queued for them, not queued for anyone yet, or the
         latest, which a newcomer gets), and weekly mails queued for them (their week and digest ids)."""

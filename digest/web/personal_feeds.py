@@ -25,8 +25,8 @@ from starlette.routing import Route
 
 from digest.mail.weekly import week_so_far
 from digest.models import Digest, Subscriber
-from digest.ranking.grouping import combined
-from digest.ranking.kept import Ranker, ranker_for, week_scope
+from digest.ranking.grouping import combined, week_scope
+from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import first_unvoted
 from digest.ranking.summarise import summary
 from digest.site.feeds import build_personal_feed
