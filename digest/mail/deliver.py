@@ -228,8 +228,10 @@ def send_queue(
         raise lost[0]
     report.stopped = stop.is_set()
     report.halted = breaker.reason
+    # Others' claims first: one they finish meanwhile is then counted by neither, never as left for a retry.
+    others = queue.claimed_by_others(worker)
     report.left = queue.open_count()
-    report.left_with_others = queue.claimed_by_others(worker)
+    report.left_with_others = min(others, report.left)
     return report
 
 
