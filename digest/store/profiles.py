@@ -226,6 +226,7 @@ class Profiles:
             "SELECT v.id, v.paper_id, v.arxiv_id, v.title, LENGTH(v.abstract) AS chars, ROW_NUMBER() OVER"
             " (PARTITION BY v.subscriber_id, v.kind ORDER BY v.created_at DESC, v.id DESC) AS n"
             " FROM votes v JOIN subscribers s ON s.id = v.subscriber_id WHERE s.status = 'active'"
+            " AND NOT (v.paper_id IS NULL AND v.paper_key LIKE 'arxiv:%')"  # (as COUNTED: waiting votes weigh nothing)
         )
         rows = self.db.execute(
             f"WITH recent AS ({recent}) SELECT paper_id, arxiv_id, title, abstract FROM votes WHERE id IN ("
