@@ -132,9 +132,9 @@ def _body(
     unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
     preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
     vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))
+    head = blocks.head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)
     head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
-    parts = [head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)]
+    parts = [head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))]  # titles last
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()
