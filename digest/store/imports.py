@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from digest.models import Frequency, PaperRef, Subscriber, SubscriberStatus, VotedPaper, VoteKind
 from digest.store.backend import Database
-from digest.store.subscribers import COLUMNS, subscriber_from_row
+from digest.store.subscribers import COLUMNS, new_feed_key, subscriber_from_row
 from digest.store.weekly import WeeklyMails
 from digest.subscribers import terms_text
 
@@ -52,7 +52,7 @@ class SubscriberImport:
         fresh = [row for row in rows if row.email not in before]
         self._insert(
             "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at,"
-            " interests, frequency) VALUES",
+            " interests, frequency, feed_key) VALUES",
             "",
             [
                 (
@@ -64,6 +64,7 @@ class SubscriberImport:
                     now if row.status == "active" else None,
                     terms_text(row.interests or ()),
                     row.frequency or "daily",
+                    new_feed_key(),
                 )
                 for row in fresh
             ],
@@ -89,6 +90,8 @@ class SubscriberImport:
                 weekly.change_frequency(existing.id, row.frequency)
         after = self._by_email([row.email for row in rows])
         self._votes(rows, after, now=now, vote_key=vote_key)
+        profiled = [(after[row.email].id,) for row in rows if row.email in before and _profile_given(row)]
+        self.db.execute_many("UPDATE subscribers SET profile_version = profile_version + 1 WHERE id = ?", profiled)
         return [
             Imported(
                 after[row.email],
@@ -214,3 +217,7 @@ def _current(existing: Subscriber) -> tuple[object, ...]:
 def _last_per_key(rows: Sequence[tuple[object, ...]]) -> list[tuple[object, ...]]:
     """One row per (subscriber, paper key), the last (a multi-row INSERT may not touch a row twice)."""
     return list({(row[0], row[1]): row for row in rows}.values())
+
+
+def _profile_given(row: ImportRow) -> bool:
+    return row.interests is not None or row.frequency is not None or bool(row.votes)
