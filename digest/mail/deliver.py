@@ -230,8 +230,11 @@ def send_queue(
         raise lost[0]
     report.stopped = stop.is_set()
     report.halted = breaker.reason
+    # Another worker's claims first, then all that is open: one it finished in between is neither (counted the
+    # other way round, it would be reported as waiting to be retried when nothing had failed).
+    others = queue.claimed_by_others(worker)
     report.left = queue.open_count()
-    report.left_with_others = queue.claimed_by_others(worker)
+    report.left_with_others = min(others, report.left)
     return report
 
 
