@@ -18,6 +18,7 @@ markers only. A paper's text stays in its own card whatever it holds.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -30,6 +31,9 @@ from digest.site.render import Renderer, digest_view
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800
+#: A mail draws on the digest's first papers (in its listing's order), this many: a mail shows ten cards and
+#: what fits in 100 KB (a few hundred lines), so more blocks would never be read; the rest is in the archive.
+MAIL_PAPERS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,15 @@ class DigestEmail:
     html: Blocks
     text: Blocks
     tokens: Tokens
+    total: int = 0  # papers in the digest; the blocks hold the first MAIL_PAPERS of them
+
+
+def mailable(digest: Digest, topics: Sequence[Topic]) -> tuple[Digest, list[Topic]]:
+    """The digest as far as a mail draws on it (its first :data:`MAIL_PAPERS` papers), and their topics."""
+    if len(digest.papers) <= MAIL_PAPERS:
+        return digest, list(topics)
+    shown = [Topic(topic.label, tuple(i for i in topic.members if i < MAIL_PAPERS)) for topic in topics]
+    return dataclasses.replace(digest, papers=digest.papers[:MAIL_PAPERS]), [topic for topic in shown if topic.members]
 
 
 def render_email(
@@ -104,8 +117,12 @@ def render_email(
     *,
     wire_format: Callable[[bytes], bytes] = lambda data: data,
 ) -> DigestEmail:
-    """Render and inline the digest's email once, and cut it into blocks."""
-    view = digest_view(digest, renderer.site)
+    """Render and inline the digest's email once (as far as a mail draws on it), and cut it into blocks."""
+    total = digest.new_count
+    template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
+    subject = subject_line(template, date=digest.date, count=total)
+    digest, topics = mailable(digest, topics)
+    view = dataclasses.replace(digest_view(digest, renderer.site), new_count=total)
     nonce = block_nonce(view, tuple(topics), digest.published_at)
     tokens = Tokens.with_nonce(nonce)
     context = {
@@ -124,8 +141,6 @@ def render_email(
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
-    template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
-    subject = subject_line(template, date=digest.date, count=digest.new_count)
     return DigestEmail(
         subject=subject,
         titles=tuple(paper.title for paper in view.papers),
@@ -133,6 +148,7 @@ def render_email(
         html=_blocks(html, len(digest.papers), topics, tokens, nonce, wire_format, "email.html.j2"),
         text=_blocks(text, len(digest.papers), topics, tokens, nonce, wire_format, "email.txt.j2"),
         tokens=tokens,
+        total=total,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
-from digest.mail.blocks import render_email
+from digest.mail.blocks import mailable, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.signing import dot_stuffs, signer_for
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
@@ -49,9 +49,8 @@ class Mailer:
         self.digest = digest
         self.config = config
         self.email = render_email(digest, renderer, topics, wire_format=wire_format)
-        self.ranking = prepare(
-            [paper_text(p.title, p.abstract) for p in digest.papers], [paper_text(*h) for h in history]
-        )
+        self.shown = mailable(digest, ())[0].papers  # what a mail draws on (the blocks' papers)
+        self.ranking = prepare([paper_text(p.title, p.abstract) for p in self.shown], [paper_text(*h) for h in history])
         self.date = date
         self.wire_format = wire_format
         self.headers = ListHeaders(
@@ -88,7 +87,11 @@ class Mailer:
             return None
         for_you = self.config.email.weekly_for_you if self.digest.weekly else self.config.email.for_you
         # Reasons for as many of the reader's first papers as can reach For you once their filter has spoken.
-        explain = for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
+        cap, beyond = len(self.shown), len(self.digest.papers) - len(self.shown)
+        within = cap if allowed is None else len(allowed) if not beyond else sum(1 for i in allowed if i < cap)
+        if allowed is not None:
+            beyond = len(allowed) - within
+        explain = for_you + cap - within
         ranking = self.ranking.score(profile, explain=explain)
         reader = Reader(
             order=ranking.order,
@@ -98,7 +101,7 @@ class Mailer:
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
             preferences_url=preferences_url(self.config, secret, subscriber),
         )
-        return assemble(self.email, reader, for_you=for_you, allowed=allowed)
+        return assemble(self.email, reader, for_you=for_you, allowed=allowed, beyond=beyond)
 
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""

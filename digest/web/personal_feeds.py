@@ -51,8 +51,8 @@ KEPT_CONTEXTS = FEED_DIGESTS + FEED_WEEKS
 KEPT_FEED_BYTES = 32_000_000
 NOT_FOUND = Response("Not Found", status_code=404, media_type="text/plain")
 #: A digest to rank, how many of its first papers are the reader's, and where each paper was published when that is
-#: not the digest's own page (paper id -> its day's slug and publication time).
-Edition = tuple[Digest, int, dict[int, tuple[str | None, dt.datetime]]]
+#: not the digest's own page (paper id -> its day's slug, publication time and place in that day's digest).
+Edition = tuple[Digest, int, dict[int, tuple[str | None, dt.datetime, int]]]
 GONE = "This feed is closed: its reader unsubscribed. Subscribing again opens it.\n"
 
 
@@ -141,8 +141,8 @@ class PersonalFeeds:
             ranking = self._context(digest).score(profile, explain=for_you)
             for index in ranking.order[:for_you]:
                 paper = digest.papers[index]
-                page, published_at = daily.get(paper.id, (None, digest.published_at))
-                item = FeedItem(paper, digest.slug, published_at, page_slug=page)
+                page, published_at, place = daily.get(paper.id, (None, digest.published_at, index))
+                item = FeedItem(paper, digest.slug, published_at, page_slug=page, index=place)
                 short = summary(paper.title, paper.abstract, paper.details.summary).text
                 items.append((item, short, ranking.reason(index)))
         updated = max((item.published_at for item, _, _ in items), default=subscriber.created_at)
@@ -173,8 +173,8 @@ class PersonalFeeds:
         if not days:
             return
         digest = week_digest(week, days, published_at=max(day.published_at for day in days))
-        placed: dict[int, tuple[str | None, dt.datetime]] = {
-            paper.id: (day.slug, day.published_at) for day in days for paper in day.papers
+        placed: dict[int, tuple[str | None, dt.datetime, int]] = {
+            paper.id: (day.slug, day.published_at, index) for day in days for index, paper in enumerate(day.papers)
         }
         yield digest, self.web.config.email.weekly_for_you, placed
 
