@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -69,18 +68,18 @@ def publish(store: Store, config: Config, *, now: dt.datetime, rebuild: bool = F
     computed here too, and kept: every mail and page of the digest shows the same.
     """
     with store.transaction(exclusive=True):
-        digest = pending_digest(store, now)
-        if digest is not None:
-            digest = dataclasses.replace(digest, id=store.digests.record(digest))
+        pending = pending_digest(store, now)
+        digest_id = store.digests.record(pending) if pending is not None else None
+    del pending  # (a large digest is not held twice while its pages are built)
     renderer = renderer_for(config, store=store, now=now)
     files = build_site(store, renderer, config.site, rebuild=rebuild)
     written = write_site(config.site.dir, files)
-    recorded = store.digests.get(digest.id) if digest is not None else None
+    del files
+    recorded = store.digests.get(digest_id) if digest_id is not None else None
     if recorded is not None:  # as a sender will render it: the same document, inlined once
         render_email(recorded, renderer, topics_of(store, recorded))
-    if digest is not None:
-        log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
-    return PublishResult(digest=digest, written=tuple(written))
+        log.debug("published digest %s: %d new papers", recorded.slug, recorded.new_count)
+    return PublishResult(digest=recorded, written=tuple(written))
 
 
 def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:

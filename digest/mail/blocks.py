@@ -123,7 +123,7 @@ def render_email(
     subject = subject_line(template, date=digest.date, count=total)
     digest, topics = mailable(digest, topics)
     view = dataclasses.replace(digest_view(digest, renderer.site), new_count=total)
-    nonce = block_nonce(view, tuple(topics), digest.published_at)
+    nonce = block_nonce(view, tuple(topics), digest.published_at.isoformat())
     tokens = Tokens.with_nonce(nonce)
     context = {
         "block_nonce": nonce,
