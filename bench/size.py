@@ -28,7 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import digest_command, run_measured
 
 SECRET = "benchmark-secret-key-0123456789abcdefghij"
-SYLLABLES = "ba be bi bo ca ce ci co da de di do fa fe fi ga ge la le li lo ma me mi mo na ne ni no ra re ri ro sa se si so ta te ti to va ve vi".split()
+SYLLABLES = (
+    "ba be bi bo ca ce ci co da de di do fa fe fi ga ge la le li lo ma me mi mo na ne ni no ra re ri ro sa se si so"
+    " ta te ti to va ve vi"
+).split()
 
 
 def vocabulary(size: int, rng: random.Random) -> list[str]:
