@@ -16,7 +16,7 @@ from test_web import Served, start_served
 from digest.store import open_store
 from digest.tokens import make_token, secret_key
 
-from conftest import SECRET
+from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
 from smtp_server import SMTPServer
 
 KEY = secret_key(value=SECRET)
@@ -225,3 +225,46 @@ def test_the_personal_feeds_etag_follows_what_it_is_built_from(served: Served) -
     other = reader(served, "bob@example.org", "--interests", "retrieval")
     bobs = feed_link(httpx.get(link(served, "preferences", other, "bob@example.org")))
     assert bobs and httpx.get(bobs).headers["etag"] != changed.headers["etag"]
+
+
+def test_a_conditional_get_or_a_repeat_builds_no_feed(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed's ETag is known before anything is built; a built feed is kept for the repeats."""
+    import asyncio
+
+    from digest.config import load_config
+    from digest.web.app import WebApp
+    from digest.web.personal_feeds import PersonalFeeds
+
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    project.drop(EXAMPLE_DUMPS[0])
+    assert project.run("run").code == 0
+    assert project.run("subscribers", "add", "ada@example.org", "--interests", "retrieval").code == 0
+    config = load_config(project.config, project.environ)
+    builds: list[int] = []
+    build = PersonalFeeds._build
+
+    def counted(self: PersonalFeeds, *args: object) -> bytes | None:
+        builds.append(1)
+        return build(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PersonalFeeds, "_build", counted)
+    web = WebApp(config, open_store=lambda: open_store(config.database, now=NOW), secret=KEY, send_confirmation=print)
+    with open_store(config.database, now=NOW) as store:
+        ada = store.subscribers.by_email("ada@example.org")
+        assert ada is not None
+        identity = store.profiles.feed_identity(ada.id)
+    url = f"/feed/{make_token(KEY, 'feed', ada.id, identity or '')}"
+
+    async def visits() -> None:
+        transport = httpx.ASGITransport(app=web.application())
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            first = await client.get(url)
+            assert first.status_code == 200 and len(builds) == 1
+            assert (await client.get(url, headers={"if-none-match": first.headers["etag"]})).status_code == 304
+            assert (await client.get(url)).content == first.content
+            assert len(builds) == 1  # neither the conditional GET nor the repeat built it again
+            assert project.run("subscribers", "like", "ada@example.org", TITLE).code == 0
+            again = await client.get(url, headers={"if-none-match": first.headers["etag"]})
+            assert again.status_code == 200 and len(builds) == 2
+
+    asyncio.run(visits())
