@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from typing import Protocol
 from urllib.parse import quote_plus
 
 import jinja2
-import jinja2.ext
-from markupsafe import Markup
 
 from digest.config import EmailConfig, SiteConfig
 from digest.errors import ConfigError
@@ -33,6 +30,7 @@ from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
 from digest.ranking.summarise import SummarySource, summary
 from digest.site.chart import IndexEntry, chart
+from digest.site.markers import BlockMarkers, finalize
 from digest.site.tex import title_text
 
 log = logging.getLogger(__name__)
@@ -177,28 +175,6 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html", ".html.j2", ".xml.j2"))
 
 
-_MARKER = re.compile(r"<!--(/?)digest:([a-z-]+)-->")
-_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-class BlockMarkers(jinja2.ext.Extension):
-    """Writes a template's ``<!--digest:NAME-->`` block markers with the nonce the render is given
-    (``block_nonce``): the markers of the document are then ones no listing text can write (see
-    :mod:`digest.mail.blocks`), while templates, bundled or the user's, keep the plain markers."""
-
-    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
-        return _MARKER.sub(r"<!--\1digest:\2:{{ block_nonce }}-->", source)
-
-
-@jinja2.pass_eval_context
-def _finalize(context: jinja2.nodes.EvalContext, value: object) -> object:
-    """Text templates' escaping: a value is written without control characters or a comment opening, so that
-    nothing it holds reads as a block marker (HTML templates autoescape instead)."""
-    if context.autoescape or not isinstance(value, str) or isinstance(value, Markup):
-        return value
-    return _TEXT_CONTROLS.sub("", value).replace("<!--", "<!-\u200c-")
-
-
 class InlineCache(Protocol):
     """Inlined documents by the SHA-256 of the document before inlining (the same input, the same output)."""
 
@@ -230,7 +206,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             extensions=[BlockMarkers],
-            finalize=_finalize,
+            finalize=finalize,
         )
         self.env.filters["wrap"] = wrap_text
         self.env.filters["long_date"] = long_date
