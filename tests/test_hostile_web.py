@@ -75,7 +75,8 @@ def check_nul_bytes(served: Served) -> None:
         assert removed.status_code == 200
         form = client.get(f"{served.base}subscribe")
         sent = client.post(
-            f"{served.base}subscribe", data={"csrf": csrf_of(form), "email": "nul@example.org", "include": "a\x00i, ml"}
+            f"{served.base}subscribe",
+            data={"csrf": csrf_of(form), "email": "nul@example.org", "interests": "a\x00i, ml"},
         )
         assert sent.status_code == 200 and "Check your inbox" in sent.text
         again = client.get(f"{served.base}subscribe")
@@ -165,7 +166,11 @@ def test_limits_on_terms_and_on_the_votes_listed(served: Served) -> None:
         form = client.get(f"{served.base}subscribe")
         sent = client.post(
             f"{served.base}subscribe",
-            data={"csrf": csrf_of(form), "email": "bob@example.org", "include": ", ".join(f"t{n}" for n in range(31))},
+            data={
+                "csrf": csrf_of(form),
+                "email": "bob@example.org",
+                "interests": ", ".join(f"t{n}" for n in range(31)),
+            },
         )
         assert sent.status_code == 400 and "31 terms, more than 30" in sent.text
     assert served.status_of("bob@example.org") is None

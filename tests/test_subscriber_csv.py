@@ -45,9 +45,8 @@ def test_export_neutralises_formula_cells_and_import_takes_them_back(
     assert result.code == ExitStatus.OK, result.stderr
     assert exported(other) == [{**row, "created_at": row["created_at"]} for row in rows]
     votes = other.run("subscribers", "votes", "=cmd|calc@example.org").lines
-    assert sorted(votes) == sorted(
-        ["like     " + FORMULAS[0] + "  (not in the history)", "like     '=already quoted title  (not in the history)"]
-    )
+    titles = sorted(line.removeprefix("like     ").split("  (", 1)[0] for line in votes)
+    assert titles == sorted([FORMULAS[0], "'=already quoted title"])
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ MAX_ABSTRACT = 10_000
 #: Authors kept per paper (the mail and the pages name three), and characters of a name.
 MAX_AUTHORS = 100
 MAX_AUTHOR = 200
-#: Characters of a summary the source provides (a longer one is dropped).
+#: Characters of a summary the source provides (a longer one is cut: its leading sentences are what is shown).
 MAX_SUMMARY = 2_000
 #: Links kept per paper, and characters of a link (a longer one is dropped).
 MAX_LINKS = 20
@@ -70,7 +70,7 @@ def _problem(paper: Paper) -> str | None:
 def _within(paper: Paper, *, rank: int) -> Paper:
     details = paper.details
     authors = tuple(name[:MAX_AUTHOR] for name in details.authors[:MAX_AUTHORS])
-    summary = details.summary if details.summary is None or len(details.summary) <= MAX_SUMMARY else None
+    summary = details.summary[:MAX_SUMMARY] if details.summary is not None else None
     links = tuple(link for link in paper.links if _fit(link))[:MAX_LINKS]
     if (authors, summary, links, rank) == (details.authors, details.summary, paper.links, paper.rank):
         return paper
