@@ -6,7 +6,6 @@ ranking and HTTP libraries are imported by the steps that use them, not before.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -80,10 +79,10 @@ def publish(
     the store and templates as they are (see :mod:`digest.site.stamp`), it is left alone.
     """
     with store.transaction(exclusive=True):
-        digest = pending_digest(store, now)
-        if digest is not None:
-            digest = dataclasses.replace(digest, id=store.digests.record(digest))
-    if digest is None and not rebuild and not refresh and site_is_current(store, config):
+        pending = pending_digest(store, now)
+        digest_id = store.digests.record(pending) if pending is not None else None
+    del pending  # (a large digest is not held twice while its pages are built)
+    if digest_id is None and not rebuild and not refresh and site_is_current(store, config):
         return PublishResult(digest=None, written=())
     from digest.mail.blocks import render_email
     from digest.ranking.grouping import topics_of
@@ -91,14 +90,13 @@ def publish(
 
     renderer = renderer_for(config, store=store, now=now)
     written = _write_site(store, config, renderer, rebuild=rebuild)
-    recorded = store.digests.get(digest.id) if digest is not None else None
+    recorded = store.digests.get(digest_id) if digest_id is not None else None
     if recorded is not None:  # as a sender will render it: the same document, inlined once
         render_email(recorded, renderer, topics_of(store, recorded))
         keep_digest(store, recorded, now=now)
         prepare_coming_week(store, config, renderer, recorded.id or 0, now)
-    if digest is not None:
-        log.debug("published digest %s: %d new papers", digest.slug, digest.new_count)
-    return PublishResult(digest=digest, written=tuple(written))
+        log.debug("published digest %s: %d new papers", recorded.slug, recorded.new_count)
+    return PublishResult(digest=recorded, written=tuple(written))
 
 
 def _write_site(store: Store, config: Config, renderer: Renderer, *, rebuild: bool = False) -> list[Path]:

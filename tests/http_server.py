@@ -1,4 +1,5 @@
-"""A real HTTP server on a free loopback port, serving listings with ETags, and slow, failing and huge routes."""
+"""A real HTTP server on a free loopback port, serving listings with ETags, and slow, trickling, failing, huge and
+redirecting routes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class Site:
     bodies: dict[str, bytes] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     slow_seconds: float = 3.0
+    trickle_bytes: int = 120  # /trickle: a minute of one byte every half second
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,6 +34,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(self.site.slow_seconds)
             self._send(200, b"[]")
+        elif self.path == "/trickle":
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            try:
+                for _ in range(self.site.trickle_bytes):  # one byte every half second, as long as the client reads
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif self.path.startswith("/redirect?to="):
+            self.send_response(302)
+            self.send_header("location", self.path.removeprefix("/redirect?to="))
+            self.send_header("content-length", "0")
+            self.end_headers()
         elif self.path == "/fail":
             self._send(503, b"down for maintenance")
         elif self.path == "/huge":

@@ -177,3 +177,37 @@ def test_two_workers_share_one_digest_on_postgresql(
     with open_store(postgres_url, now=NOW) as store:
         owners = store.db.execute("SELECT COUNT(DISTINCT claimed_by) FROM deliveries WHERE status = 'sent'")
     assert owners[0][0] == 2  # both workers did part of the work
+
+
+def test_a_delivery_another_worker_finishes_at_the_end_of_a_run_is_not_reported_as_waiting(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent worker sends the last delivery just as this run counts what is left: nothing failed, exit 0."""
+    from digest.mail.queues import DigestQueue
+
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    project.drop(EXAMPLE_DUMPS[1])
+    for address in ("ada@example.org", "bob@example.org"):
+        assert project.run("subscribers", "add", address).code == 0
+    assert project.run("ingest").code == 0 and project.run("publish").code == 0
+    with open_store(f"sqlite:///{project.root / 'digest.db'}", now=NOW) as store:
+        digest_id = store.digests.latest_id()
+        assert digest_id is not None
+        store.ledger.enqueue(digest_id)
+        store.digests.mark_queued(digest_id, now=NOW)
+        store.db.execute(  # bob's mail: being sent by a worker on another host
+            "UPDATE deliveries SET status = 'sending', claimed_by = 'elsewhere:1', claimed_at = ?"
+            " WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'bob@example.org')",
+            (NOW,),
+        )
+    counted = DigestQueue.claimed_by_others
+
+    def finished_meanwhile(self: DigestQueue, worker: str) -> int:
+        found = counted(self, worker)
+        self.ledger.db.execute("UPDATE deliveries SET status = 'sent', claimed_by = NULL WHERE status = 'sending'")
+        return found
+
+    monkeypatch.setattr(DigestQueue, "claimed_by_others", finished_meanwhile)
+    result = project.run("run")
+    assert result.code == 0, result.stderr
+    assert result.stderr == ""

@@ -114,3 +114,56 @@ def test_fetch_ingests_its_listing_at_once_however_young_the_file(project: Proje
     assert json.loads(project.run("status", "--json").stdout)["papers"] == 4
     after = project.run("ingest", "--verbose")
     assert after.code == 0 and after.stdout == "nothing to ingest\n"
+
+
+def test_a_trickling_source_is_abandoned_at_its_deadline(project: Project, http_server: HTTPServer) -> None:
+    import time
+
+    http_server.site.bodies["/daily.json"] = (LISTINGS / "daily_papers_nested.json").read_bytes()
+    with_sources(project, http_server, ("trickle", "/trickle"), ("daily", "/daily.json"), extra=", timeout: 2s")
+    start = time.monotonic()
+    result = project.run("fetch")
+    took = time.monotonic() - start
+    assert result.code == ExitStatus.PARTIAL
+    assert result.stderr.startswith("digest: fetch trickle: no complete answer within 2 s (timeout); nothing written")
+    assert took < 6, took  # not the minute the server would go on for
+    assert inbox(project) == ["daily-20261122T090000Z.json"]
+
+
+def test_redirects_are_followed_only_where_the_source_may_lead(project: Project, http_server: HTTPServer) -> None:
+    http_server.site.bodies["/daily.json"] = (LISTINGS / "daily_papers_nested.json").read_bytes()
+    with_sources(
+        project,
+        http_server,
+        ("moved", "/redirect?to=/daily.json"),  # loopback to loopback: the source's own kind of address
+        ("metadata", "/redirect?to=http://169.254.169.254/latest/meta-data/"),
+        ("private", "/redirect?to=http://10.0.0.1:8080/admin"),
+        ("file", "/redirect?to=file:///etc/passwd"),
+    )
+    result = project.run("fetch")
+    assert result.code == ExitStatus.PARTIAL
+    lines = sorted(result.stderr.splitlines())
+    assert len(lines) == 3, result.stderr
+    assert lines[0].startswith("digest: fetch file: redirected to 'file:///etc/passwd', not an http(s) URL")
+    assert lines[1].startswith(
+        "digest: fetch metadata: redirected to http://169.254.169.254/latest/meta-data/ (a link-local address)"
+    )
+    assert lines[2].startswith("digest: fetch private: redirected to http://10.0.0.1:8080/admin (a private address)")
+    assert inbox(project) == ["moved-20261122T090000Z.json"]
+
+
+def test_a_redirect_from_a_public_source_to_an_internal_address_is_refused() -> None:
+    from digest.listings.sources import FetchError, _redirect, address_kind
+
+    assert address_kind("127.0.0.1") == "loopback" and address_kind("::1") == "loopback"
+    assert address_kind("10.1.2.3") == "private" and address_kind("192.168.1.1") == "private"
+    assert address_kind("169.254.169.254") == "link-local" and address_kind("::ffff:127.0.0.1") == "loopback"
+    assert address_kind("93.184.216.34") == "public" and address_kind("localhost") == "loopback"
+    assert _redirect("https://93.184.216.34/feed", "https://93.184.216.34/feed", "/new") == "https://93.184.216.34/new"
+    for internal in ("http://127.0.0.1:5432/", "http://localhost:8000/", "http://[::1]/", "http://10.0.0.5/"):
+        try:
+            _redirect("https://93.184.216.34/feed", "https://93.184.216.34/feed", internal)
+        except FetchError as exc:
+            assert "address) from a source that is not one; not followed" in str(exc)
+        else:
+            raise AssertionError(f"{internal} followed")

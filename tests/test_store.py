@@ -138,3 +138,27 @@ def test_a_full_disk_and_a_locked_database_say_so(tmp_path: Path) -> None:
     db.close()
     locked = _sqlite_error(sqlite3.OperationalError("database is locked"), "/srv/digest.db")
     assert "locked by another process" in locked.one_line() and "'database'" not in locked.one_line()
+
+
+def test_readers_of_an_older_history_get_distinct_feed_keys_when_it_is_migrated(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.store import migrations
+    from digest.store.backend import connect
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", tuple(m for m in migrations.MIGRATIONS if m.version < 18))
+    monkeypatch.setattr(migrations, "LATEST_VERSION", 17)
+    db = connect(store_url)
+    migrations.migrate(db, now=NOW)
+    for n in range(3):
+        db.execute(
+            "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at)"
+            " VALUES (?, 'active', '', '', ?)",
+            (f"r{n}@example.org", NOW),
+        )
+    db.close()
+    monkeypatch.undo()
+    with open_store(store_url, now=NOW) as store:
+        keys = [row[0] for row in store.db.execute("SELECT feed_key FROM subscribers")]
+        assert len(set(keys)) == 3 and all(keys)
+        assert all(store.profiles.feed_identity(subscriber.id) for subscriber in store.subscribers.iter_all())

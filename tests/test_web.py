@@ -52,16 +52,22 @@ class Served:
 
 @contextlib.contextmanager
 def start_served(
-    root: Path, smtp: SMTPServer, *, web: str = "  subscribe_per_ip: 50\n", smtp_url: str = "", site_url: str = ""
+    root: Path,
+    smtp: SMTPServer,
+    *,
+    web: str = "  subscribe_per_ip: 50\n",
+    smtp_url: str = "",
+    site_url: str = "",
+    database: str = "sqlite:///digest.db",
 ) -> Iterator[Served]:
     """A project with a published digest, and `digest serve` running over it on a free port (at ``site_url``
     when given: the public address a proxy would serve it at)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    project = Project(root / "project", "sqlite:///digest.db")
+    project = Project(root / "project", database)
     project.inbox.mkdir(parents=True)
     project.config.write_text(
-        "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
+        f"timezone: UTC\ninbox: inbox\ndatabase: '{database}'\n"
         f"site:\n  dir: site\n  url: {site_url or base}\n"
         "delivery:\n  outbox: outbox\n  rate: 0\n"
         "web:\n" + web,
@@ -166,7 +172,7 @@ def test_security_headers_and_bounded_bodies(served: Served) -> None:
     csp = page.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp  # no script at all
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"  # tokens never leave for another site
     big = httpx.post(
         served.base + "subscribe", content=b"x" * 100_000, headers={"content-type": "application/x-www-form-urlencoded"}
     )

@@ -30,14 +30,14 @@ def find_subscriber(store: Store, email: str) -> Subscriber:
 
 
 def cmd_subscribers_set(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.subscribers import parse_terms
+    from digest.subscribers import checked_terms
 
     if args.interests is None and args.frequency is None:
         raise UsageError("nothing to change", hint="give --interests TERMS and/or --frequency daily|weekly")
+    interests = checked_terms(args.interests, "--interests") if args.interests is not None else None
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:
         subscriber = find_subscriber(store, args.email)
-        interests = parse_terms(args.interests) if args.interests is not None else None
         store.profiles.update(subscriber.id, interests=interests, frequency=args.frequency)
         _rank_ahead(store, subscriber.id, env)
         updated = store.subscribers.get(subscriber.id)

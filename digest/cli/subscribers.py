@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 
 def cmd_subscribers_add(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.subscribers import normalise_address, parse_terms
+    from digest.subscribers import checked_terms, normalise_address
 
     config = config_from(args, env)
     address = normalise_address(args.email)
+    include, exclude = checked_terms(args.include, "--include"), checked_terms(args.exclude, "--exclude")
+    interests = checked_terms(args.interests, "--interests") if args.interests is not None else None
     now = env.clock()
     secret = signing_key(env, config) if args.pending else None
     with store_for(config, now) as store:
@@ -30,11 +32,10 @@ def cmd_subscribers_add(args: argparse.Namespace, env: Environment) -> ExitStatu
             subscriber, created = store.subscribers.add(
                 address,
                 status="pending" if args.pending else "active",
-                include=parse_terms(args.include),
-                exclude=parse_terms(args.exclude),
+                include=include,
+                exclude=exclude,
                 now=now,
             )
-            interests = parse_terms(args.interests) if args.interests is not None else None
             store.profiles.update(subscriber.id, interests=interests, frequency=args.frequency)
         if args.pending and subscriber.status == "pending":
             send_confirmation_to(config, subscriber, secret, now)

@@ -39,9 +39,18 @@ def title_key(title: str) -> str:
     return _NOT_ALNUM.sub("", folded)
 
 
+# Control characters that are not whitespace (C0, DEL, C1), lone surrogates, the bidirectional embedding,
+# override and isolate controls (they can make a title read as something else) and the two noncharacters.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+
+
 def normalise_whitespace(text: str) -> str:
-    """Runs of any Unicode whitespace become one space; ends are trimmed."""
-    return " ".join(text.split())
+    """Runs of any Unicode whitespace become one space; control characters are dropped; ends are trimmed.
+
+    Every format reads every text of a listing (titles, abstracts, authors, ids) through this, so that no
+    control character, NUL or lone surrogate reaches the history, a page or a mail.
+    """
+    return " ".join(_UNPRINTABLE.sub("", text).split())
 
 
 def join_wrapped(lines: list[str]) -> str:
@@ -71,7 +80,7 @@ def abstract_fingerprint(abstract: str) -> str | None:
 _ARXIV_ID = re.compile(
     r"(?:^|arxiv[:/]|arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:)"
     r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?(?=$|[^\w.])",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # an id is ASCII digits: fullwidth or Arabic-Indic digits name no paper
 )
 
 

@@ -52,8 +52,10 @@ def assemble(
     *,
     for_you: int,
     allowed: Collection[int] | None = None,
+    beyond: int = 0,
 ) -> Assembled:
-    """The reader's HTML and text bodies (in the blocks' wire format); ``allowed`` is their filter's papers."""
+    """The reader's HTML and text bodies (in the blocks' wire format); ``allowed`` is their filter's papers,
+    ``beyond`` how many more of them are past the papers a mail draws on (they count among those left out)."""
     order = [index for index in reader.order if allowed is None or index in allowed]
     top = _cards_within_budget(email.html, order[:for_you])
     rest = set(order[len(top) :])
@@ -61,9 +63,9 @@ def assemble(
     groups = [(number, members) for number, members in groups if members]
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
-    left_out = len(order) - shown
-    html_body = _body(email, email.html, reader, top, kept, left_out, len(order), escape=True)
-    text_body = _body(email, email.text, reader, top, kept, left_out, len(order), escape=False)
+    left_out = len(order) - shown + beyond
+    html_body = _body(email, email.html, reader, top, kept, left_out, len(order) + beyond, escape=True)
+    text_body = _body(email, email.text, reader, top, kept, left_out, len(order) + beyond, escape=False)
     return Assembled(html_body, text_body, shown, left_out)
 
 
@@ -132,9 +134,9 @@ def _body(
     unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
     preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
     vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))
+    head = blocks.head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)
     head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
-    parts = [head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)]
+    parts = [head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))]  # titles last
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()

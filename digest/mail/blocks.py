@@ -8,10 +8,17 @@ comments, folded for SMTP and put in the transport's wire format, so that a
 reader's mail is a join of ready bytes (see :mod:`digest.mail.assemble`). What
 differs per reader (the preheader, each card's reason, the contents' counts,
 the vote, preferences and unsubscribe links) is a token in the blocks.
+
+Listing text is hostile: a title may hold ``<!--digest:tail-->`` or a token.
+The renderer writes every block marker with a nonce (``<!--digest:card:N-->``),
+and the tokens carry it too; the nonce is a hash of everything the templates are
+given, so no text in it can contain it, and the blocks are cut at the nonce'd
+markers only. A paper's text stays in its own card whatever it holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -24,14 +31,14 @@ from digest.site.render import Renderer, digest_view
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800
-_BLOCK = re.compile(r"<!--digest:(?P<name>[a-z-]+)-->\n?(?P<body>.*?)<!--/digest:(?P=name)-->\n?", re.DOTALL)
-_HEAD_END = re.compile(r"<!--digest:head-->\n?")
-_TAIL_START = re.compile(r"<!--digest:tail-->\n?")
+#: A mail draws on the digest's first papers (in its listing's order), this many: a mail shows ten cards and
+#: what fits in 100 KB (a few hundred lines), so more blocks would never be read; the rest is in the archive.
+MAIL_PAPERS = 2000
 
 
 @dataclass(frozen=True, slots=True)
 class Tokens:
-    """The per-reader tokens of a digest's blocks (derived from the digest, so no text can collide)."""
+    """The per-reader tokens of a digest's blocks, carrying the digest's nonce (so no listing text can hold one)."""
 
     preheader: str
     reason: str
@@ -43,14 +50,19 @@ class Tokens:
     counts: str  # "3 new papers": the papers this reader's mail holds
 
     @classmethod
-    def for_digest(cls, digest: Digest) -> Tokens:
-        seed = hashlib.sha256(f"{digest.slug}:{digest.published_at.isoformat()}".encode()).hexdigest()[:16]
+    def with_nonce(cls, nonce: str) -> Tokens:
         return cls(
             *(
-                f"%%{name}-{seed}%%"
+                f"%%{name}-{nonce}%%"
                 for name in ("preheader", "reason", "count", "more", "vote", "unsubscribe", "preferences", "counts")
             )
         )
+
+
+def block_nonce(*given: object) -> str:
+    """A nonce no text among ``given`` can contain: a hash over all of it (a text holding the hash of itself
+    cannot be written). Deterministic, so the same digest gives the same document (and its inlining is kept)."""
+    return hashlib.sha256(repr(given).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,15 @@ class DigestEmail:
     html: Blocks
     text: Blocks
     tokens: Tokens
+    total: int = 0  # papers in the digest; the blocks hold the first MAIL_PAPERS of them
+
+
+def mailable(digest: Digest, topics: Sequence[Topic]) -> tuple[Digest, list[Topic]]:
+    """The digest as far as a mail draws on it (its first :data:`MAIL_PAPERS` papers), and their topics."""
+    if len(digest.papers) <= MAIL_PAPERS:
+        return digest, list(topics)
+    shown = [Topic(topic.label, tuple(i for i in topic.members if i < MAIL_PAPERS)) for topic in topics]
+    return dataclasses.replace(digest, papers=digest.papers[:MAIL_PAPERS]), [topic for topic in shown if topic.members]
 
 
 def render_email(
@@ -96,10 +117,16 @@ def render_email(
     *,
     wire_format: Callable[[bytes], bytes] = lambda data: data,
 ) -> DigestEmail:
-    """Render and inline the digest's email once, and cut it into blocks."""
-    tokens = Tokens.for_digest(digest)
-    view = digest_view(digest, renderer.site)
+    """Render and inline the digest's email once (as far as a mail draws on it), and cut it into blocks."""
+    total = digest.new_count
+    template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
+    subject = subject_line(template, date=digest.date, count=total)
+    digest, topics = mailable(digest, topics)
+    view = dataclasses.replace(digest_view(digest, renderer.site), new_count=total)
+    nonce = block_nonce(view, tuple(topics), digest.published_at.isoformat())
+    tokens = Tokens.with_nonce(nonce)
     context = {
+        "block_nonce": nonce,
         "digest": view,
         "papers": view.papers,
         "topics": topics,
@@ -114,15 +141,14 @@ def render_email(
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
-    template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
-    subject = subject_line(template, date=digest.date, count=digest.new_count)
     return DigestEmail(
         subject=subject,
         titles=tuple(paper.title for paper in view.papers),
         topics=tuple(topics),
-        html=_blocks(html, len(digest.papers), topics, tokens, wire_format, "email.html.j2"),
-        text=_blocks(text, len(digest.papers), topics, tokens, wire_format, "email.txt.j2"),
+        html=_blocks(html, len(digest.papers), topics, tokens, nonce, wire_format, "email.html.j2"),
+        text=_blocks(text, len(digest.papers), topics, tokens, nonce, wire_format, "email.txt.j2"),
         tokens=tokens,
+        total=total,
     )
 
 
@@ -131,23 +157,28 @@ def _blocks(
     papers: int,
     topics: Sequence[Topic],
     tokens: Tokens,
+    nonce: str,
     wire: Callable[[bytes], bytes],
     template: str,
 ) -> Blocks:
     def ready(text: str) -> bytes:
         return wire(fold_long_lines(text, BLOCK_LINE).encode("utf-8")) if text else b""
 
-    head_end, tail_start = _HEAD_END.search(document), _TAIL_START.search(document)
+    block = re.compile(
+        rf"<!--digest:(?P<name>[a-z-]+):{nonce}-->\n?(?P<body>.*?)<!--/digest:(?P=name):{nonce}-->\n?", re.DOTALL
+    )
+    head_end = re.compile(rf"<!--digest:head:{nonce}-->\n?").search(document)
+    tail_start = re.compile(rf"<!--digest:tail:{nonce}-->\n?").search(document)
     if head_end is None or tail_start is None:
         raise _template_error(template, "lacks its <!--digest:head--> or <!--digest:tail--> marker")
     found: dict[str, list[str]] = {}
-    for match in _BLOCK.finditer(document, head_end.end(), tail_start.start()):
+    for match in block.finditer(document, head_end.end(), tail_start.start()):
         found.setdefault(match["name"], []).append(match["body"])
     cards = []
     reason = ""
     for card in found.get("card", []):
-        before, _, rest = card.partition("<!--digest:reason-->")
-        reason, _, after = rest.partition("<!--/digest:reason-->")
+        before, _, rest = card.partition(f"<!--digest:reason:{nonce}-->")
+        reason, _, after = rest.partition(f"<!--/digest:reason:{nonce}-->")
         cards.append((ready(before), ready(after.removeprefix("\n"))))
     reason = reason.removeprefix("\n")
     expected = {"card": papers, "line": papers, "contents": len(topics), "topic": len(topics)}

@@ -228,7 +228,8 @@ def send_queue(
         raise lost[0]
     report.stopped = stop.is_set()
     report.halted = breaker.reason
-    # Others' claims first: one they finish meanwhile is then counted by neither, never as left for a retry.
+    # Another worker's claims first, then all that is open: one it finished in between is neither (counted the
+    # other way round, it would be reported as waiting to be retried when nothing had failed).
     others = queue.claimed_by_others(worker)
     report.left = queue.open_count()
     report.left_with_others = min(others, report.left)

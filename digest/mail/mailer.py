@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
-from digest.mail.blocks import render_email
+from digest.mail.blocks import MAIL_PAPERS, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.signing import dot_stuffs, signer_for
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
@@ -51,6 +51,7 @@ class Mailer:
         self.config = config
         self.email = render_email(digest, renderer, topics, wire_format=wire_format)
         self.ranker = ranker
+        self.cap = min(len(digest.papers), MAIL_PAPERS)  # the papers a mail draws on (the blocks')
         self.date = date
         self.wire_format = wire_format
         self.headers = ListHeaders(
@@ -71,8 +72,17 @@ class Mailer:
         """The reader's order of the digest, with reasons for as many papers as can reach For you once their
         filter has spoken (their rows ready: see :meth:`warm`)."""
         allowed = self.allowed(subscriber)
-        explain = self.for_you + (len(self.digest.papers) - len(allowed) if allowed is not None else 0)
+        within, _ = self.within(allowed)
+        explain = self.for_you + (len(self.digest.papers) - len(within) if within is not None else 0)
         return self.ranker.rank(profile, explain=explain)
+
+    def within(self, allowed: frozenset[int] | None) -> tuple[frozenset[int] | None, int]:
+        """The papers of ``allowed`` (None: all) that a mail draws on (a huge digest's first only), and how many
+        more lie beyond them (they count among those the mail leaves to the archive)."""
+        if self.cap == len(self.digest.papers):
+            return allowed, 0
+        within = frozenset(i for i in (range(self.cap) if allowed is None else allowed) if i < self.cap)
+        return within, (len(self.digest.papers) if allowed is None else len(allowed)) - len(within)
 
     @property
     def for_you(self) -> int:
@@ -104,7 +114,8 @@ class Mailer:
         allowed = self.allowed(subscriber)
         if allowed is not None and not allowed:
             return None
-        for_you = first_unvoted(ranking, self.for_you, allowed)  # (papers they voted for go to Also new)
+        within, beyond = self.within(allowed)
+        for_you = first_unvoted(ranking, self.for_you, within)  # (papers they voted for go to Also new)
         reader = Reader(
             order=ranking.order,
             reasons=ranking.reasons,
@@ -113,7 +124,7 @@ class Mailer:
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
             preferences_url=preferences_url(self.config, secret, subscriber),
         )
-        return assemble(self.email, reader, for_you=for_you, allowed=allowed)
+        return assemble(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
 
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digest.models import Digest, Profile
+from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, term_key, wanted_texts
 from digest.store import Store
@@ -179,14 +179,20 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
 def keep_reader(store: Store, subscriber_id: int, *, now: dt.datetime) -> int:
     """After a reader's votes or interests changed: make the rows their profile now needs for every mail
     queued for them whose ranking is kept (so that the sender need not make them). Returns the rows made."""
-    daily, weekly = store.ranking.waiting_for(subscriber_id)
+    subscriber = store.subscribers.get(subscriber_id)
+    return 0 if subscriber is None else keep_readers(store, [subscriber], now=now)
+
+
+def keep_readers(store: Store, subscribers: Sequence[Subscriber], *, now: dt.datetime) -> int:
+    """:func:`keep_reader` for many readers at once (an import): their profiles are read in one go, and each
+    mail any of them waits for is read once and prepared for all of them."""
+    if not subscribers:
+        return 0
+    daily, weekly = store.ranking.waiting_for([subscriber.id for subscriber in subscribers])
     if not daily and not weekly:
         return 0
-    subscriber = store.subscribers.get(subscriber_id)
-    if subscriber is None:
-        return 0
-    profile = store.profiles.profile(subscriber)
-    if profile.is_empty:
+    profiles = [profile for profile in store.profiles.for_subscribers(subscribers).values() if not profile.is_empty]
+    if not profiles:
         return 0
     made = 0
     editions = [(store.digests.get(digest_id), f"digest:{digest_id}") for digest_id in daily]
@@ -195,7 +201,7 @@ def keep_reader(store: Store, subscriber_id: int, *, now: dt.datetime) -> int:
         if digest is None or HISTORY not in store.ranking.get(scope, [HISTORY]):
             continue  # not kept yet: when it is, every reader's rows are made with it
         unused = np.zeros(len(digest.papers), dtype=np.float32)  # (rows do not depend on the history's scores)
-        made += Ranker(digest, DigestRows.of(digest.papers, unused), scope=scope, now=now).prepare(store, [profile])
+        made += Ranker(digest, DigestRows.of(digest.papers, unused), scope=scope, now=now).prepare(store, profiles)
     return made
 
 

@@ -1,7 +1,8 @@
 """The static web archive and the feeds: built in memory, then written.
 
 ``site.dir`` holds ``index.html``, ``archive/<slug>.html`` (one page per
-digest, and ``archive/week-<date>.html`` per week of weekly mails), ``feed.xml``
+digest, and ``archive/week-<date>.html`` per week of weekly mails; a digest of
+more than 500 papers goes on over ``<slug>-p2.html`` and on), ``feed.xml``
 (RSS 2.0) and ``atom.xml``. Every file is replaced atomically, and only when its
 content changed.
 """
@@ -43,7 +44,8 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
         if rebuild or position < REFRESHED_PAGES or not (site.dir / path).exists():
             digest = store.digests.get(record.id)
             if digest is not None:
-                files[path] = renderer.digest_page(digest, topics_of(store, digest)).encode("utf-8")
+                for slug, page in renderer.digest_pages(digest, topics_of(store, digest)).items():
+                    files[page_path(slug)] = page.encode("utf-8")
     entries = [
         IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
     ]
@@ -63,7 +65,8 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
         if rebuild or position < REFRESHED_WEEKS or not (site.dir / path).exists():
             digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
             topics = week_topics(store, week.week, week.digest_ids, digest)
-            files[path] = renderer.digest_page(digest, topics).encode("utf-8")
+            for page_name, page in renderer.digest_pages(digest, topics).items():
+                files[page_path(page_name)] = page.encode("utf-8")
     files["index.html"] = renderer.index_page(entries, weeks).encode("utf-8")
     feeds = build_feeds(store.digests.feed_items(FEED_ITEMS), site)
     files["feed.xml"] = feeds.rss

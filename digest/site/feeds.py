@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest.config import SiteConfig
-from digest.site.render import archive_url
+from digest.site.render import paper_url
 from digest.site.tex import title_text
 from digest.store.digests import FeedItem
 
@@ -89,7 +89,7 @@ def _generator(items: Sequence[FeedItem], site: SiteConfig, *, self_url: str, se
         entry = feed.add_entry()
         entry.guid(paper_guid(site, paper.id, paper.first_seen_at), permalink=False)
         entry.title(title_text(paper.title))
-        entry.link(href=paper.details.abs_url or f"{archive_url(site, item.digest_slug)}#paper-{paper.id}")
+        entry.link(href=paper.details.abs_url or paper_url(site, item.digest_slug, item.index, paper.id))
         if paper.details.authors:
             if atom:
                 entry.author([{"name": name} for name in paper.details.authors])
@@ -129,7 +129,7 @@ def build_personal_feed(
         entry.id(f"{paper_guid(site, paper.id, paper.first_seen_at)}/{item.digest_slug}")
         entry.title(title_text(paper.title))
         page = item.page_slug or item.digest_slug
-        entry.link(href=paper.details.abs_url or f"{archive_url(site, page)}#paper-{paper.id}")
+        entry.link(href=paper.details.abs_url or paper_url(site, page, item.index, paper.id))
         if paper.details.authors:
             entry.author([{"name": name} for name in paper.details.authors])
         why = f"<p><em>Why: {html.escape(reason)}</em></p>" if reason else ""

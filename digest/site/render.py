@@ -11,6 +11,7 @@ blocks every reader's mail is assembled from).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -29,6 +30,7 @@ from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
 from digest.ranking.summarise import SummarySource, summary
 from digest.site.chart import IndexEntry, chart
+from digest.site.markers import BlockMarkers, finalize
 from digest.site.tex import title_text
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 #: Gmail clips messages above about 102 KB; every email's HTML stays under this.
 EMAIL_HTML_BUDGET = 100_000
 EXCERPT_CHARS = 300
+#: Papers on one archive page; a larger digest's page links to its next pages (``SLUG-p2.html``...).
+PAGE_PAPERS = 500
 TEXT_WIDTH = 72
 #: Links longer than this are left to the archive page (they would break a phone's layout).
 MAX_BADGE_URL = 300
@@ -89,7 +93,17 @@ def archive_url(site: SiteConfig, slug: str) -> str:
     return f"{site.url}archive/{slug}.html"
 
 
-def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
+def page_slug(slug: str, page: int) -> str:
+    """The name of a digest's archive page (numbered from 0): the first is the digest's own."""
+    return slug if page == 0 else f"{slug}-p{page + 1}"
+
+
+def paper_url(site: SiteConfig, slug: str, index: int, paper_id: int) -> str:
+    """A paper's entry in the archive: on the page that holds the digest's paper ``index``."""
+    return f"{archive_url(site, page_slug(slug, index // PAGE_PAPERS))}#paper-{paper_id}"
+
+
+def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str, index: int = 0) -> PaperView:
     cut = excerpt(paper.abstract, EXCERPT_CHARS)
     short = summary(paper.title, paper.abstract, paper.details.summary)
     code = next((link.url for link in paper.links if link.kind == "code" and len(link.url) <= MAX_BADGE_URL), None)
@@ -102,7 +116,7 @@ def paper_view(paper: StoredPaper, *, site: SiteConfig, slug: str) -> PaperView:
         truncated=cut != paper.abstract,
         tldr=short.text,
         tldr_source=short.source,
-        url=f"{archive_url(site, slug)}#paper-{paper.id}",
+        url=paper_url(site, slug, index, paper.id),
         arxiv_url="https://arxiv.org/search/?searchtype=title&query=" + quote_plus(paper.title[:200]),
         abs_url=paper.details.abs_url,
         pdf_url=paper.details.pdf_url,
@@ -127,7 +141,9 @@ def _code_label(url: str) -> str:
     return {"github.com": "GitHub", "gitlab.com": "GitLab", "huggingface.co": "Hugging Face"}.get(host, "Code")
 
 
-def digest_view(digest: Digest, site: SiteConfig) -> DigestView:
+def digest_view(digest: Digest, site: SiteConfig, indexes: Sequence[int] | None = None) -> DigestView:
+    """The digest as the templates see it: with the views of its papers (of those at ``indexes`` only)."""
+    chosen = range(len(digest.papers)) if indexes is None else indexes
     return DigestView(
         title=site.title,
         slug=digest.slug,
@@ -136,7 +152,7 @@ def digest_view(digest: Digest, site: SiteConfig) -> DigestView:
         new_count=digest.new_count,
         seen_before=digest.seen_before,
         dump_dates=digest.dump_dates,
-        papers=tuple(paper_view(paper, site=site, slug=digest.slug) for paper in digest.papers),
+        papers=tuple(paper_view(digest.papers[i], site=site, slug=digest.slug, index=i) for i in chosen),
         archive_url=archive_url(site, digest.slug),
         feed_url=f"{site.url}feed.xml",
         home_url=site.url,
@@ -189,6 +205,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            extensions=[BlockMarkers],
+            finalize=finalize,
         )
         self.env.filters["wrap"] = wrap_text
         self.env.filters["long_date"] = long_date
@@ -223,10 +241,26 @@ class Renderer:
     # -- the archive ---------------------------------------------------------------------
 
     def digest_page(self, digest: Digest, topics: Sequence[Topic]) -> str:
-        """The archive page: every paper in full, grouped by the topics its mail used."""
-        view = digest_view(digest, self.site)
-        groups = [(topic, [view.papers[index] for index in topic.members]) for topic in topics]
-        return self.render("digest.html.j2", digest=view, groups=groups)
+        """The (first) archive page of a digest."""
+        return next(iter(self.digest_pages(digest, topics).values()))
+
+    def digest_pages(self, digest: Digest, topics: Sequence[Topic]) -> dict[str, str]:
+        """The archive pages, by slug: every paper in full, :data:`PAGE_PAPERS` a page in the listing's order,
+        each page's grouped by the topics its mail used; one page unless the digest is larger."""
+        count = max(1, -(-len(digest.papers) // PAGE_PAPERS))
+        links = [(number + 1, f"{page_slug(digest.slug, number)}.html") for number in range(count)]  # relative
+        pages = {}
+        for number in range(count):
+            on_page = range(number * PAGE_PAPERS, min(len(digest.papers), (number + 1) * PAGE_PAPERS))
+            view = digest_view(digest, self.site, on_page)
+            view = dataclasses.replace(view, archive_url=archive_url(self.site, page_slug(digest.slug, number)))
+            by_index = dict(zip(on_page, view.papers, strict=True))
+            groups = [(topic, [by_index[i] for i in topic.members if i in by_index]) for topic in topics]
+            groups = [(topic, papers) for topic, papers in groups if papers]
+            pages[page_slug(digest.slug, number)] = self.render(
+                "digest.html.j2", digest=view, groups=groups, pages=links if count > 1 else [], page=number + 1
+            )
+        return pages
 
     def index_page(self, digests: Sequence[IndexEntry], weeks: Sequence[IndexEntry] = ()) -> str:
         return self.render(

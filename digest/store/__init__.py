@@ -16,6 +16,7 @@ from digest.models import DumpRecord
 from digest.store.backend import Database, connect
 from digest.store.digests import Digests
 from digest.store.history import History, HistoryCounts
+from digest.store.imports import SubscriberImport
 from digest.store.ledger import Ledger
 from digest.store.migrations import migrate
 from digest.store.profiles import Profiles
@@ -45,6 +46,7 @@ class Store:
         self.weeks = Weeks(db)
         self.returned = ReturnedMail(db, self.subscribers)
         self.ranking = RankingRows(db)
+        self.imports = SubscriberImport(db)
 
     def transaction(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """A transaction; ``exclusive`` also queues this writer behind any other."""

@@ -36,6 +36,7 @@ class FeedItem:
     digest_slug: str
     published_at: dt.datetime  # when its digest was published
     page_slug: str | None = None  # the archive page that shows it, when not its digest's (a week not yet queued)
+    index: int = 0  # its place in the digest (or in page_slug's): which of its archive pages holds it
 
 
 class Digests:
@@ -180,11 +181,12 @@ class Digests:
     def feed_items(self, limit: int) -> list[FeedItem]:
         """The most recent papers of published digests, newest first."""
         rows = self.db.execute(
-            f"SELECT {_P_COLUMNS}, d.slug, d.published_at FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id"
-            " JOIN digests d ON d.id = dp.digest_id ORDER BY d.id DESC, dp.position LIMIT ?",
+            f"SELECT {_P_COLUMNS}, d.slug, d.published_at, dp.position FROM digest_papers dp"
+            " JOIN papers p ON p.id = dp.paper_id JOIN digests d ON d.id = dp.digest_id"
+            " ORDER BY d.id DESC, dp.position LIMIT ?",
             (limit,),
         )
-        return [FeedItem(paper_from_row(row[:-2]), str(row[-2]), row[-1]) for row in rows]
+        return [FeedItem(paper_from_row(row[:-3]), str(row[-3]), row[-2], index=int(row[-1]) - 1) for row in rows]
 
     def to_send(self) -> list[int]:
         """Digests with work for a sender, oldest first: never queued, or with open deliveries."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from digest.models import Frequency, PaperRef, Profile, Subscriber, VotedPaper, VoteKind
 from digest.store.backend import Database
+from digest.store.subscribers import new_feed_key
 from digest.store.weekly import WeeklyMails
 from digest.subscribers import parse_terms, terms_text
 
@@ -35,12 +35,16 @@ class Profiles:
     ) -> None:
         """Change what is given; what is None stays."""
         if interests is not None:
-            self.db.execute("UPDATE subscribers SET interests = ? WHERE id = ?", (terms_text(interests), subscriber_id))
+            self.db.execute(
+                "UPDATE subscribers SET interests = ?, profile_version = profile_version + 1 WHERE id = ?",
+                (terms_text(interests), subscriber_id),
+            )
         if frequency is not None:
             # Exclusive: a day's send queueing this reader, or a week's mails being queued, waits (or is waited for).
             with self.db.transaction(exclusive=True):
                 rows = self.db.execute(
-                    "UPDATE subscribers SET frequency = ? WHERE id = ? AND frequency <> ? RETURNING id",
+                    "UPDATE subscribers SET frequency = ?, profile_version = profile_version + 1"
+                    " WHERE id = ? AND frequency <> ? RETURNING id",
                     (frequency, subscriber_id, frequency),
                 )
                 if rows:
@@ -120,6 +124,7 @@ class Profiles:
             " created_at = excluded.created_at",
             (subscriber_id, key, kind, paper.paper_id, paper.arxiv_id, paper.title, paper.abstract, now),
         )
+        self.touched(subscriber_id)
         return True
 
     def unvote(self, subscriber_id: int, key: str) -> str | None:
@@ -127,7 +132,13 @@ class Profiles:
         rows = self.db.execute(
             "DELETE FROM votes WHERE subscriber_id = ? AND paper_key = ? RETURNING kind", (subscriber_id, key)
         )
+        if rows:
+            self.touched(subscriber_id)
         return str(rows[0][0]) if rows else None
+
+    def touched(self, subscriber_id: int) -> None:
+        """The reader's profile changed: what is built from it (their feed) is to be built again."""
+        self.db.execute("UPDATE subscribers SET profile_version = profile_version + 1 WHERE id = ?", (subscriber_id,))
 
     def kind_of(self, subscriber_id: int, key: str) -> VoteKind | None:
         rows = self.db.execute("SELECT kind FROM votes WHERE subscriber_id = ? AND paper_key = ?", (subscriber_id, key))
@@ -148,6 +159,20 @@ class Profiles:
                 created_at=created,
             )
             for key, kind, paper_id, arxiv, title, abstract, created in rows
+        ]
+
+    def recent_votes(self, subscriber_id: int, kind: VoteKind, limit: int) -> list[Vote]:
+        """A subscriber's ``limit`` most recent votes of one kind, newest first."""
+        rows = self.db.execute(
+            "SELECT paper_key, kind, paper_id, arxiv_id, title, abstract, created_at FROM votes"
+            " WHERE subscriber_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (subscriber_id, kind, limit),
+        )
+        return [
+            Vote(
+                str(key), kind, VotedPaper(str(title), str(abstract), None if pid is None else int(pid), arxiv), created
+            )
+            for key, kind, pid, arxiv, title, abstract, created in rows
         ]
 
     def vote_counts(self, subscriber_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -203,12 +228,10 @@ class Profiles:
     def profile(self, subscriber: Subscriber) -> Profile:
         return self.for_subscribers([subscriber])[subscriber.id]
 
-    def feed_key(self, subscriber_id: int, *, renew: bool = False) -> str:
-        """The key in a reader's personal feed URL; made on first use, and anew (revoking the old URL) on ``renew``."""
-        rows = self.db.execute("SELECT feed_key FROM subscribers WHERE id = ?", (subscriber_id,))
-        if rows and rows[0][0] and not renew:
-            return str(rows[0][0])
-        key = secrets.token_urlsafe(12)
+    def renew_feed_key(self, subscriber_id: int) -> str:
+        """A new key for the reader's personal feed URL, revoking the old URL (a POST's work, never a page view's:
+        the key is made with the reader)."""
+        key = new_feed_key()
         self.db.execute("UPDATE subscribers SET feed_key = ? WHERE id = ?", (key, subscriber_id))
         return key
 
@@ -246,6 +269,16 @@ class Profiles:
             "SELECT DISTINCT interests FROM subscribers WHERE status = 'active' AND interests <> '' ORDER BY interests"
         )
         return sorted({terms for (text,) in rows if (terms := parse_terms(str(text)))})
+
+    def feed_state(self, subscriber_id: int) -> tuple[object, ...] | None:
+        """What a reader's personal feed is built from, in one cheap query (its ETag is made of it): the reader's
+        status, frequency, profile version and feed key, and the newest digest, week and listing."""
+        rows = self.db.execute(
+            "SELECT status, frequency, profile_version, feed_key, (SELECT MAX(id) FROM digests),"
+            " (SELECT MAX(week) FROM weeks), (SELECT MAX(id) FROM dumps) FROM subscribers WHERE id = ?",
+            (subscriber_id,),
+        )
+        return tuple(rows[0]) if rows else None
 
     def recent_texts(self, limit: int) -> list[tuple[str, str]]:
         """Title and abstract of the history's ``limit`` most recent papers (what ranking fits its IDF on)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from digest.store.backend import Database
 
@@ -81,20 +81,35 @@ class RankingRows:
         open_ids = {int(part) for (digests,) in taken for part in str(digests).split(",")}
         return sorted(int(row[0]) for row in held if int(row[0]) not in open_ids)
 
-    def waiting_for(self, subscriber_id: int) -> tuple[list[int], list[tuple[dt.date, tuple[int, ...]]]]:
-        """What may yet be sent to a reader: daily digests (queued for them, not queued for anyone yet, or the
-        latest, which a newcomer gets), and weekly mails queued for them (their week and digest ids)."""
-        daily = self.db.execute(
-            "SELECT digest_id FROM deliveries WHERE subscriber_id = ? AND status IN ('queued', 'sending')"
-            " UNION SELECT id FROM digests WHERE queued_at IS NULL OR id = (SELECT MAX(id) FROM digests)"
-            " ORDER BY 1",
-            (subscriber_id,),
-        )
-        weekly = self.db.execute(
-            "SELECT week, digests FROM weekly_mails WHERE subscriber_id = ? AND status IN ('queued', 'sending')"
-            " AND digests <> '' ORDER BY week",
-            (subscriber_id,),
-        )
-        return [int(row[0]) for row in daily], [
-            (week, tuple(int(part) for part in str(digests).split(","))) for week, digests in weekly
+    def waiting_for(self, subscriber_ids: Sequence[int]) -> tuple[list[int], list[tuple[dt.date, tuple[int, ...]]]]:
+        """What may yet be sent to any of these readers: daily digests (queued for them, not queued for anyone yet,
+        or the latest, which a newcomer gets), and weekly mails queued for them (their week and digest ids)."""
+        daily = {
+            int(row[0])
+            for row in self.db.execute(
+                "SELECT id FROM digests WHERE queued_at IS NULL OR id = (SELECT MAX(id) FROM digests)"
+            )
+        }
+        weekly: set[tuple[dt.date, str]] = set()
+        for start in range(0, len(subscriber_ids), 500):
+            chunk = list(subscriber_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            daily.update(
+                int(row[0])
+                for row in self.db.execute(
+                    f"SELECT DISTINCT digest_id FROM deliveries WHERE subscriber_id IN ({marks})"
+                    " AND status IN ('queued', 'sending')",
+                    chunk,
+                )
+            )
+            weekly.update(
+                (row[0], str(row[1]))
+                for row in self.db.execute(
+                    f"SELECT DISTINCT week, digests FROM weekly_mails WHERE subscriber_id IN ({marks})"
+                    " AND status IN ('queued', 'sending') AND digests <> ''",
+                    chunk,
+                )
+            )
+        return sorted(daily), [
+            (week, tuple(int(part) for part in digests.split(","))) for week, digests in sorted(weekly)
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterator, Sequence
 
 from digest.models import Subscriber, SubscriberStatus
@@ -30,6 +31,11 @@ def subscriber_from_row(row: Sequence[object]) -> Subscriber:
         confirmed_at=confirmed,  # type: ignore[arg-type]
         unsubscribed_at=unsubscribed,  # type: ignore[arg-type]
     )
+
+
+def new_feed_key() -> str:
+    """The key in a reader's personal feed URL: made with the reader, anew when they revoke the URL."""
+    return secrets.token_urlsafe(12)
 
 
 #: Why a delivery that waited was not sent after all.
@@ -69,9 +75,9 @@ class Subscribers:
         confirmed = now if status == "active" else None
         if existing is None:
             self.db.execute(
-                "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (email, status, terms_text(include), terms_text(exclude), now, confirmed),
+                "INSERT INTO subscribers (email, status, include_terms, exclude_terms, created_at, confirmed_at,"
+                " feed_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (email, status, terms_text(include), terms_text(exclude), now, confirmed, new_feed_key()),
             )
             created = True
         else:

@@ -29,7 +29,7 @@ from digest.store import Store
 from digest.web.context import WebContext
 from digest.web.personal_feeds import PersonalFeeds
 from digest.web.preferences import PreferencePages
-from digest.web.security import BodyLimit
+from digest.web.security import BodyLimit, OriginCheck
 from digest.web.static import SitePages
 from digest.web.subscriptions import ConfirmationMailer, SubscriptionPages
 from digest.web.votes import VotePages
@@ -58,7 +58,7 @@ class WebApp(WebContext):
             *PersonalFeeds(self).routes(),
             *SitePages(self).routes(),  # the site last
         ]
-        return BodyLimit(Starlette(routes=routes), self.config.web.max_body)
+        return BodyLimit(OriginCheck(Starlette(routes=routes), self.config.site.url), self.config.web.max_body)
 
 
 def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:

@@ -7,6 +7,7 @@ and assembles their routes into the application. This module imports no page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -56,10 +57,11 @@ class WebContext:
             html, status_code=status, headers={**SECURITY_HEADERS, "cache-control": "no-store", **(headers or {})}
         )
 
-    def form_page(self, template: str, *, cookie_path: str, status: int = 200, **context: Any) -> Response:
-        """A page with a form that changes something: its CSRF field, and the cookie that field is tied to."""
-        cookie, field = csrf_pair(self.secret, time.time())
-        response = self.page(template, status=status, csrf=field, **context)
+    def form_page(self, template: str, *, cookie_path: str, action: str, status: int = 200, **context: Any) -> Response:
+        """A page with a form that changes something (posted to ``action``, a path): its CSRF field, bound to that
+        action, and the cookie that field is tied to."""
+        cookie, field = csrf_pair(self.secret, time.time(), action)
+        response = self.page(template, status=status, csrf=field, action=action, **context)
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -72,10 +74,14 @@ class WebContext:
         return response
 
     def csrf_ok(self, request: Request, form: Mapping[str, object]) -> bool:
-        """Whether a POST carries the CSRF field of a page this site gave the same browser."""
+        """Whether a POST carries the CSRF field this site gave the same browser, on the page whose form posts here."""
         field = form.get("csrf")
         return csrf_valid(
-            self.secret, request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None, time.time()
+            self.secret,
+            request.cookies.get(CSRF_COOKIE),
+            field if isinstance(field, str) else None,
+            time.time(),
+            request.url.path,
         )
 
     def form_cookie_note(self, request: Request) -> str:
@@ -112,12 +118,21 @@ class WebContext:
 
 
 async def read_form(request: Request) -> dict[str, str]:
+    """A POST's fields (urlencoded or multipart), control characters (a NUL...) dropped at the edge."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return {key: field_text(value) for key, value in form.items() if isinstance(value, str)}
     body = await request.body()
-    return {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    return {key: field_text(values[0]) for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def field_text(value: object) -> str:
+    """A form field's text without control characters (line breaks and tabs stay); "" for a file or nothing."""
+    return _CONTROLS.sub("", value) if isinstance(value, str) else ""
 
 
 async def in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

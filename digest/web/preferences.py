@@ -5,6 +5,10 @@ no password); a bad, altered or old-key token gets the same 400 page as any bad
 link, before anything is read about anyone. A GET only shows; every change is a
 POST carrying the page's CSRF field, takes effect from the next mail, and the
 page then says what changed.
+
+A GET writes nothing, not even a feed key (that is made with the reader). Interest terms past
+the limit are refused with what is too long; the most recent votes are listed, with how many
+more there are; a reader who left is told so, and offered to come back.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from starlette.routing import Route
 from digest.models import Frequency, Subscriber
 from digest.ranking.kept import keep_reader
 from digest.store.profiles import Vote
-from digest.subscribers import parse_terms, terms_text
+from digest.subscribers import MAX_TERMS_TEXT, TermsError, checked_terms, terms_text
 from digest.tokens import make_token
 from digest.web.context import WebContext, in_thread, read_form
 from digest.web.personal_feeds import feed_url
@@ -28,15 +32,18 @@ from digest.weekly import DAYS_FULL
 if TYPE_CHECKING:
     from digest.config import Config
 
-MAX_INTERESTS = 500  # characters of the interests field
 NOTHING_CHANGED = "Nothing changed."
+#: Votes of each kind the page lists (the most recent); it says how many more there are.
+VOTES_SHOWN = 100
 
 
 @dataclass(frozen=True, slots=True)
 class Shown:
     subscriber: Subscriber
-    votes: list[Vote]
-    feed_url: str
+    likes: list[Vote]
+    dislikes: list[Vote]
+    counts: tuple[int, int]  # all likes, all dislikes
+    feed_url: str | None  # None: the reader has no feed key (made by a POST)
 
 
 class PreferencePages:
@@ -54,54 +61,69 @@ class PreferencePages:
             return self.web.bad_link()
         done: list[str] = []
         changed = False
+        status = 200
         if request.method == "POST":
             form = await read_form(request)
             if not self.web.csrf_ok(request, form):
                 done = ["The page had expired, so nothing was changed. Please make your change again."]
                 done[0] += self.web.form_cookie_note(request)
             else:
-                done = await in_thread(self._change, subscriber_id, form)
-                changed = done != [NOTHING_CHANGED]
+                done, status = await in_thread(self._change, subscriber_id, form)
+                changed = status == 200 and done != [NOTHING_CHANGED]
         shown = await in_thread(self._load, subscriber_id)
         if shown is None:
             return self.web.bad_link()
-        return self._page(token, shown, done, changed=changed)
+        return self._page(token, shown, done, changed=changed, status=status)
 
     def _load(self, subscriber_id: int) -> Shown | None:
         store = self.web.store()
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is None:
             return None
-        store.profiles.feed_key(subscriber_id)  # made on first visit
         identity = store.profiles.feed_identity(subscriber_id)
-        assert identity is not None
-        return Shown(subscriber, store.profiles.votes(subscriber_id), feed_url(self.web, subscriber_id, identity))
+        return Shown(
+            subscriber,
+            store.profiles.recent_votes(subscriber_id, "like", VOTES_SHOWN),
+            store.profiles.recent_votes(subscriber_id, "dislike", VOTES_SHOWN),
+            store.profiles.vote_counts([subscriber_id]).get(subscriber_id, (0, 0)),
+            feed_url(self.web, subscriber_id, identity) if identity is not None else None,
+        )
 
-    def _change(self, subscriber_id: int, form: dict[str, str]) -> list[str]:
-        """Apply one form's change; say what changed, in sentences."""
+    def _change(self, subscriber_id: int, form: dict[str, str]) -> tuple[list[str], int]:
+        """Apply one form's change; say what changed, in sentences (and the page's status)."""
         store = self.web.store()
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is None:
-            return []
+            return [], 200
+        if form.get("action") == "resubscribe":
+            if subscriber.status == "active":
+                return ["You are subscribed already."], 200
+            store.subscribers.set_status(subscriber_id, "active", now=self.web.clock())
+            return ["Welcome back: you are subscribed again, from the next digest on."], 200
+        if subscriber.status != "active":
+            return ["You are not subscribed, so nothing was changed."], 200
         if form.get("action") == "revoke-feed":
-            store.profiles.feed_key(subscriber_id, renew=True)
-            return ["Your old feed address no longer works; the new one is below."]
+            store.profiles.renew_feed_key(subscriber_id)
+            return ["Your old feed address no longer works; the new one is below."], 200
         if form.get("action") == "remove-filter" and form.get("filter") in ("include", "exclude"):
             which = form["filter"]
             if not (subscriber.include if which == "include" else subscriber.exclude):
-                return [NOTHING_CHANGED]
+                return [NOTHING_CHANGED], 200
             store.subscribers.clear_filter(subscriber_id, which)
             return [
                 "Your mail no longer leaves out papers outside your topics."
                 if which == "include"
                 else "Your mail no longer leaves out papers on the topics you had excluded."
-            ]
+            ], 200
         if form.get("action") == "remove":
             key = form.get("vote", "")
             kind = store.profiles.unvote(subscriber_id, key[:600])
-            return [f"Removed from your {'likes' if kind == 'like' else 'dislikes'}."] if kind else []
+            return ([f"Removed from your {'likes' if kind == 'like' else 'dislikes'}."] if kind else []), 200
+        try:
+            interests = checked_terms(form.get("interests", ""))
+        except TermsError as exc:
+            return [f"Nothing was changed: your {exc.message} ({exc.hint})."], 400
         said = []
-        interests = parse_terms(form.get("interests", "")[:MAX_INTERESTS])
         frequency: Frequency = "weekly" if form.get("frequency") == "weekly" else "daily"
         if interests != subscriber.interests:
             store.profiles.update(subscriber_id, interests=interests)
@@ -112,27 +134,32 @@ class PreferencePages:
         if frequency != subscriber.frequency:
             store.profiles.update(subscriber_id, frequency=frequency)
             said.append(f"You now get the digest {'once a week' if frequency == 'weekly' else 'every day'}.")
-        return said or [NOTHING_CHANGED]
+        return (said or [NOTHING_CHANGED]), 200
 
-    def _page(self, token: str, shown: Shown, done: list[str], *, changed: bool) -> Response:
+    def _page(self, token: str, shown: Shown, done: list[str], *, changed: bool, status: int = 200) -> Response:
         subscriber = shown.subscriber
         unsubscribe = make_token(self.web.secret, "unsubscribe", subscriber.id, subscriber.email)
+        likes, dislikes = shown.counts
         return self.web.form_page(
             "preferences.html.j2",
             cookie_path="/preferences/",
             action=f"/preferences/{token}",
+            status=status,
             done=done,
             changed=changed,
             include=terms_text(subscriber.include),
             exclude=terms_text(subscriber.exclude),
             interests=terms_text(subscriber.interests),
             frequency=subscriber.frequency,
-            likes=[vote for vote in shown.votes if vote.kind == "like"],
-            dislikes=[vote for vote in shown.votes if vote.kind == "dislike"],
+            likes=shown.likes,
+            dislikes=shown.dislikes,
+            more_likes=likes - len(shown.likes),
+            more_dislikes=dislikes - len(shown.dislikes),
             unsubscribe_url=f"/unsubscribe/{unsubscribe}",
             feed_url=shown.feed_url,
             active=subscriber.status == "active",
             weekly_note=weekly_note(self.web.config),
+            max_interests=MAX_TERMS_TEXT,
         )
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,7 +25,9 @@ SECURITY_HEADERS = {
         " frame-ancestors 'none'; base-uri 'none'"
     ),
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",  # tokens live in URLs: never leak them onwards
+    # Tokens live in URLs: never sent to another site. (Not "no-referrer": a browser then sends "Origin: null"
+    # with the site's own forms, and the Origin check below could not tell them from a forged one.)
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
@@ -97,20 +100,57 @@ def _sign(key: bytes, text: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def csrf_pair(key: bytes, now: float) -> tuple[str, str]:
-    """(cookie value, form field): the field signs the cookie's nonce and the time."""
+def csrf_pair(key: bytes, now: float, binding: str) -> tuple[str, str]:
+    """(cookie value, form field): the field signs the cookie's nonce, the time and what the form is bound to
+    (its action: the page's own path, token included), so that it is good for that one page and no other."""
     nonce = secrets.token_urlsafe(18)
     stamp = str(int(now))
-    return nonce, f"{stamp}.{_sign(key, f'{nonce}:{stamp}')}"
+    return nonce, f"{stamp}.{_sign(key, f'{nonce}:{stamp}:{binding}')}"
 
 
-def csrf_valid(key: bytes, cookie: str | None, field: str | None, now: float) -> bool:
+def csrf_valid(key: bytes, cookie: str | None, field: str | None, now: float, binding: str) -> bool:
     if not cookie or not field or "." not in field:
         return False
     stamp, _, signature = field.partition(".")
     if not _STAMP.fullmatch(stamp) or now - int(stamp) > CSRF_MAX_AGE:
         return False
-    return hmac.compare_digest(_sign(key, f"{cookie}:{stamp}"), signature)
+    return hmac.compare_digest(_sign(key, f"{cookie}:{stamp}:{binding}"), signature)
+
+
+def site_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, as a browser writes it in an Origin header."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+class OriginCheck:
+    """Refuse (403) a POST whose Origin header, when it has one, is not the site's: a form sent from another site.
+
+    One-click unsubscribe (RFC 8058) is exempt: mail providers post it from their own servers.
+    """
+
+    def __init__(self, app: ASGIApp, site_url: str, exempt: tuple[str, ...] = ("/unsubscribe/",)) -> None:
+        self.app = app
+        self.origin = site_origin(site_url)
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope["path"].startswith(self.exempt):
+            origin = dict(scope.get("headers") or []).get(b"origin")
+            if origin is not None and origin.decode("latin-1").rstrip("/").lower() != self.origin.lower():
+                await foreign_origin()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def foreign_origin() -> Response:
+    return Response(
+        "This form was sent from another site; nothing was changed.\n", status_code=403, headers=SECURITY_HEADERS
+    )
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -25,9 +25,9 @@ from starlette.routing import Route
 
 from digest.errors import DigestError
 from digest.store import Store
-from digest.subscribers import AddressError, normalise_address, parse_terms
+from digest.subscribers import AddressError, TermsError, checked_terms, normalise_address
 from digest.tokens import make_token
-from digest.web.context import WebContext, in_thread, read_form
+from digest.web.context import WebContext, field_text, in_thread, read_form
 from digest.web.security import RateLimiter, client_address
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SubscriptionPages:
 
     def subscribe_form(self, *, error: str | None = None, email: str = "", status: int = 200) -> Response:
         return self.web.form_page(
-            "subscribe.html.j2", cookie_path="/subscribe", status=status, error=error, email=email
+            "subscribe.html.j2", cookie_path="/subscribe", action="/subscribe", status=status, error=error, email=email
         )
 
     async def subscribe(self, request: Request) -> Response:
@@ -119,9 +119,7 @@ class SubscriptionPages:
         if not self.web.csrf_ok(request, form):
             expired = "The form had expired. Please send it again." + self.web.form_cookie_note(request)
             return self.subscribe_form(status=400, error=expired)
-        raw_email = form.get("email")
-        raw_terms = form.get("interests")
-        email_text = raw_email if isinstance(raw_email, str) else ""
+        email_text, raw_terms = field_text(form.get("email")), field_text(form.get("interests"))
         try:
             address = normalise_address(email_text[:320])
         except AddressError:
@@ -135,7 +133,10 @@ class SubscriptionPages:
                 title="Too many requests",
                 text="Please wait a while before trying again.",
             )
-        interests = parse_terms(raw_terms[:500] if isinstance(raw_terms, str) else None)
+        try:
+            interests = checked_terms(raw_terms, "your interests")
+        except TermsError as exc:
+            return self.subscribe_form(status=400, email=address, error=f"Please shorten {exc.message}.")
         if self.per_address.allow(address):
             self.mailer.submit(address, interests)
         # The same answer, after the same work, whether the address was new, pending, active or rate-limited.

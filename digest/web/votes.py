@@ -11,6 +11,7 @@ not hold, gets a 400 page.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -24,7 +25,9 @@ from digest.web.context import WebContext, in_thread, read_form
 
 DIRECTIONS: dict[str, VoteKind] = {"more": "like", "less": "dislike"}
 CHOICES = ("like", "dislike", "none")
-MAX_PAPER_ID = 10**15
+#: A paper id in a vote link: ASCII digits, no leading zero, bounded (superscript, circled, Arabic-Indic or
+#: fullwidth digits name no paper).
+_PAPER_ID = re.compile(r"[1-9][0-9]{0,14}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class VotePages:
         token, paper_text, direction = (request.path_params[name] for name in ("token", "paper", "direction"))
         kind = DIRECTIONS.get(direction)
         subscriber_id = await self.web.verified("vote", token)
-        if kind is None or subscriber_id is None or not paper_text.isdigit() or int(paper_text) > MAX_PAPER_ID:
+        if kind is None or subscriber_id is None or not _PAPER_ID.fullmatch(paper_text):
             return self.web.bad_link()
         paper, current = await in_thread(self._paper_and_vote, subscriber_id, int(paper_text))
         if paper is None:

@@ -2,13 +2,15 @@
 
 :func:`parse_listing` tells the format by the content, never by the file's name:
 JSON (a daily-papers listing), XML (an RSS or Atom feed), or else the text of a
-listing page (a dump).
+listing page (a dump). Whatever the format, a listing's papers are held within
+the bounds of :mod:`~digest.listings.formats.bounds`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from digest.listings.formats.bounds import bounded
 from digest.listings.formats.daily_papers import parse_daily_papers
 from digest.listings.formats.feeds import parse_feed
 from digest.listings.formats.text import content_hash, decode, parse_text
@@ -37,7 +39,7 @@ def parse_decoded(text: str, data: bytes, *, today: dt.date) -> Dump:
     sha256 = content_hash(text)
     kind = detect(text)
     if kind == "json":
-        return parse_daily_papers(text, sha256=sha256)
+        return bounded(parse_daily_papers(text, sha256=sha256))
     if kind == "feed":
-        return parse_feed(data, sha256=sha256)  # the bytes: XML names its own encoding
-    return parse_text(text, today=today)
+        return bounded(parse_feed(data, sha256=sha256))  # the bytes: XML names its own encoding
+    return bounded(parse_text(text, today=today))

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from digest.errors import DumpError
+from digest.listings.formats.bounds import check_count
 from digest.listings.formats.links import find_links
 from digest.listings.identity import arxiv_id, normalise_whitespace
 from digest.models import Dump, Link, Paper, PaperDetails
@@ -28,6 +29,7 @@ def parse_daily_papers(text: str, *, sha256: str) -> Dump:
         reason = f"not valid JSON ({exc.msg}, column {exc.colno}); the file may be cut short"
         raise DumpError(reason, line=exc.lineno) from None
     items = _items(data)
+    check_count(len(items))
     papers: list[Paper] = []
     skipped: list[str] = []
     dates: Counter[dt.date] = Counter()

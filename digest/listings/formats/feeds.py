@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from digest.errors import DumpError
+from digest.listings.formats.bounds import check_count
 from digest.listings.formats.links import find_links
 from digest.listings.identity import arxiv_id, normalise_whitespace
 from digest.models import Dump, Paper, PaperDetails
@@ -32,6 +33,7 @@ def parse_feed(data: bytes, *, sha256: str) -> Dump:
         problem = feed.get("bozo_exception")
         reason = f"not a readable feed ({problem})" if feed.get("bozo") else "a feed with no entries"
         raise DumpError(reason)
+    check_count(len(feed.entries))
     papers: list[Paper] = []
     skipped: list[str] = []
     dates: list[dt.date] = []
