@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import socket
 import statistics
 import subprocess
 import sys
@@ -62,3 +64,30 @@ def run_measured(args: Sequence[str], *, cwd: Path | None = None, env: dict[str,
 
 def median_wall(args: Sequence[str], repeat: int) -> float:
     return statistics.median(run_measured(args).wall for _ in range(repeat))
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def publish_examples(folder: Path, port: int, now: dt.datetime) -> Path:
+    """A SQLite project in *folder* whose site is served on *port*, the example dumps published; its config path."""
+    from digest.config import load_config
+    from digest.listings.ingest import IngestContext, ingest_paths
+    from digest.pipeline import publish
+    from digest.store import open_store
+
+    (folder / "schedule.yaml").write_text(
+        "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
+        f"site: {{url: 'http://127.0.0.1:{port}/', dir: site}}\n"
+    )
+    config = load_config(folder / "schedule.yaml", {})
+    with open_store(config.database, now=now) as store:
+        for index, dump in enumerate(sorted((ROOT / "examples" / "dumps").glob("*.txt"))):
+            day = now + dt.timedelta(seconds=index)
+            ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=day))
+            publish(store, config, now=day)
+    return folder / "schedule.yaml"

@@ -18,7 +18,6 @@ import concurrent.futures
 import datetime as dt
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,36 +29,20 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digest.config import load_config
-from digest.listings.ingest import IngestContext, ingest_paths
-from digest.pipeline import publish
 from digest.store import open_store
 from digest.tokens import make_token, secret_key
 
-from _common import ROOT, digest_command
+from _common import digest_command, free_port, publish_examples
 
 SECRET = "benchmark-secret-key-0123456789abcdefghij"
 LIKED = "PROP: Pre-training with Representative Words Prediction for Ad-hoc Retrieval"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def prepare(folder: Path, port: int) -> str:
     """A published project and one reader with a profile; the path of their personal feed."""
     now = dt.datetime.now(dt.UTC)
-    (folder / "schedule.yaml").write_text(
-        "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
-        f"site: {{url: 'http://127.0.0.1:{port}/', dir: site}}\n"
-    )
-    config = load_config(folder / "schedule.yaml", {})
+    config = load_config(publish_examples(folder, port, now), {})
     with open_store(config.database, now=now) as store:
-        for index, dump in enumerate(sorted((ROOT / "examples" / "dumps").glob("*.txt"))):
-            day = now + dt.timedelta(seconds=index)
-            ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=day))
-            publish(store, config, now=day)
         reader, _ = store.subscribers.add("reader@example.org", status="active", now=now)
         store.profiles.update(reader.id, interests=("retrieval", "speech"))
         identity = store.profiles.feed_identity(reader.id)

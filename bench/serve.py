@@ -23,12 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digest.config import load_config
-from digest.listings.ingest import IngestContext, ingest_paths
-from digest.pipeline import publish
 from digest.store import open_store
 from digest.tokens import make_token, secret_key
 
-from _common import ROOT, digest_command
+from _common import digest_command, free_port, publish_examples
 
 SECRET = "benchmark-secret-key-0123456789abcdefghij"
 POST_SCRIPT = """wrk.method = "POST"
@@ -37,27 +35,13 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def prepare(folder: Path, port: int) -> str:
     """A published project; returns one subscriber's unsubscribe path."""
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
-    (folder / "schedule.yaml").write_text(
-        "timezone: UTC\ninbox: inbox\ndatabase: sqlite:///digest.db\n"
-        f"site: {{url: 'http://127.0.0.1:{port}/', dir: site}}\n"
-    )
-    config = load_config(folder / "schedule.yaml", {})
+    config = load_config(publish_examples(folder, port, now), {})
     with open_store(config.database, now=now) as store:
-        for index, dump in enumerate(sorted((ROOT / "examples" / "dumps").glob("*.txt"))):
-            day = now + dt.timedelta(seconds=index)
-            ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=day))
-            publish(store, config, now=day)
         subscriber, _ = store.subscribers.add("reader@example.org", status="active", now=now)
     return f"/unsubscribe/{make_token(secret_key(value=SECRET), 'unsubscribe', subscriber.id, subscriber.email)}"
 
