@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
-from digest.mail.blocks import MAIL_PAPERS, render_email
+from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.signing import dot_stuffs, signer_for
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
@@ -40,16 +40,21 @@ class Mailer:
         self,
         digest: Digest,
         config: Config,
-        renderer: Renderer,
+        renderer: Renderer | None,
         date: dt.datetime,
         wire_format: Callable[[bytes], bytes],
         *,
         topics: Sequence[Topic],
         ranker: Ranker,
+        email: DigestEmail | None = None,
     ) -> None:
+        """``email``: the digest's blocks in ``wire_format`` (else rendered with ``renderer``)."""
         self.digest = digest
         self.config = config
-        self.email = render_email(digest, renderer, topics, wire_format=wire_format)
+        if email is None:
+            assert renderer is not None, "a mailer renders its blocks, or is given them"
+            email = render_email(digest, renderer, topics, wire_format=wire_format)
+        self.email = email
         self.ranker = ranker
         self.cap = min(len(digest.papers), MAIL_PAPERS)  # the papers a mail draws on (the blocks')
         self.date = date
@@ -165,15 +170,24 @@ def mailer_for(
 ) -> Mailer:
     """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader
     (its ranking kept in the store: see :mod:`digest.ranking.kept`; ``scope``: a week's mail's)."""
-    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+    from digest.mail.kept_email import email_for
+
+    def renderer() -> Renderer:
+        from digest.site.render import Renderer
+
+        return Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+
+    topics = topics if topics is not None else topics_of(store, digest)
+    email = email_for(store, config, digest, topics, now=now, wire_format=transport.wire_format, renderer=renderer)
     return Mailer(
         digest,
         config,
-        renderer,
+        None,
         now,
         transport.wire_format,
-        topics=topics if topics is not None else topics_of(store, digest),
+        topics=topics,
         ranker=ranker_for(store, digest, scope=scope, now=now),
+        email=email,
     )
 
 
