@@ -13,11 +13,13 @@ when the lines would pass it, the last ones give way to a link to the archive.
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from digest.mail.blocks import Blocks, DigestEmail
+from digest.mail.blocks import Blocks, DigestEmail, Tokens
 from digest.site.render import EMAIL_HTML_BUDGET
 
 PREHEADER_TITLES = 3
@@ -125,32 +127,33 @@ def _body(
     *,
     escape: bool,
 ) -> bytes:
-    """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens."""
+    """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens.
+
+    Each block is cut at its tokens once per digest (:func:`_cut`); a reader's copy joins the pieces with
+    their values, so no block is searched or copied per reader."""
     tokens = email.tokens
 
     def value(text: str) -> bytes:
         return (html.escape(text, quote=True) if escape else text).encode("utf-8")
 
-    unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
-    preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
-    vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)
-    head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
-    parts = [head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))]  # titles last
+    links = (value(reader.unsubscribe_url), value(reader.preferences_url))
+    counts, preheader = value(counts_text(papers, len(email.titles))), value(_preheader(email, top, papers))
+    vote = value(reader.vote_url)
+    parts = _filled(blocks.head, _head_tokens(tokens), (*links, counts, preheader))
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()
+    vote_token = tokens.vote.encode()
     for index in top:
         before, after = blocks.cards[index]
-        parts.append(before.replace(vote_token, vote))
+        parts.append(vote.join(_cut(before, vote_token)))
         reason = reader.reasons.get(index)
         if reason:
-            parts.append(blocks.reason.replace(reason_token, value(reason)))
-        parts.append(after.replace(vote_token, vote))
+            parts.append(value(reason).join(_cut(blocks.reason, reason_token)))
+        parts.append(vote.join(_cut(after, vote_token)))
     if groups:
         parts.append(blocks.also_new)
-        count_token = tokens.count.encode()
-        entries = [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        entries = [_contents(blocks.contents[number], tokens.count, len(lines)) for number, lines in groups]
         parts.append(blocks.contents_separator.join(entries))
         parts.append(blocks.contents_end)
         for number, lines in groups:
@@ -162,8 +165,48 @@ def _body(
     if left_out:
         more = f"{left_out} more {'paper' if left_out == 1 else 'papers'}"
         parts.append(blocks.more.replace(tokens.more.encode(), more.encode()))
-    parts.append(blocks.tail.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences))
+    parts += _filled(blocks.tail, _head_tokens(tokens)[:2], links)
     return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _head_tokens(tokens: Tokens) -> tuple[bytes, ...]:
+    """The tokens of the head (and, the first two, of the tail), in the order :func:`_body` gives their values."""
+    return tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.counts, tokens.preheader))
+
+
+@functools.lru_cache(maxsize=8192)
+def _cut(block: bytes, token: bytes) -> tuple[bytes, ...]:
+    """A block cut at a token (a value is filled in by ``value.join``); kept, as every reader needs it."""
+    return tuple(block.split(token))
+
+
+@functools.lru_cache(maxsize=64)
+def _cut_at(block: bytes, tokens: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """A block cut at several tokens: its pieces, and which token (by index) comes after each but the last."""
+    pattern = re.compile(b"|".join(re.escape(token) for token in tokens))
+    pieces, slots, last = [], [], 0
+    for match in pattern.finditer(block):
+        pieces.append(block[last : match.start()])
+        slots.append(tokens.index(match.group(0)))
+        last = match.end()
+    pieces.append(block[last:])
+    return tuple(pieces), tuple(slots)
+
+
+def _filled(block: bytes, tokens: tuple[bytes, ...], values: tuple[bytes, ...]) -> list[bytes]:
+    """The block's pieces with each token's value between them (a list to join)."""
+    pieces, slots = _cut_at(block, tokens)
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out += (values[slot], piece)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _contents(block: bytes, token: str, count: int) -> bytes:
+    """A topic's contents entry with the count of its papers in this mail (few counts recur: kept)."""
+    return block.replace(token.encode(), str(count).encode())
 
 
 def counts_text(papers: int, total: int) -> str:
