@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.errors import ConfigError
@@ -87,6 +87,13 @@ class Blocks:
     @property
     def all_lines(self) -> int:
         return sum(len(joined) for joined in self.topic_lines)
+
+    def every(self) -> Iterator[bytes]:
+        """Every block a mail is joined from."""
+        yield from (self.head, self.for_you, self.top, self.reason, self.also_new, self.contents_end, self.more)
+        yield from (self.tail, self.contents_separator, *self.contents, *self.topics, *self.lines)
+        for before, after in self.cards:
+            yield from (before, after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
 from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
-from digest.mail.signing import dot_stuffs, signer_for
+from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
@@ -66,7 +66,8 @@ class Mailer:
         )
         self.skeletons: dict[int, CompiledMessage] = {}
         self.signer = signer_for(config)
-        self.stuffed = dot_stuffs(wire_format)
+        self.wire = dot_stuffs(wire_format)  # (SMTP's wire form: CRLF line ends, dot-stuffed)
+        self.stuffed = self.wire and any(stuffed_lines(part.every()) for part in (email.html, email.text))
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
 
     def warm(self, store: Store | None, profiles: Iterable[Profile]) -> None:
@@ -147,15 +148,19 @@ class Mailer:
         bodies = self.bodies(subscriber, ranking, personal=personal, secret=secret, unsubscribe=unsubscribe)
         if bodies is None:
             return None
+        skeleton = self.skeleton(bodies.shown + bodies.left_out)
         data = personalise_message(
-            self.skeleton(bodies.shown + bodies.left_out),
+            skeleton,
             recipient=subscriber.email,
             message_id=message_id,
             unsubscribe_url=unsubscribe,
             html_body=bodies.html,
             text_body=bodies.text,
         )
-        return self.signer.sign(data, stuffed=self.stuffed) if self.signer is not None else data
+        if self.signer is None:
+            return data
+        stuffed = self.stuffed or (self.wire and stuffed_lines(skeleton.pieces))
+        return self.signer.sign(data, stuffed=stuffed, wire=self.wire)
 
 
 def mailer_for(
