@@ -7,7 +7,7 @@
   topics (the same groups for every reader), after a short table of contents.
 
 Every paper the reader's filter lets through is in the mail once. The HTML is
-kept under :data:`~digest.site.render.EMAIL_HTML_BUDGET` (Gmail clips longer mail):
+kept under :data:`~digest.site.EMAIL_HTML_BUDGET` (Gmail clips longer mail):
 when the lines would pass it, the last ones give way to a link to the archive.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from digest.mail.blocks import Blocks, DigestEmail, Tokens
-from digest.site.render import EMAIL_HTML_BUDGET
+from digest.site import EMAIL_HTML_BUDGET
 
 PREHEADER_TITLES = 3
 PREHEADER_CHARS = 140

@@ -13,17 +13,20 @@ only compute: they open no connection and write nothing.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.mail.mailer import Mailer
 from digest.models import Profile, Subscriber
 from digest.ranking.rank import Ranking
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +81,31 @@ def default_processes() -> int:
     return max(0, min(cores - 2, 4))
 
 
+def _fork_pool(processes: int, mailer: Mailer, secret: bytes) -> ProcessPoolExecutor | None:
+    """Worker processes forked now, before the sender starts its threads (None where fork is not offered).
+    multiprocessing is loaded only here: most sends on two cores fork none."""
+    global _inherited
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _inherited = (mailer, secret)
+    pool = ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork"), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+    pool.submit(int).result()  # (every worker forked)
+    return pool
+
+
 class Assemblers:
     """Builds batches of messages, in worker processes when there are cores to spare."""
 
     def __init__(self, mailer: Mailer, secret: bytes, processes: int | None = None) -> None:
-        global _inherited
         self.mailer = mailer
         self.secret = secret
         self.processes = default_processes() if processes is None else processes
-        self.pool: ProcessPoolExecutor | None = None
-        if self.processes > 0 and "fork" in multiprocessing.get_all_start_methods():
-            _inherited = (mailer, secret)
-            self.pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_watch_parent,
-                initargs=(os.getpid(),),
-            )
-            self.pool.submit(int).result()  # fork every worker now, before the sender starts its threads
+        self.pool = _fork_pool(self.processes, mailer, secret) if self.processes > 0 else None
         self.inherited = mailer.ranker.holds() if self.pool is not None else frozenset()
 
     def ranks(self, profile: Profile) -> bool:

@@ -23,11 +23,14 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.errors import ConfigError
 from digest.mail.message import fold_long_lines, subject_line
 from digest.models import Digest, Topic
-from digest.site.render import Renderer, digest_view
+
+if TYPE_CHECKING:
+    from digest.site.render import Renderer
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800
@@ -125,6 +128,8 @@ def render_email(
     wire_format: Callable[[bytes], bytes] = lambda data: data,
 ) -> DigestEmail:
     """Render and inline the digest's email once (as far as a mail draws on it), and cut it into blocks."""
+    from digest.site.render import digest_view
+
     total = digest.new_count
     template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
     subject = subject_line(template, date=digest.date, count=total)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from digest.config import Config
 from digest.mail.assemble import Assembled, Reader, assemble
@@ -16,9 +17,11 @@ from digest.ranking.filters import matches
 from digest.ranking.grouping import topics_of
 from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import Ranking, first_unvoted
-from digest.site.render import Renderer
 from digest.store import Store
 from digest.tokens import make_token
+
+if TYPE_CHECKING:
+    from digest.site.render import Renderer
 
 
 def make_transport(config: Config) -> Transport:
@@ -238,6 +241,8 @@ def confirmation_message(
 
 def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, now: dt.datetime) -> None:
     """Mail a pending subscriber their confirmation link, through the configured transport."""
+    from digest.site.render import Renderer
+
     transport = make_transport(config)
     try:
         renderer = Renderer(config.site, config.email, config.templates)
