@@ -58,6 +58,60 @@ def assemble(
 ) -> Assembled:
     """The reader's HTML and text bodies (in the blocks' wire format); ``allowed`` is their filter's papers,
     ``beyond`` how many more of them are past the papers a mail draws on (they count among those left out)."""
+    return _assemble(email, reader, reader, for_you=for_you, allowed=allowed, beyond=beyond)
+
+
+@dataclass(frozen=True, slots=True)
+class Linkless:
+    """A reader's bodies with their three links left as the digest's tokens, cut at them. Readers whose mails
+    differ only by their links (every reader without a profile, within one filter) share one: each of their
+    bodies is then one join of its pieces and their links."""
+
+    html: tuple[tuple[bytes, ...], tuple[int, ...]]  # the pieces, and which link goes after each but the last
+    text: tuple[tuple[bytes, ...], tuple[int, ...]]
+    shown: int
+    left_out: int
+
+    def filled(self, reader: Reader) -> Assembled:
+        links = (reader.unsubscribe_url, reader.preferences_url, reader.vote_url)
+        escaped = [html.escape(link, quote=True).encode("utf-8") for link in links]
+        plain = [link.encode("utf-8") for link in links]
+        return Assembled(_join(*self.html, escaped), _join(*self.text, plain), self.shown, self.left_out)
+
+
+def linkless(
+    email: DigestEmail, reader: Reader, *, for_you: int, allowed: Collection[int] | None = None, beyond: int = 0
+) -> Linkless:
+    """:func:`assemble` with the reader's links left as tokens (the layout is still the reader's own: the
+    size budget counts their links' lengths)."""
+    tokens = email.tokens
+    stand_in = Reader(
+        reader.order, reader.reasons, reader.personal, tokens.vote, tokens.unsubscribe, tokens.preferences
+    )
+    made = _assemble(email, reader, stand_in, for_you=for_you, allowed=allowed, beyond=beyond)
+    links = tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.vote))
+    return Linkless(
+        _cut_at.__wrapped__(made.html, links), _cut_at.__wrapped__(made.text, links), made.shown, made.left_out
+    )
+
+
+def _join(pieces: tuple[bytes, ...], slots: tuple[int, ...], values: list[bytes]) -> bytes:
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out += (values[slot], piece)
+    return b"".join(out)
+
+
+def _assemble(
+    email: DigestEmail,
+    reader: Reader,
+    filling: Reader,
+    *,
+    for_you: int,
+    allowed: Collection[int] | None = None,
+    beyond: int = 0,
+) -> Assembled:
+    """The bodies laid out for ``reader`` (their order, reasons and links' lengths), filled with ``filling``."""
     order = [index for index in reader.order if allowed is None or index in allowed]
     top = _cards_within_budget(email.html, order[:for_you])
     rest = set(order[len(top) :])
@@ -66,8 +120,8 @@ def assemble(
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
     left_out = len(order) - shown + beyond
-    html_body = _body(email, email.html, reader, top, kept, left_out, len(order) + beyond, escape=True)
-    text_body = _body(email, email.text, reader, top, kept, left_out, len(order) + beyond, escape=False)
+    html_body = _body(email, email.html, filling, top, kept, left_out, len(order) + beyond, escape=True)
+    text_body = _body(email, email.text, filling, top, kept, left_out, len(order) + beyond, escape=False)
     return Assembled(html_body, text_body, shown, left_out)
 
 

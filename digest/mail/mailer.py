@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from digest.config import Config
-from digest.mail.assemble import Assembled, Reader, assemble
+from digest.mail.assemble import Assembled, Linkless, Reader, assemble, linkless
 from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
@@ -22,6 +22,10 @@ from digest.tokens import make_token
 
 if TYPE_CHECKING:
     from digest.site.render import Renderer
+
+
+#: Bodies kept for readers without a profile, at most (one per filter and length of links, usually a few).
+LINKLESS_KEPT = 64
 
 
 def make_transport(config: Config) -> Transport:
@@ -72,6 +76,7 @@ class Mailer:
         self.wire = dot_stuffs(wire_format)  # (SMTP's wire form: CRLF line ends, dot-stuffed)
         self.stuffed = self.wire and any(stuffed_lines(part.every()) for part in (email.html, email.text))
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
+        self.linkless: dict[tuple[object, ...], Linkless] = {}
 
     def warm(self, store: Store | None, profiles: Iterable[Profile]) -> None:
         """Get ready to rank a batch of readers: the rows their profiles need, read (or made) at once."""
@@ -133,7 +138,17 @@ class Mailer:
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
             preferences_url=preferences_url(self.config, secret, subscriber),
         )
-        return assemble(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        if personal:
+            return assemble(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        # The listing's order: every such reader's mail within a filter is the same but for its links.
+        links = (len(reader.vote_url), len(reader.unsubscribe_url), len(reader.preferences_url))
+        key = (reader.order, tuple(reader.reasons.items()), within, beyond, for_you, links)
+        shared = self.linkless.get(key)
+        if shared is None:
+            if len(self.linkless) >= LINKLESS_KEPT:
+                self.linkless.clear()
+            shared = self.linkless[key] = linkless(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        return shared.filled(reader)
 
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""
