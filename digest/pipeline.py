@@ -71,7 +71,7 @@ def publish(
     first, then each is replaced atomically. A crash between the two is mended by
     the next publish, which renders any digest page missing on disk. A new digest's
     email is rendered here too, once: a broken template fails the publish, not a
-    send, and every later sender finds the inlined HTML ready. Its topics are
+    send, and every later sender finds its blocks ready (see :mod:`digest.mail.kept_email`). Its topics are
     computed here too, and kept: every mail and page of the digest shows the same;
     and so is its ranking (:mod:`digest.ranking.kept`): a sender only reads it.
 
@@ -84,7 +84,7 @@ def publish(
     del pending  # (a large digest is not held twice while its pages are built)
     if digest_id is None and not rebuild and not refresh and site_is_current(store, config):
         return PublishResult(digest=None, written=())
-    from digest.mail.blocks import render_email
+    from digest.mail.kept_email import keep_email
     from digest.ranking.grouping import topics_of
     from digest.ranking.kept import keep_digest
 
@@ -92,7 +92,7 @@ def publish(
     written = _write_site(store, config, renderer, rebuild=rebuild)
     recorded = store.digests.get(digest_id) if digest_id is not None else None
     if recorded is not None:  # as a sender will render it: the same document, inlined once
-        render_email(recorded, renderer, topics_of(store, recorded))
+        keep_email(store, config, recorded, topics_of(store, recorded), renderer, now=now)
         keep_digest(store, recorded, now=now)
         prepare_coming_week(store, config, renderer, recorded.id or 0, now)
         log.debug("published digest %s: %d new papers", recorded.slug, recorded.new_count)

@@ -231,10 +231,10 @@ def test_messages_built_in_a_worker_process_are_signed_there(
     where = tmp_path / "signed-in"
     sign = signing.Signer.sign
 
-    def recording(self: signing.Signer, data: bytes, *, stuffed: bool = False) -> bytes:
+    def recording(self: signing.Signer, data: bytes, **options: bool) -> bytes:
         with where.open("a") as log:
             log.write(f"{os.getpid()}\n")
-        return sign(self, data, stuffed=stuffed)
+        return sign(self, data, **options)
 
     monkeypatch.setattr(signing.Signer, "sign", recording)
     configure(project, keys.path, smtp_server)
@@ -245,3 +245,20 @@ def test_messages_built_in_a_worker_process_are_signed_there(
         assert keys.verify(item.data) and item.data.count(b"DKIM-Signature:") == 1
     pids = where.read_text().split()
     assert len(pids) == len(READERS) and str(os.getpid()) not in pids  # once per message, in the worker
+
+
+def test_a_digest_whose_text_starts_a_line_with_a_dot_is_signed_over_what_the_receiver_reads(
+    project: Project, smtp_server: SMTPServer, keys: KeyPair
+) -> None:
+    """A title at the start of a text line ('.NET ...') is dot-stuffed on the wire; every signature still holds."""
+    configure(project, keys.path, smtp_server)
+    dump = EXAMPLE_DUMPS[0].read_text(encoding="utf-8")
+    project.drop(EXAMPLE_DUMPS[0], data=dump.replace("Making the Most", ".NET: Making the Most", 1).encode())
+    assert project.run("ingest").code == 0
+    assert project.run("publish").code == 0
+    for address in READERS:
+        assert project.run("subscribers", "add", address).code == 0
+    assert project.run("send").code == 0
+    assert len(smtp_server.sink.received) == len(READERS)
+    for item in smtp_server.sink.received:
+        assert b"\r\n.NET: Making the Most" in item.data and keys.verify(item.data)

@@ -71,3 +71,26 @@ def test_archive_pages_hold_500_papers_and_every_link_finds_its_page() -> None:
     assert b"https://digest.example.org/archive/2026-03-12-p3.html#paper-1200" in feeds.rss
     mail = render_email(digest, Renderer(SITE, EMAIL), topics)
     assert b"archive/2026-03-12-p2.html#paper-501" in mail.html.lines[500]
+
+
+def test_readers_without_a_profile_share_one_layout_but_each_gets_their_own_links() -> None:
+    """A clipped mail (past the size budget) laid out once, filled with each reader's links, is their own."""
+    from digest.mail.assemble import linkless
+
+    digest = digest_of(600)
+    halves = [Topic("even", tuple(range(0, 600, 2))), Topic("odd", tuple(range(1, 600, 2)))]
+    email = render_email(digest, Renderer(SITE, EMAIL), halves)
+    order = tuple(range(600))
+
+    def reader(n: int) -> Reader:
+        return Reader(
+            order, {}, False, f"https://d.example.org/v/{n}", f"https://d.example.org/u/{n}&x", f"https://p/{n}"
+        )
+
+    shared = linkless(email, reader(10), for_you=10)
+    for n in (10, 99, 123456):
+        own = assemble(email, reader(n), for_you=10)
+        assert own.left_out > 0 and f"https://d.example.org/u/{n}&amp;x".encode() in own.html
+        assert linkless(email, reader(n), for_you=10).filled(reader(n)) == own
+        if len(str(n)) == 2:  # (links of the same lengths: the same layout)
+            assert shared.filled(reader(n)) == own

@@ -7,18 +7,20 @@
   topics (the same groups for every reader), after a short table of contents.
 
 Every paper the reader's filter lets through is in the mail once. The HTML is
-kept under :data:`~digest.site.render.EMAIL_HTML_BUDGET` (Gmail clips longer mail):
+kept under :data:`~digest.site.EMAIL_HTML_BUDGET` (Gmail clips longer mail):
 when the lines would pass it, the last ones give way to a link to the archive.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from digest.mail.blocks import Blocks, DigestEmail
-from digest.site.render import EMAIL_HTML_BUDGET
+from digest.mail.blocks import Blocks, DigestEmail, Tokens
+from digest.site import EMAIL_HTML_BUDGET
 
 PREHEADER_TITLES = 3
 PREHEADER_CHARS = 140
@@ -56,6 +58,60 @@ def assemble(
 ) -> Assembled:
     """The reader's HTML and text bodies (in the blocks' wire format); ``allowed`` is their filter's papers,
     ``beyond`` how many more of them are past the papers a mail draws on (they count among those left out)."""
+    return _assemble(email, reader, reader, for_you=for_you, allowed=allowed, beyond=beyond)
+
+
+@dataclass(frozen=True, slots=True)
+class Linkless:
+    """A reader's bodies with their three links left as the digest's tokens, cut at them. Readers whose mails
+    differ only by their links (every reader without a profile, within one filter) share one: each of their
+    bodies is then one join of its pieces and their links."""
+
+    html: tuple[tuple[bytes, ...], tuple[int, ...]]  # the pieces, and which link goes after each but the last
+    text: tuple[tuple[bytes, ...], tuple[int, ...]]
+    shown: int
+    left_out: int
+
+    def filled(self, reader: Reader) -> Assembled:
+        links = (reader.unsubscribe_url, reader.preferences_url, reader.vote_url)
+        escaped = [html.escape(link, quote=True).encode("utf-8") for link in links]
+        plain = [link.encode("utf-8") for link in links]
+        return Assembled(_join(*self.html, escaped), _join(*self.text, plain), self.shown, self.left_out)
+
+
+def linkless(
+    email: DigestEmail, reader: Reader, *, for_you: int, allowed: Collection[int] | None = None, beyond: int = 0
+) -> Linkless:
+    """:func:`assemble` with the reader's links left as tokens (the layout is still the reader's own: the
+    size budget counts their links' lengths)."""
+    tokens = email.tokens
+    stand_in = Reader(
+        reader.order, reader.reasons, reader.personal, tokens.vote, tokens.unsubscribe, tokens.preferences
+    )
+    made = _assemble(email, reader, stand_in, for_you=for_you, allowed=allowed, beyond=beyond)
+    links = tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.vote))
+    return Linkless(
+        _cut_at.__wrapped__(made.html, links), _cut_at.__wrapped__(made.text, links), made.shown, made.left_out
+    )
+
+
+def _join(pieces: tuple[bytes, ...], slots: tuple[int, ...], values: list[bytes]) -> bytes:
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out += (values[slot], piece)
+    return b"".join(out)
+
+
+def _assemble(
+    email: DigestEmail,
+    reader: Reader,
+    filling: Reader,
+    *,
+    for_you: int,
+    allowed: Collection[int] | None = None,
+    beyond: int = 0,
+) -> Assembled:
+    """The bodies laid out for ``reader`` (their order, reasons and links' lengths), filled with ``filling``."""
     order = [index for index in reader.order if allowed is None or index in allowed]
     top = _cards_within_budget(email.html, order[:for_you])
     rest = set(order[len(top) :])
@@ -64,8 +120,8 @@ def assemble(
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
     left_out = len(order) - shown + beyond
-    html_body = _body(email, email.html, reader, top, kept, left_out, len(order) + beyond, escape=True)
-    text_body = _body(email, email.text, reader, top, kept, left_out, len(order) + beyond, escape=False)
+    html_body = _body(email, email.html, filling, top, kept, left_out, len(order) + beyond, escape=True)
+    text_body = _body(email, email.text, filling, top, kept, left_out, len(order) + beyond, escape=False)
     return Assembled(html_body, text_body, shown, left_out)
 
 
@@ -125,32 +181,33 @@ def _body(
     *,
     escape: bool,
 ) -> bytes:
-    """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens."""
+    """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens.
+
+    Each block is cut at its tokens once per digest (:func:`_cut`); a reader's copy joins the pieces with
+    their values, so no block is searched or copied per reader."""
     tokens = email.tokens
 
     def value(text: str) -> bytes:
         return (html.escape(text, quote=True) if escape else text).encode("utf-8")
 
-    unsubscribe_token, unsubscribe = tokens.unsubscribe.encode(), value(reader.unsubscribe_url)
-    preferences_token, preferences = tokens.preferences.encode(), value(reader.preferences_url)
-    vote_token, vote = tokens.vote.encode(), value(reader.vote_url)
-    head = blocks.head.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences)
-    head = head.replace(tokens.counts.encode(), value(counts_text(papers, len(email.titles))))
-    parts = [head.replace(tokens.preheader.encode(), value(_preheader(email, top, papers)))]  # titles last
+    links = (value(reader.unsubscribe_url), value(reader.preferences_url))
+    counts, preheader = value(counts_text(papers, len(email.titles))), value(_preheader(email, top, papers))
+    vote = value(reader.vote_url)
+    parts = _filled(blocks.head, _head_tokens(tokens), (*links, counts, preheader))
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     reason_token = tokens.reason.encode()
+    vote_token = tokens.vote.encode()
     for index in top:
         before, after = blocks.cards[index]
-        parts.append(before.replace(vote_token, vote))
+        parts.append(vote.join(_cut(before, vote_token)))
         reason = reader.reasons.get(index)
         if reason:
-            parts.append(blocks.reason.replace(reason_token, value(reason)))
-        parts.append(after.replace(vote_token, vote))
+            parts.append(value(reason).join(_cut(blocks.reason, reason_token)))
+        parts.append(vote.join(_cut(after, vote_token)))
     if groups:
         parts.append(blocks.also_new)
-        count_token = tokens.count.encode()
-        entries = [blocks.contents[number].replace(count_token, str(len(lines)).encode()) for number, lines in groups]
+        entries = [_contents(blocks.contents[number], tokens.count, len(lines)) for number, lines in groups]
         parts.append(blocks.contents_separator.join(entries))
         parts.append(blocks.contents_end)
         for number, lines in groups:
@@ -162,8 +219,48 @@ def _body(
     if left_out:
         more = f"{left_out} more {'paper' if left_out == 1 else 'papers'}"
         parts.append(blocks.more.replace(tokens.more.encode(), more.encode()))
-    parts.append(blocks.tail.replace(unsubscribe_token, unsubscribe).replace(preferences_token, preferences))
+    parts += _filled(blocks.tail, _head_tokens(tokens)[:2], links)
     return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _head_tokens(tokens: Tokens) -> tuple[bytes, ...]:
+    """The tokens of the head (and, the first two, of the tail), in the order :func:`_body` gives their values."""
+    return tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.counts, tokens.preheader))
+
+
+@functools.lru_cache(maxsize=8192)
+def _cut(block: bytes, token: bytes) -> tuple[bytes, ...]:
+    """A block cut at a token (a value is filled in by ``value.join``); kept, as every reader needs it."""
+    return tuple(block.split(token))
+
+
+@functools.lru_cache(maxsize=64)
+def _cut_at(block: bytes, tokens: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """A block cut at several tokens: its pieces, and which token (by index) comes after each but the last."""
+    pattern = re.compile(b"|".join(re.escape(token) for token in tokens))
+    pieces, slots, last = [], [], 0
+    for match in pattern.finditer(block):
+        pieces.append(block[last : match.start()])
+        slots.append(tokens.index(match.group(0)))
+        last = match.end()
+    pieces.append(block[last:])
+    return tuple(pieces), tuple(slots)
+
+
+def _filled(block: bytes, tokens: tuple[bytes, ...], values: tuple[bytes, ...]) -> list[bytes]:
+    """The block's pieces with each token's value between them (a list to join)."""
+    pieces, slots = _cut_at(block, tokens)
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out += (values[slot], piece)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _contents(block: bytes, token: str, count: int) -> bytes:
+    """A topic's contents entry with the count of its papers in this mail (few counts recur: kept)."""
+    return block.replace(token.encode(), str(count).encode())
 
 
 def counts_text(papers: int, total: int) -> str:

@@ -2,8 +2,8 @@
 
 Ranking and assembling a reader's mail is pure CPU work, and a Python process
 runs one thread at a time: done beside the SMTP connections in one process, it
-would leave the second core idle and hold the connections back. With more
-than one core, a batch of readers is split among worker processes forked from
+leaves other cores idle. With more than two cores (on two, a worker costs more
+than it gives: see :func:`default_processes`), a batch of readers is split among worker processes forked from
 the sender (they inherit the digest's rendered blocks and ranking rows, nothing is
 re-rendered or pickled but the readers in and the messages out). A reader whose
 rows a worker did not inherit (a vote that came in during the send) is ranked by
@@ -13,17 +13,20 @@ only compute: they open no connection and write nothing.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.mail.mailer import Mailer
 from digest.models import Profile, Subscriber
 from digest.ranking.rank import Ranking
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,30 +72,40 @@ def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes 
 
 
 def default_processes() -> int:
-    """Worker processes: one per core beyond the first, up to 4 (the sender's SMTP and database work keeps one
-    busy; on two cores, a second worker only competed with it). None on one core: the sender builds itself."""
+    """Worker processes: one per core beyond the first two, up to 4. The sender (its SMTP threads, the
+    database, taking each message back) keeps one core busy, and the mail server or the rest of the machine
+    another. Measured on two cores (``bench/send.py``'s 2,000 readers): one worker took 1.6-1.9 s of CPU
+    where the sender alone took 1.1-1.3 s (each message, some 85 KB, copied back through a pipe, pages copied
+    after the fork), and the send was as slow or slower. None: the sender builds the messages itself."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores - 1, 4)
+    return max(0, min(cores - 2, 4))
+
+
+def _fork_pool(processes: int, mailer: Mailer, secret: bytes) -> ProcessPoolExecutor | None:
+    """Worker processes forked now, before the sender starts its threads (None where fork is not offered).
+    multiprocessing is loaded only here: most sends on two cores fork none."""
+    global _inherited
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _inherited = (mailer, secret)
+    pool = ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork"), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+    pool.submit(int).result()  # (every worker forked)
+    return pool
 
 
 class Assemblers:
     """Builds batches of messages, in worker processes when there are cores to spare."""
 
     def __init__(self, mailer: Mailer, secret: bytes, processes: int | None = None) -> None:
-        global _inherited
         self.mailer = mailer
         self.secret = secret
         self.processes = default_processes() if processes is None else processes
-        self.pool: ProcessPoolExecutor | None = None
-        if self.processes > 0 and "fork" in multiprocessing.get_all_start_methods():
-            _inherited = (mailer, secret)
-            self.pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_watch_parent,
-                initargs=(os.getpid(),),
-            )
-            self.pool.submit(int).result()  # fork every worker now, before the sender starts its threads
+        self.pool = _fork_pool(self.processes, mailer, secret) if self.processes > 0 else None
         self.inherited = mailer.ranker.holds() if self.pool is not None else frozenset()
 
     def ranks(self, profile: Profile) -> bool:

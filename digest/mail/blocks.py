@@ -21,13 +21,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.errors import ConfigError
 from digest.mail.message import fold_long_lines, subject_line
 from digest.models import Digest, Topic
-from digest.site.render import Renderer, digest_view
+
+if TYPE_CHECKING:
+    from digest.site.render import Renderer
 
 #: Block lines are folded shorter than SMTP's limit, leaving room for the values filled in per reader.
 BLOCK_LINE = 800
@@ -88,6 +91,13 @@ class Blocks:
     def all_lines(self) -> int:
         return sum(len(joined) for joined in self.topic_lines)
 
+    def every(self) -> Iterator[bytes]:
+        """Every block a mail is joined from."""
+        yield from (self.head, self.for_you, self.top, self.reason, self.also_new, self.contents_end, self.more)
+        yield from (self.tail, self.contents_separator, *self.contents, *self.topics, *self.lines)
+        for before, after in self.cards:
+            yield from (before, after)
+
 
 @dataclass(frozen=True, slots=True)
 class DigestEmail:
@@ -118,6 +128,8 @@ def render_email(
     wire_format: Callable[[bytes], bytes] = lambda data: data,
 ) -> DigestEmail:
     """Render and inline the digest's email once (as far as a mail draws on it), and cut it into blocks."""
+    from digest.site.render import digest_view
+
     total = digest.new_count
     template = renderer.email.weekly_subject if digest.weekly else renderer.email.subject
     subject = subject_line(template, date=digest.date, count=total)
@@ -141,15 +153,44 @@ def render_email(
     }
     html = renderer.inlined(renderer.render("email.html.j2", **context))
     text = renderer.render("email.txt.j2", **context)
-    return DigestEmail(
+    email = DigestEmail(
         subject=subject,
         titles=tuple(paper.title for paper in view.papers),
         topics=tuple(topics),
-        html=_blocks(html, len(digest.papers), topics, tokens, nonce, wire_format, "email.html.j2"),
-        text=_blocks(text, len(digest.papers), topics, tokens, nonce, wire_format, "email.txt.j2"),
+        html=_blocks(html, len(digest.papers), topics, tokens, nonce, "email.html.j2"),
+        text=_blocks(text, len(digest.papers), topics, tokens, nonce, "email.txt.j2"),
         tokens=tokens,
         total=total,
     )
+    return in_wire_format(email, wire_format)
+
+
+def in_wire_format(email: DigestEmail, wire: Callable[[bytes], bytes]) -> DigestEmail:
+    """The email's blocks (as rendered: folded, UTF-8, LF line ends) put in a transport's wire format."""
+
+    def ready(block: bytes) -> bytes:
+        return wire(block) if block else b""
+
+    def each(blocks: Blocks) -> Blocks:
+        lines = tuple(map(ready, blocks.lines))
+        return Blocks(
+            head=ready(blocks.head),
+            for_you=ready(blocks.for_you),
+            top=ready(blocks.top),
+            cards=tuple((ready(before), ready(after)) for before, after in blocks.cards),
+            reason=ready(blocks.reason),
+            also_new=ready(blocks.also_new),
+            contents=tuple(map(ready, blocks.contents)),
+            contents_end=ready(blocks.contents_end),
+            topics=tuple(map(ready, blocks.topics)),
+            lines=lines,
+            more=ready(blocks.more),
+            tail=ready(blocks.tail),
+            topic_lines=tuple(b"".join(lines[index] for index in topic.members) for topic in email.topics),
+            contents_separator=ready(blocks.contents_separator),
+        )
+
+    return dataclasses.replace(email, html=each(email.html), text=each(email.text))
 
 
 def _blocks(
@@ -158,11 +199,10 @@ def _blocks(
     topics: Sequence[Topic],
     tokens: Tokens,
     nonce: str,
-    wire: Callable[[bytes], bytes],
     template: str,
 ) -> Blocks:
     def ready(text: str) -> bytes:
-        return wire(fold_long_lines(text, BLOCK_LINE).encode("utf-8")) if text else b""
+        return fold_long_lines(text, BLOCK_LINE).encode("utf-8")
 
     block = re.compile(
         rf"<!--digest:(?P<name>[a-z-]+):{nonce}-->\n?(?P<body>.*?)<!--/digest:(?P=name):{nonce}-->\n?", re.DOTALL
@@ -205,7 +245,6 @@ def _blocks(
         lines=lines,
         more=one("more"),
         tail=ready(document[tail_start.end() :]),
-        topic_lines=tuple(b"".join(lines[index] for index in topic.members) for topic in topics),
         contents_separator=one("contents-separator"),
     )
 

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from digest.config import Config
-from digest.mail.assemble import Assembled, Reader, assemble
-from digest.mail.blocks import MAIL_PAPERS, render_email
+from digest.mail.assemble import Assembled, Linkless, Reader, assemble, linkless
+from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
-from digest.mail.signing import dot_stuffs, signer_for
+from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
 from digest.ranking.grouping import topics_of
 from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import Ranking, first_unvoted
-from digest.site.render import Renderer
 from digest.store import Store
 from digest.tokens import make_token
+
+if TYPE_CHECKING:
+    from digest.site.render import Renderer
+
+
+#: Bodies kept for readers without a profile, at most (one per filter and length of links, usually a few).
+LINKLESS_KEPT = 64
 
 
 def make_transport(config: Config) -> Transport:
@@ -40,16 +47,21 @@ class Mailer:
         self,
         digest: Digest,
         config: Config,
-        renderer: Renderer,
+        renderer: Renderer | None,
         date: dt.datetime,
         wire_format: Callable[[bytes], bytes],
         *,
         topics: Sequence[Topic],
         ranker: Ranker,
+        email: DigestEmail | None = None,
     ) -> None:
+        """``email``: the digest's blocks in ``wire_format`` (else rendered with ``renderer``)."""
         self.digest = digest
         self.config = config
-        self.email = render_email(digest, renderer, topics, wire_format=wire_format)
+        if email is None:
+            assert renderer is not None, "a mailer renders its blocks, or is given them"
+            email = render_email(digest, renderer, topics, wire_format=wire_format)
+        self.email = email
         self.ranker = ranker
         self.cap = min(len(digest.papers), MAIL_PAPERS)  # the papers a mail draws on (the blocks')
         self.date = date
@@ -61,8 +73,10 @@ class Mailer:
         )
         self.skeletons: dict[int, CompiledMessage] = {}
         self.signer = signer_for(config)
-        self.stuffed = dot_stuffs(wire_format)
+        self.wire = dot_stuffs(wire_format)  # (SMTP's wire form: CRLF line ends, dot-stuffed)
+        self.stuffed = self.wire and any(stuffed_lines(part.every()) for part in (email.html, email.text))
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
+        self.linkless: dict[tuple[object, ...], Linkless] = {}
 
     def warm(self, store: Store | None, profiles: Iterable[Profile]) -> None:
         """Get ready to rank a batch of readers: the rows their profiles need, read (or made) at once."""
@@ -124,7 +138,17 @@ class Mailer:
             unsubscribe_url=unsubscribe or unsubscribe_url(self.config, secret, subscriber),
             preferences_url=preferences_url(self.config, secret, subscriber),
         )
-        return assemble(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        if personal:
+            return assemble(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        # The listing's order: every such reader's mail within a filter is the same but for its links.
+        links = (len(reader.vote_url), len(reader.unsubscribe_url), len(reader.preferences_url))
+        key = (reader.order, tuple(reader.reasons.items()), within, beyond, for_you, links)
+        shared = self.linkless.get(key)
+        if shared is None:
+            if len(self.linkless) >= LINKLESS_KEPT:
+                self.linkless.clear()
+            shared = self.linkless[key] = linkless(self.email, reader, for_you=for_you, allowed=within, beyond=beyond)
+        return shared.filled(reader)
 
     def skeleton(self, count: int) -> CompiledMessage:
         """The message around the bodies, its subject counting the reader's papers (one per filter)."""
@@ -142,15 +166,19 @@ class Mailer:
         bodies = self.bodies(subscriber, ranking, personal=personal, secret=secret, unsubscribe=unsubscribe)
         if bodies is None:
             return None
+        skeleton = self.skeleton(bodies.shown + bodies.left_out)
         data = personalise_message(
-            self.skeleton(bodies.shown + bodies.left_out),
+            skeleton,
             recipient=subscriber.email,
             message_id=message_id,
             unsubscribe_url=unsubscribe,
             html_body=bodies.html,
             text_body=bodies.text,
         )
-        return self.signer.sign(data, stuffed=self.stuffed) if self.signer is not None else data
+        if self.signer is None:
+            return data
+        stuffed = self.stuffed or (self.wire and stuffed_lines(skeleton.pieces))
+        return self.signer.sign(data, stuffed=stuffed, wire=self.wire)
 
 
 def mailer_for(
@@ -165,15 +193,24 @@ def mailer_for(
 ) -> Mailer:
     """The digest's mail, rendered once (or found rendered in the store) and ready to rank for each reader
     (its ranking kept in the store: see :mod:`digest.ranking.kept`; ``scope``: a week's mail's)."""
-    renderer = Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+    from digest.mail.kept_email import email_for
+
+    def renderer() -> Renderer:
+        from digest.site.render import Renderer
+
+        return Renderer(config.site, config.email, config.templates, inline_cache=store.rendered_html(now))
+
+    topics = topics if topics is not None else topics_of(store, digest)
+    email = email_for(store, config, digest, topics, now=now, wire_format=transport.wire_format, renderer=renderer)
     return Mailer(
         digest,
         config,
-        renderer,
+        None,
         now,
         transport.wire_format,
-        topics=topics if topics is not None else topics_of(store, digest),
+        topics=topics,
         ranker=ranker_for(store, digest, scope=scope, now=now),
+        email=email,
     )
 
 
@@ -219,6 +256,8 @@ def confirmation_message(
 
 def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, now: dt.datetime) -> None:
     """Mail a pending subscriber their confirmation link, through the configured transport."""
+    from digest.site.render import Renderer
+
     transport = make_transport(config)
     try:
         renderer = Renderer(config.site, config.email, config.templates)

@@ -19,7 +19,7 @@ import base64
 import functools
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from digest.config import Config
@@ -69,19 +69,20 @@ class Signer:
         self.domain = config.domain.encode("ascii")
         self.selector = config.selector.encode("ascii")
 
-    def sign(self, data: bytes, *, stuffed: bool = False) -> bytes:
-        """``data`` with a DKIM-Signature header in front; ``stuffed``: data is dot-stuffed SMTP wire form."""
-        crlf = data[: data.find(b"\n") + 1].endswith(b"\r\n")
-        header = self.signature(data.replace(b"\r\n..", b"\r\n.") if stuffed else data)
+    def sign(self, data: bytes, *, stuffed: bool = False, wire: bool = False) -> bytes:
+        """``data`` with a DKIM-Signature header in front; ``stuffed``: data is dot-stuffed SMTP wire form;
+        ``wire``: it is SMTP's wire form, every line ending in CRLF (no need to look)."""
+        crlf = wire or data[: data.find(b"\n") + 1].endswith(b"\r\n")
+        header = self.signature(data.replace(b"\r\n..", b"\r\n.") if stuffed else data, crlf_only=wire)
         return (header if crlf else header.replace(b"\r\n", b"\n")) + data
 
-    def signature(self, message: bytes) -> bytes:
+    def signature(self, message: bytes, *, crlf_only: bool = False) -> bytes:
         """The DKIM-Signature header line (folded, ending in CRLF) of a message as its receiver reads it."""
         dkim = self.dkim
         end = message.find(b"\r\n\r\n")
         head, body = (message[: end + 2], message[end + 4 :]) if end >= 0 else dkim.rfc822_parse(message)
         headers, _ = dkim.rfc822_parse(head + b"\r\n") if end >= 0 else (head, None)
-        if body.count(b"\n") != body.count(b"\r\n"):  # (a folder's file may have bare line ends)
+        if not crlf_only and body.count(b"\n") != body.count(b"\r\n"):  # (a folder's file may have bare LFs)
             body = dkim.rfc822_parse(b"x: y\r\n\r\n" + body)[1]
         body_hash = base64.b64encode(hashlib.sha256(self.policy.canonicalize_body(body)).digest())
         fields = [
@@ -109,6 +110,12 @@ class Signer:
         fields[-1] = (b"b", base64.b64encode(signature))
         value = dkim.fold(b"; ".join(b"=".join(field) for field in fields) + b"\r\n", namelen=len(b"DKIM-Signature"))
         return b"DKIM-Signature: " + bytes(value)
+
+
+def stuffed_lines(blocks: Iterable[bytes]) -> bool:
+    """Whether any of these (dot-stuffed) blocks has a line that starts with a dot (else there is nothing to
+    undo before signing: the values filled in between them start no line with one)."""
+    return any(block.startswith(b"..") or b"\n.." in block for block in blocks)
 
 
 def dot_stuffs(wire_format: Any) -> bool:

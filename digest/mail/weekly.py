@@ -61,7 +61,7 @@ def prepare_coming_week(store: Store, config: Config, renderer: Renderer, digest
     """
     if not store.subscribers.count_weekly():
         return
-    from digest.mail.blocks import render_email
+    from digest.mail.kept_email import keep_email
     from digest.ranking.grouping import prepare_week_topics, week_scope
     from digest.ranking.kept import keep_digest
 
@@ -74,7 +74,7 @@ def prepare_coming_week(store: Store, config: Config, renderer: Renderer, digest
         return
     topics = prepare_week_topics(store, week, ids, digest, now=now)
     keep_digest(store, digest, scope=week_scope(week, ids), now=now)
-    render_email(digest, renderer, topics)  # (its inlined HTML is kept: the sender finds it ready)
+    keep_email(store, config, digest, topics, renderer, now=now)  # (the sender finds its blocks ready)
     log.debug("prepared the weekly mails of %s: %d digests, %d papers", week, len(ids), len(digest.papers))
 
 

@@ -11,3 +11,7 @@ Takes in: digests, their topics and TL;DRs, the config. Hands on: HTML, text and
 the archive.
 May import: the base, the store, listings (a paper's excerpt) and ranking (TL;DRs, topics); not mail.
 """
+
+#: Gmail clips messages above about 102 KB; every email's HTML stays under this. (Here, not in ``render``:
+#: a sender that reads kept blocks assembles mail without loading the template engine.)
+EMAIL_HTML_BUDGET = 100_000

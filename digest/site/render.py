@@ -29,6 +29,7 @@ from digest.errors import ConfigError
 from digest.listings.compose import excerpt
 from digest.models import Digest, StoredPaper, Topic
 from digest.ranking.summarise import SummarySource, summary
+from digest.site import EMAIL_HTML_BUDGET as EMAIL_HTML_BUDGET  # (where it was)
 from digest.site.chart import IndexEntry, chart
 from digest.site.markers import BlockMarkers, finalize
 from digest.site.tex import title_text
@@ -36,8 +37,6 @@ from digest.site.tex import title_text
 log = logging.getLogger(__name__)
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-#: Gmail clips messages above about 102 KB; every email's HTML stays under this.
-EMAIL_HTML_BUDGET = 100_000
 EXCERPT_CHARS = 300
 #: Papers on one archive page; a larger digest's page links to its next pages (``SLUG-p2.html``...).
 PAGE_PAPERS = 500
