@@ -31,6 +31,7 @@ from starlette.routing import Route
 from digest import __version__
 from digest.mail.weekly import week_so_far
 from digest.models import Digest, Subscriber
+from digest.ranking.follows import AuthorIndex, followed_first
 from digest.ranking.grouping import combined, week_scope
 from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import first_unvoted
@@ -145,6 +146,8 @@ class PersonalFeeds:
             ranker = self._context(store, digest, scope)
             with self.lock:
                 ranking = ranker.score(store, profile, explain=for_you)
+            if profile.follows:
+                ranking = followed_first(ranking, AuthorIndex(digest.papers).followed(profile.follows))
             for index in ranking.order[: first_unvoted(ranking, for_you)]:
                 paper = digest.papers[index]
                 page, published_at, place = daily.get(paper.id, (None, digest.published_at, index))
