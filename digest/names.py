@@ -93,18 +93,24 @@ class Name:
 def fold(text: str) -> str:
     """``text`` normalised for matching: NFKC, case-folded, accents off Latin letters, dashes and spaces tidied."""
     text = _CONTROLS.sub("", unicodedata.normalize("NFKC", text)).casefold()
-    kept = []
-    latin = False
-    for char in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(char):
-            if not latin:
-                kept.append(char)
-            continue
-        latin = "LATIN" in unicodedata.name(char, "")
-        kept.append(char)
-    text = unicodedata.normalize("NFC", "".join(kept)).translate(_LATIN_PLAIN)
+    if not text.isascii():
+        kept = []
+        latin = False
+        for char in unicodedata.normalize("NFD", text):
+            if unicodedata.combining(char):
+                if not latin:
+                    kept.append(char)
+                continue
+            latin = _is_latin(char)
+            kept.append(char)
+        text = unicodedata.normalize("NFC", "".join(kept)).translate(_LATIN_PLAIN)
     text = _DASHES.sub("-", text.replace(".", " "))
     return " ".join(word.strip("-") for word in text.split() if word.strip("-"))
+
+
+@lru_cache(maxsize=4096)
+def _is_latin(char: str) -> bool:
+    return char.isascii() or "LATIN" in unicodedata.name(char, "")
 
 
 @lru_cache(maxsize=65_536)
@@ -133,12 +139,13 @@ def same_author(a: str, b: str) -> bool:
 def names_match(a: Name, b: Name) -> bool:
     if not a.family or a.family != b.family:
         return False
-    return all(_given_match(x, y) for x, y in zip(a.given, b.given, strict=False))
+    for x, y in zip(a.given, b.given, strict=False):
+        if x != y and (x[0] != y[0] or not _given_match(x, y)):  # (every way to match starts with one letter)
+            return False
+    return True
 
 
 def _given_match(a: str, b: str) -> bool:
-    if a == b:
-        return True
     parts_a, parts_b = a.split("-"), b.split("-")
     if len(parts_a) == len(parts_b):
         return all(_word_match(x, y) for x, y in zip(parts_a, parts_b, strict=True))

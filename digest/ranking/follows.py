@@ -17,9 +17,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from digest.models import StoredPaper
-from digest.names import names_match, parse_name
+from digest.names import Name, names_match, parse_name
 from digest.ranking.rank import Ranking
 
+#: Followed names whose papers an index keeps (each a short list), for the next reader who follows them.
+FOUND_KEPT = 100_000
 #: A "by ..." reason is cut to this many characters.
 REASON_CHARS = 60
 
@@ -28,28 +30,40 @@ class AuthorIndex:
     """A digest's authors by family name: which followed names wrote which of its papers."""
 
     def __init__(self, papers: Sequence[StoredPaper]) -> None:
-        self.by_family: dict[str, list[tuple[int, int, str]]] = {}  # family -> (paper, author's place, as written)
+        self.by_family: dict[str, list[tuple[int, int, str, Name]]] = {}  # family -> (paper, place, as written, read)
+        self.found: dict[str, list[tuple[int, int, str]]] = {}  # a followed name -> what it wrote
         self.newest: list[int] = []  # per paper: the day it was first seen, as a day number (newest first)
         for index, paper in enumerate(papers):
             self.newest.append(-paper.first_seen_on.toordinal())
             for place, written in enumerate(paper.details.authors):
                 name = parse_name(written)
                 if name.family:
-                    self.by_family.setdefault(name.family, []).append((index, place, written))
+                    self.by_family.setdefault(name.family, []).append((index, place, written, name))
 
     def followed(self, follows: Sequence[str]) -> dict[int, str]:
         """The papers any of ``follows`` wrote, each with its reason ("by Ashish Vaswani"), newest first, then
         in the listing's order."""
         found: dict[int, dict[int, str]] = {}
+        if not follows:
+            return {}
         for follow in follows:
-            wanted = parse_name(follow)
-            for index, place, written in self.by_family.get(wanted.family, ()):
-                if names_match(parse_name(written), wanted):
-                    found.setdefault(index, {})[place] = written
+            for index, place, written in self._by(follow):
+                found.setdefault(index, {})[place] = written
         return {
             index: _reason([found[index][place] for place in sorted(found[index])])
             for index in sorted(found, key=lambda index: (self.newest[index], index))
         }
+
+    def _by(self, follow: str) -> list[tuple[int, int, str]]:
+        """The papers (and the author's place) a followed name wrote; kept for the next reader who follows it."""
+        hits = self.found.get(follow)
+        if hits is None:
+            wanted = parse_name(follow)
+            candidates = self.by_family.get(wanted.family, ())
+            hits = [(index, place, written) for index, place, written, name in candidates if names_match(name, wanted)]
+            if len(self.found) < FOUND_KEPT:
+                self.found[follow] = hits
+        return hits
 
 
 def followed_first(ranking: Ranking, followed: Mapping[int, str]) -> Ranking:
@@ -58,7 +72,9 @@ def followed_first(ranking: Ranking, followed: Mapping[int, str]) -> Ranking:
     first = [index for index in followed if index not in ranking.voted]
     if not first:
         return ranking
-    rest = ranking.ranked[~np.isin(ranking.ranked, first)]
+    keep = np.ones(len(ranking.ranked), dtype=bool)
+    keep[first] = False
+    rest = ranking.ranked[keep[ranking.ranked]]
     reasons = {**ranking.reasons, **{index: followed[index] for index in first}}
     return Ranking(np.concatenate([np.array(first, dtype=ranking.ranked.dtype), rest]), reasons, ranking.voted)
 
