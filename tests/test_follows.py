@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import csv
+import datetime as dt
 import email
 import io
 import json
+import re
 from email.message import Message
 from pathlib import Path
 
+import feedparser
+import httpx
+import numpy as np
 import pytest
 
+from digest.config import load_config
 from digest.errors import ExitStatus
+from digest.models import PaperDetails, StoredPaper
 from digest.names import MAX_FOLLOWS
+from digest.ranking.follows import AuthorIndex, followed_first
+from digest.ranking.rank import Ranking
+from digest.store import open_store
+from digest.tokens import make_token
+from digest.web import WebApp
 
-from conftest import Project
+from conftest import NOW, SECRET, Project
 
 HOSTILE = '<b onmouseover="x">Mallory</b> \x00=cmd|calc'
 
@@ -159,3 +173,78 @@ def test_papers_by_followed_authors_come_first_with_their_reason(any_project: Pr
         assert "by A. Vaswani" in body and "<b onmouseover" not in body
     text, body = cy
     assert "Paper 1-1 " in cards(text)[0] and "Why:" not in text and "For you" not in body
+
+
+def test_the_follows_step_keeps_voted_papers_last_and_puts_the_newest_first() -> None:
+
+    def paper(number: int, day: int, *authors: str) -> StoredPaper:
+        seen = dt.datetime(2026, 11, day, 6, tzinfo=dt.UTC)
+        details = PaperDetails(authors=authors)
+        return StoredPaper(number, f"P{number}", "", (), 1, number, seen.date(), seen, details)
+
+    papers = [
+        paper(0, 21, "Grace Hopper"),
+        paper(1, 21, "Ashish Vaswani", "Noam Shazeer"),
+        paper(2, 22, "N. Shazeer", "A. Vaswani"),
+        paper(3, 22, "Anna Vaswani"),
+        paper(4, 22, "Ashish Vaswani"),
+    ]
+    index = AuthorIndex(papers)
+    followed = index.followed(["Ashish Vaswani", "Noam Shazeer"])
+    assert followed == {2: "by N. Shazeer, A. Vaswani", 4: "by Ashish Vaswani", 1: "by Ashish Vaswani, Noam Shazeer"}
+    ranking = Ranking(np.array([3, 0, 2, 1, 4]), {3: "matches kernels"}, voted=frozenset({4}))
+    first = followed_first(ranking, followed)
+    assert first.order == (2, 1, 3, 0, 4)  # the newest first; the voted paper stays last
+    assert first.reasons == {3: "matches kernels", 2: "by N. Shazeer, A. Vaswani", 1: "by Ashish Vaswani, Noam Shazeer"}
+    assert followed_first(ranking, {}) is ranking and index.followed([]) == {}
+    family = "Vaswani" * 20
+    long = AuthorIndex([paper(0, 21, f"Ashish {family}", f"Noam {family}")])
+    assert long.followed([f"A. {family}"])[0].endswith("…") and len(long.followed([f"N. {family}"])[0]) <= 60
+
+
+def test_weekly_mails_and_the_personal_feed_put_followed_papers_first(project: Project) -> None:
+
+    run = project.run
+    project.environ["DIGEST_SECRET_KEY"] = SECRET
+    for reader in ("ada@example.org", "wes@example.org"):
+        run("subscribers", "add", reader, *(("--frequency", "weekly") if reader.startswith("wes") else ()))
+        assert run("subscribers", "follow", reader, "Ashish Vaswani").code == ExitStatus.OK
+    for day in (1, 2):
+        project.drop("", f"listing-{day}.json", data=listing(day))
+        assert run("run", now=NOW - dt.timedelta(days=2 - day)).code == ExitStatus.OK
+    monday = dt.datetime(2026, 11, 23, 7, 5, tzinfo=dt.UTC)
+    assert run("run", now=monday).code == ExitStatus.OK
+    (week,) = (project.root / "outbox" / "new").glob("week-*.eml")
+    text, _ = parts(week)
+    expected = [("2-6", "A. Vaswani"), ("2-10", "Ashish Vaswani"), ("1-6", "A. Vaswani"), ("1-10", "Ashish Vaswani")]
+    for card, (paper, name) in zip(cards(text)[:4], expected, strict=True):
+        assert f"Paper {paper} " in card and f"Why: by {name}" in card
+    # The daily reader's personal feed: the followed papers of each digest come first, with their reason.
+    config = load_config(project.config, project.environ)
+    app = WebApp(
+        config,
+        open_store=lambda: open_store(config.database, now=monday),
+        secret=SECRET.encode(),
+        send_confirmation=lambda *_: None,
+        clock=lambda: monday,
+    ).application()
+
+    def get(path: str) -> bytes:
+        async def fetch() -> bytes:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=config.site.url) as client:
+                return (await client.get(path)).content
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, fetch()).result()
+
+    (ada,) = [row for row in run("subscribers", "list").lines if row.startswith("ada@")]
+    assert "follows: Ashish Vaswani" in ada
+    preferences = f"/preferences/{make_token(SECRET.encode(), 'preferences', 1, 'ada@example.org')}"
+    page = get(preferences).decode()
+    assert "Ashish Vaswani" in page and 'value="unfollow"' in page
+    found = re.search(r'<p class="feed-url"><a href="https://digest.example.org([^"]+)"', page)
+    assert found
+    entries = feedparser.parse(get(found.group(1))).entries
+    reasons = {entry.title: entry.content[0].value for entry in entries if "Why: by" in entry.content[0].value}
+    assert sorted(reasons) == sorted(f"Paper {day}-{n} about sparse graph kernels" for day in (1, 2) for n in (6, 10))
+    assert all("Why: by A. Vaswani" in reasons[f"Paper {day}-6 about sparse graph kernels"] for day in (1, 2))
