@@ -28,10 +28,6 @@ FIRST_PAPERS = 10
 _PAPER_ID = re.compile(r"[1-9][0-9]{0,14}")
 
 
-def welcome_path(web: WebContext, subscriber_id: int, email: str) -> str:
-    return f"/welcome/{make_token(web.secret, 'vote', subscriber_id, email)}"
-
-
 class WelcomePages:
     def __init__(self, web: WebContext) -> None:
         self.web = web
@@ -56,6 +52,11 @@ class WelcomePages:
             else:
                 done, status = await in_thread(self._record, subscriber_id, int(paper_text), choice)
         return await self.page(subscriber_id, f"/welcome/{token}", done=done, status=status)
+
+    async def confirmed(self, subscriber_id: int, email: str) -> Response:
+        """What confirming a subscription answers: this page, for the reader just subscribed."""
+        token = make_token(self.web.secret, "vote", subscriber_id, email)
+        return await self.page(subscriber_id, f"/welcome/{token}", intro=True)
 
     async def page(
         self, subscriber_id: int, action: str, *, done: str | None = None, intro: bool = False, status: int = 200
