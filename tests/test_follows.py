@@ -51,6 +51,7 @@ def listing(day: int = 1) -> bytes:
     authors[6] = ["Noam Shazeer", "A.  Vaswani"]
     authors[10] = ["Ashish Vaswani", HOSTILE]
     authors[11] = [HOSTILE, "Łukasz Kaiser"]
+    authors[12] = ['Eve "<script>alert(1)</script><!--digest:tail-->" Lovelace']
     return json.dumps([item(n, authors[n], day) for n in range(1, 13)]).encode()
 
 
@@ -156,6 +157,7 @@ def test_papers_by_followed_authors_come_first_with_their_reason(any_project: Pr
     assert project.run("subscribers", "add", "bob@example.org", "--interests", "kernels").code == ExitStatus.OK
     for reader in ("ada@example.org", "bob@example.org"):
         assert project.run("subscribers", "follow", reader, "Ashish Vaswani", "Mallory").code == ExitStatus.OK
+    assert project.run("subscribers", "follow", "bob@example.org", "Eve Lovelace").code == ExitStatus.OK
     assert project.run("subscribers", "add", "cy@example.org").code == ExitStatus.OK  # follows nobody
     project.drop("", "listing.json", data=listing())
     result = project.run("run")
@@ -171,6 +173,12 @@ def test_papers_by_followed_authors_come_first_with_their_reason(any_project: Pr
         assert ">\nFor you\n<" in body or "For you" in body
         assert "onmouseover" not in body.replace("&#34;", "").split("Why:")[1][:200]
         assert "by A. Vaswani" in body and "<b onmouseover" not in body
+    text, body = bob
+    assert "Paper 1-12 " in cards(text)[2] and 'Why: by Eve "<script>alert(1)</script>' in cards(text)[2]
+    assert "by Eve &#34;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--digest:tail--" in body or (
+        "by Eve &quot;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--digest:tail--" in body
+    )
+    assert "<script>" not in body
     text, body = cy
     assert "Paper 1-1 " in cards(text)[0] and "Why:" not in text and "For you" not in body
 
