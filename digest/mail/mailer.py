@@ -85,7 +85,7 @@ class Mailer:
     def authors(self) -> AuthorIndex:
         """The digest's authors, indexed once (when the first reader who follows authors is ranked)."""
         if self._authors is None:
-            self._authors = AuthorIndex(self.digest.papers)
+            self._authors = AuthorIndex(self.digest.papers[: self.cap])  # (the papers a mail draws on)
         return self._authors
 
     def within(self, allowed: frozenset[int] | None) -> tuple[frozenset[int] | None, int]:
