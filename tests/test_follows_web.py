@@ -102,7 +102,7 @@ def test_confirming_offers_the_latest_top_papers_each_with_more_like_this(served
         papers = re.findall(r'name="paper" value="([0-9]+)"', page.text)
         assert len(papers) == 10 and page.text.count(">More like this</button>") == 10
         assert FIRST.split(":")[0] in page.text  # the listing's order: its first paper first
-        (action,) = set(re.findall(r'<form class="card first-paper" method="post" action="([^"]+)"', page.text))
+        (action,) = set(re.findall(r'<form class="card first-paper[^"]*" method="post" action="([^"]+)"', page.text))
         welcome = str(httpx.URL(link).join(action))
         liked = post(client, page, welcome, paper=papers[0], choice="like")
         assert "Thank you: papers like this one now come first in your mail." in liked.text
@@ -144,3 +144,16 @@ def test_a_new_reader_likes_first_papers_in_a_browser_and_the_first_mail_follows
     mail = served.mails_to("new@example.org", expect=2)[-1]
     html = str(mail.get_body(("html",)).get_content())
     assert re.search(r">\s*For you\s*<", html) and "like “Diffusion Model Alignment" in html
+    # From the mail, the preferences page: follow an author with its field, in the browser too.
+    page = browser.new_page(viewport={"width": 375, "height": 900})
+    try:
+        page.goto(re.findall(r'href="(http[^"]+/preferences/[^"]+)"', html)[0])
+        page.get_by_label("Follow an author").fill("Łukasz  Kaiser")
+        page.get_by_role("button", name="Follow", exact=True).click()
+        page.get_by_text("You now follow Łukasz Kaiser: their new papers come first in your mail.").wait_for()
+        page.screenshot(path=str(shots / "preferences-follows-375.png"), full_page=True)
+        page.get_by_role("button", name="Unfollow Łukasz Kaiser").click()
+        page.get_by_text("You no longer follow Łukasz Kaiser.").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        page.close()
