@@ -205,16 +205,24 @@ class PaperRef:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """What a reader told us: interest terms (soft: they rank), votes and how often they want mail."""
+    """What a reader told us: interest terms (soft: they rank), votes, authors they follow and how often they
+    want mail."""
 
     interests: tuple[str, ...] = ()
     likes: tuple[VotedPaper, ...] = ()
     dislikes: tuple[VotedPaper, ...] = ()
     frequency: Frequency = "daily"
+    follows: tuple[str, ...] = ()  # authors' names as the reader wrote them (see digest.names)
 
     @property
     def is_empty(self) -> bool:
+        """Nothing to score papers by (no interests, no votes): the listing's order, before followed authors."""
         return not (self.interests or self.likes or self.dislikes)
+
+    @property
+    def personal(self) -> bool:
+        """Whether the reader's mail is theirs ("For you"), not the listing's ("Top papers")."""
+        return not self.is_empty or bool(self.follows)
 
 
 EMPTY_PROFILE = Profile()

@@ -324,7 +324,7 @@ def test_import_reports_bad_rows_and_goes_on(project: Project, tmp_path: Path) -
     assert result.code == ExitStatus.PARTIAL
     assert [line.split(": ", 2)[1] for line in result.stderr.splitlines()] == [f"{csv_file}:3", f"{csv_file}:5"]
     exported = project.run("subscribers", "export").lines
-    assert exported[0] == "email,status,include,exclude,interests,frequency,likes,dislikes,created_at"
+    assert exported[0] == "email,status,include,exclude,interests,frequency,likes,dislikes,follows,created_at"
     assert [line.split(",")[0] for line in exported[1:]] == ["ada@example.org", "grace@example.org", "alan@example.net"]
     assert '"agents, robots",quantum' in exported[2]
     missing = project.run("subscribers", "import", str(tmp_path / "none.csv"))

@@ -42,7 +42,8 @@ def cmd_subscribers_set(args: argparse.Namespace, env: Environment) -> ExitStatu
         _rank_ahead(store, subscriber.id, env)
         updated = store.subscribers.get(subscriber.id)
         assert updated is not None
-        summary = profile_summary(updated, store.profiles.vote_counts([updated.id]).get(updated.id, (0, 0)))
+        counts = store.profiles.vote_counts([updated.id]).get(updated.id, (0, 0))
+        summary = profile_summary(updated, counts, store.follows.of(updated.id))
     if env.is_interactive or args.verbose:
         env.out(f"{updated.email}: {summary}")
     return ExitStatus.OK
@@ -197,12 +198,14 @@ def _names(paper: VotedPaper, ref: PaperRef) -> bool:
     return title_key(paper.title) == ref.title_key
 
 
-def profile_summary(subscriber: Subscriber, votes: tuple[int, int]) -> str:
-    """ "interests: speech, audio; 3 likes, 1 dislike; weekly" (the parts that are set)."""
+def profile_summary(subscriber: Subscriber, votes: tuple[int, int], follows: Sequence[str] = ()) -> str:
+    """ "interests: speech, audio; follows: A. Vaswani; 3 likes, 1 dislike; weekly" (the parts that are set)."""
     likes, dislikes = votes
     parts = []
     if subscriber.interests:
         parts.append("interests: " + ", ".join(subscriber.interests))
+    if follows:
+        parts.append("follows: " + ", ".join(follows))
     if likes or dislikes:
         parts.append(
             f"{likes} {'like' if likes == 1 else 'likes'}, {dislikes} {'dislike' if dislikes == 1 else 'dislikes'}"
@@ -258,6 +261,13 @@ def _paper_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--file", metavar="FILE", help="a UTF-8 text file, one paper a line ('#' starts a comment)")
 
 
-def summaries(store: Store, subscribers: Sequence[Subscriber]) -> dict[int, str]:
+def summaries(
+    store: Store, subscribers: Sequence[Subscriber], follows: dict[int, tuple[str, ...]] | None = None
+) -> dict[int, str]:
     counts = store.profiles.vote_counts(subscriber.id for subscriber in subscribers)
-    return {subscriber.id: profile_summary(subscriber, counts.get(subscriber.id, (0, 0))) for subscriber in subscribers}
+    if follows is None:
+        follows = store.follows.for_subscribers(subscriber.id for subscriber in subscribers)
+    return {
+        subscriber.id: profile_summary(subscriber, counts.get(subscriber.id, (0, 0)), follows.get(subscriber.id, ()))
+        for subscriber in subscribers
+    }

@@ -93,7 +93,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
             mailer = Mailer(digest, config, renderer, now, local_line_ends, topics=topics, ranker=ranker)
             mailer.warm(store, [profile])
             ranking = mailer.rank(reader, profile)
-    personal = not profile.is_empty
+    personal = profile.personal
     bodies = mailer.bodies(reader, ranking, personal=personal, secret=preview_key)
     if bodies is None:
         raise UsageError(f"no paper of this digest passes {reader.email}'s filter: they get no mail for it")

@@ -3,7 +3,8 @@
 Columns: ``email``, ``status``, ``include``, ``exclude`` (comma-separated hard
 filters), ``interests`` (comma-separated soft terms), ``frequency`` (daily or
 weekly), ``likes`` and ``dislikes`` (one paper a line inside the cell: an arXiv
-id as ``arXiv:2403.01234``, else a title) and ``created_at``. Import reads
+id as ``arXiv:2403.01234``, else a title), ``follows`` (one author's name a line)
+and ``created_at``. Import reads
 what export writes; a profile column given for a row replaces that part of
 the profile, a column left out keeps it.
 
@@ -32,10 +33,12 @@ if TYPE_CHECKING:
     from digest.models import PaperRef, SubscriberStatus, VotedPaper, VoteKind
     from digest.store.imports import ImportRow
 
-COLUMNS = ("email", "status", "include", "exclude", "interests", "frequency", "likes", "dislikes", "created_at")
+COLUMNS = (
+    "email", "status", "include", "exclude", "interests", "frequency", "likes", "dislikes", "follows", "created_at"
+)  # fmt: skip
 
 
-VOTE_COLUMNS = ("likes", "dislikes")  # one paper a line: the only cells that may hold line breaks
+VOTE_COLUMNS = ("likes", "dislikes", "follows")  # one paper (or name) a line: the only cells that may hold breaks
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
@@ -71,7 +74,7 @@ def cmd_subscribers_import(args: argparse.Namespace, env: Environment) -> ExitSt
 
 def _ranked(row: ImportRow) -> bool:
     """Whether the row changes what the reader's ranking needs (their interests or votes)."""
-    return row.interests is not None or bool(row.votes)
+    return row.interests is not None or bool(row.votes)  # (follows need no ranking rows)
 
 
 def _vote_key(paper: VotedPaper, ref: PaperRef) -> str:
@@ -82,6 +85,7 @@ def _vote_key(paper: VotedPaper, ref: PaperRef) -> str:
 
 def _read_rows(path: Path, env: Environment, *, pending: bool) -> tuple[list[ImportRow], int]:
     """The file's good rows; each bad one is reported with its line number (and counted)."""
+    from digest.names import FollowError
     from digest.subscribers import AddressError, TermsError, normalise_address
 
     text = _utf8_text(path)
@@ -113,7 +117,7 @@ def _read_rows(path: Path, env: Environment, *, pending: bool) -> tuple[list[Imp
         line = ended - sum(value.count("\n") for value in row.values() if isinstance(value, str))  # its first line
         try:
             rows.append(_import_row(row, normalise_address, pending=pending))
-        except (AddressError, TermsError) as exc:
+        except (AddressError, TermsError, FollowError) as exc:
             env.err(f"{path}:{line}: {exc.message}; row skipped")
             bad += 1
         except RowError as exc:
@@ -191,6 +195,7 @@ def _import_row(row: dict[str, str | None], normalise_address: Callable[[str], s
         if refs is not None:
             votes[kind] = refs  # type: ignore[index]
     interests = cells.get("interests")
+    follows = cells.get("follows")
     return ImportRow(
         email=address,
         status=status,
@@ -199,7 +204,18 @@ def _import_row(row: dict[str, str | None], normalise_address: Callable[[str], s
         interests=checked_terms(interests) if interests is not None else None,
         frequency="daily" if frequency == "daily" else "weekly" if frequency == "weekly" else None,
         votes=votes or None,
+        follows=_cell_names(follows) if follows is not None else None,
     )
+
+
+def _cell_names(cell: str) -> tuple[str, ...]:
+    """The authors' names of a follows cell, one a line (blank lines skipped), within the limit."""
+    from digest.names import FollowError, checked_follows
+
+    try:
+        return checked_follows(line for line in cell.splitlines() if line.strip())
+    except FollowError as exc:
+        raise RowError(f"follows: {exc.message}") from None
 
 
 def _cell_refs(cell: str | None, column: str) -> list[PaperRef] | None:
@@ -235,6 +251,7 @@ def cmd_subscribers_export(args: argparse.Namespace, env: Environment) -> ExitSt
                     subscriber.frequency,
                     "\n".join(export_ref(vote.paper) for vote in reversed(votes) if vote.kind == "like"),
                     "\n".join(export_ref(vote.paper) for vote in reversed(votes) if vote.kind == "dislike"),
+                    "\n".join(store.follows.of(subscriber.id)),
                     subscriber.created_at.isoformat() if subscriber.created_at else "",
                 ]
             )

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from digest.cli.env import Environment, config_from, send_confirmation_to, signing_key, store_for
+from digest.cli.follows import register_follow_actions
 from digest.cli.parsing import CommandFactory, Parser, add_command
 from digest.cli.profiles import register_actions
 from digest.cli.subscriber_csv import cmd_subscribers_export, cmd_subscribers_import
@@ -68,7 +69,8 @@ def cmd_subscribers_list(args: argparse.Namespace, env: Environment) -> ExitStat
     config = config_from(args, env)
     with store_for(config, env.clock()) as store:
         for batch in _batches(store.subscribers.iter_all(status=args.status), 500):
-            _list_batch(batch, summaries(store, batch), args, env)
+            follows = store.follows.for_subscribers(subscriber.id for subscriber in batch)
+            _list_batch(batch, summaries(store, batch, follows), follows, args, env)
     return ExitStatus.OK
 
 
@@ -83,7 +85,13 @@ def _batches(items: Iterable[Subscriber], size: int) -> Iterator[list[Subscriber
         yield batch
 
 
-def _list_batch(batch: list[Subscriber], profiles: dict[int, str], args: argparse.Namespace, env: Environment) -> None:
+def _list_batch(
+    batch: list[Subscriber],
+    profiles: dict[int, str],
+    follows: dict[int, tuple[str, ...]],
+    args: argparse.Namespace,
+    env: Environment,
+) -> None:
     for subscriber in batch:
         if args.json:
             env.out(
@@ -95,6 +103,7 @@ def _list_batch(batch: list[Subscriber], profiles: dict[int, str], args: argpars
                         "exclude": list(subscriber.exclude),
                         "bounces": subscriber.bounces,
                         "interests": list(subscriber.interests),
+                        "follows": list(follows.get(subscriber.id, ())),
                         "frequency": subscriber.frequency,
                         "profile": profiles[subscriber.id],
                         "created_at": subscriber.created_at.isoformat() if subscriber.created_at else None,
@@ -115,7 +124,8 @@ def register(command: CommandFactory, common: Parser) -> None:
     subscribers = command(
         "subscribers",
         lambda args, env: ExitStatus.USAGE,
-        "Manage subscribers and their profiles: add, remove, list, set, like, dislike, votes, unvote, import, export.",
+        "Manage subscribers and their profiles: add, remove, list, set, like, dislike, votes, unvote, follow,"
+        " unfollow, suggest, import, export.",
         "digest subscribers add reader@example.org --include 'diffusion, robotics'",
     )
     actions = subscribers.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
@@ -153,7 +163,8 @@ def register(command: CommandFactory, common: Parser) -> None:
         "import",
         cmd_subscribers_import,
         "Import subscribers from CSV (columns: email, and optionally include, exclude, interests, frequency,"
-        " likes, dislikes: one paper a line inside the cell; status and created_at are accepted as exported)."
+        " likes, dislikes: one paper a line inside the cell, follows: one author a line; status and created_at"
+        " are accepted as exported)."
         " Bad rows are reported with their line and skipped.",
         "digest subscribers import readers.csv",
     )
@@ -167,3 +178,4 @@ def register(command: CommandFactory, common: Parser) -> None:
     )
     exporting.add_argument("--status", choices=["pending", "active", "unsubscribed", "bounced"])
     register_actions(action)
+    register_follow_actions(action)

@@ -64,7 +64,7 @@ def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes 
     built: list[bytes | None] = []
     for order in orders:
         ranking = order.ranking or mailer.rank(order.subscriber, order.profile)
-        personal = not order.profile.is_empty
+        personal = order.profile.personal
         built.append(
             mailer.message(order.subscriber, ranking, personal=personal, secret=secret, message_id=order.message_id)
         )

@@ -14,6 +14,7 @@ from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
 from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
+from digest.ranking.follows import AuthorIndex, followed_first
 from digest.ranking.grouping import topics_of
 from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import Ranking, first_unvoted
@@ -77,6 +78,7 @@ class Mailer:
         self.stuffed = self.wire and any(stuffed_lines(part.every()) for part in (email.html, email.text))
         self.filtered: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int] | None] = {}
         self.linkless: dict[tuple[object, ...], Linkless] = {}
+        self._authors: AuthorIndex | None = None
 
     def warm(self, store: Store | None, profiles: Iterable[Profile]) -> None:
         """Get ready to rank a batch of readers: the rows their profiles need, read (or made) at once."""
@@ -84,11 +86,21 @@ class Mailer:
 
     def rank(self, subscriber: Subscriber, profile: Profile) -> Ranking:
         """The reader's order of the digest, with reasons for as many papers as can reach For you once their
-        filter has spoken (their rows ready: see :meth:`warm`)."""
+        filter has spoken (their rows ready: see :meth:`warm`), the papers of authors they follow first."""
         allowed = self.allowed(subscriber)
         within, _ = self.within(allowed)
         explain = self.for_you + (len(self.digest.papers) - len(within) if within is not None else 0)
-        return self.ranker.rank(profile, explain=explain)
+        ranking = self.ranker.rank(profile, explain=explain)
+        if profile.follows:  # (papers by the authors they follow go first: a dict look-up per name)
+            ranking = followed_first(ranking, self.authors.followed(profile.follows))
+        return ranking
+
+    @property
+    def authors(self) -> AuthorIndex:
+        """The digest's authors, indexed once (when the first reader who follows authors is ranked)."""
+        if self._authors is None:
+            self._authors = AuthorIndex(self.digest.papers[: self.cap])  # (the papers a mail draws on)
+        return self._authors
 
     def within(self, allowed: frozenset[int] | None) -> tuple[frozenset[int] | None, int]:
         """The papers of ``allowed`` (None: all) that a mail draws on (a huge digest's first only), and how many

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from digest.models import DumpRecord
 from digest.store.backend import Database, connect
 from digest.store.digests import Digests
+from digest.store.follows import Follows
 from digest.store.history import History, HistoryCounts
 from digest.store.imports import SubscriberImport
 from digest.store.ledger import Ledger
@@ -42,6 +43,7 @@ class Store:
         self.ledger = Ledger(db)
         self.sources = Sources(db)
         self.profiles = Profiles(db)
+        self.follows = Follows(db)
         self.weekly = WeeklyMails(db)
         self.weeks = Weeks(db)
         self.returned = ReturnedMail(db, self.subscribers)

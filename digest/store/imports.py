@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from digest.models import Frequency, PaperRef, Subscriber, SubscriberStatus, VotedPaper, VoteKind
 from digest.store.backend import Database
+from digest.store.follows import Follows
 from digest.store.subscribers import COLUMNS, new_feed_key, subscriber_from_row
 from digest.store.weekly import WeeklyMails
 from digest.subscribers import terms_text
@@ -34,6 +35,7 @@ class ImportRow:
     interests: tuple[str, ...] | None = None
     frequency: Frequency | None = None
     votes: dict[VoteKind, list[PaperRef]] | None = None  # the kinds given replace the reader's votes of that kind
+    follows: tuple[str, ...] | None = None  # checked names: they replace the authors the reader follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class SubscriberImport:
                 weekly.change_frequency(existing.id, row.frequency)
         after = self._by_email([row.email for row in rows])
         self._votes(rows, after, now=now, vote_key=vote_key)
+        Follows(self.db).replace(
+            [(after[row.email].id, row.follows) for row in rows if row.follows is not None], now=now
+        )
         profiled = [(after[row.email].id,) for row in rows if row.email in before and _profile_given(row)]
         self.db.execute_many("UPDATE subscribers SET profile_version = profile_version + 1 WHERE id = ?", profiled)
         return [
@@ -220,4 +225,4 @@ def _last_per_key(rows: Sequence[tuple[object, ...]]) -> list[tuple[object, ...]
 
 
 def _profile_given(row: ImportRow) -> bool:
-    return row.interests is not None or row.frequency is not None or bool(row.votes)
+    return row.interests is not None or row.frequency is not None or bool(row.votes) or row.follows is not None

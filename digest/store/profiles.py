@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from digest.models import Frequency, PaperRef, Profile, Subscriber, VotedPaper, VoteKind
 from digest.store.backend import Database
+from digest.store.follows import Follows
 from digest.store.subscribers import new_feed_key
 from digest.store.weekly import WeeklyMails
 from digest.subscribers import parse_terms, terms_text
@@ -196,7 +197,7 @@ class Profiles:
         return counts
 
     def for_subscribers(self, subscribers: Sequence[Subscriber]) -> dict[int, Profile]:
-        """The profiles of ``subscribers`` (a batch of a send), with their votes read in one query."""
+        """The profiles of ``subscribers`` (a batch of a send), with their votes (and follows) read in one query."""
         likes: dict[int, list[VotedPaper]] = {}
         dislikes: dict[int, list[VotedPaper]] = {}
         ids = [subscriber.id for subscriber in subscribers]
@@ -215,12 +216,14 @@ class Profiles:
                 if len(kept) < VOTES_KEPT:
                     known = None if paper_id is None else int(paper_id)
                     kept.append(VotedPaper(str(title), str(abstract), known, arxiv))
+        follows = Follows(self.db).for_subscribers(ids)
         return {
             subscriber.id: Profile(
                 interests=subscriber.interests,
                 likes=tuple(likes.get(subscriber.id, ())),
                 dislikes=tuple(dislikes.get(subscriber.id, ())),
                 frequency=subscriber.frequency,
+                follows=follows.get(subscriber.id, ()),
             )
             for subscriber in subscribers
         }
@@ -284,3 +287,8 @@ class Profiles:
         """Title and abstract of the history's ``limit`` most recent papers (what ranking fits its IDF on)."""
         rows = self.db.execute("SELECT title, abstract FROM papers ORDER BY id DESC LIMIT ?", (limit,))
         return [(str(title), str(abstract)) for title, abstract in rows]
+
+    def newest_paper(self) -> int:
+        """The newest paper's id (0 for an empty history): what is read from :meth:`recent_texts` changes with it."""
+        rows = self.db.execute("SELECT MAX(id) FROM papers")
+        return int(rows[0][0] or 0)

@@ -33,6 +33,7 @@ from digest.web.security import BodyLimit, OriginCheck
 from digest.web.static import SitePages
 from digest.web.subscriptions import ConfirmationMailer, SubscriptionPages
 from digest.web.votes import VotePages
+from digest.web.welcome import WelcomePages
 
 
 class WebApp(WebContext):
@@ -51,8 +52,10 @@ class WebApp(WebContext):
         self.mailer = ConfirmationMailer(open_store, send_confirmation, clock)
 
     def application(self) -> ASGIApp:
+        welcome = WelcomePages(self)
         routes = [
-            *SubscriptionPages(self, self.mailer).routes(),
+            *SubscriptionPages(self, self.mailer, confirmed=welcome.confirmed).routes(),
+            *welcome.routes(),
             *VotePages(self).routes(),
             *PreferencePages(self).routes(),
             *PersonalFeeds(self).routes(),

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import itertools
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from starlette.routing import Route
 from digest import __version__
 from digest.mail.weekly import week_so_far
 from digest.models import Digest, Subscriber
+from digest.ranking.follows import AuthorIndex, followed_first
 from digest.ranking.grouping import combined, week_scope
 from digest.ranking.kept import Ranker, ranker_for
 from digest.ranking.rank import first_unvoted
@@ -68,6 +70,7 @@ class PersonalFeeds:
     def __init__(self, web: WebContext) -> None:
         self.web = web
         self.contexts: OrderedDict[str, Ranker] = OrderedDict()
+        self.authors: weakref.WeakKeyDictionary[Ranker, AuthorIndex] = weakref.WeakKeyDictionary()  # (with its ranker)
         self.built: OrderedDict[str, bytes] = OrderedDict()  # by ETag
         self.built_bytes = 0
         self.lock = threading.Lock()
@@ -145,6 +148,8 @@ class PersonalFeeds:
             ranker = self._context(store, digest, scope)
             with self.lock:
                 ranking = ranker.score(store, profile, explain=for_you)
+            if profile.follows:
+                ranking = followed_first(ranking, self._authors(ranker).followed(profile.follows))
             for index in ranking.order[: first_unvoted(ranking, for_you)]:
                 paper = digest.papers[index]
                 page, published_at, place = daily.get(paper.id, (None, digest.published_at, index))
@@ -183,6 +188,14 @@ class PersonalFeeds:
             paper.id: (day.slug, day.published_at, index) for day in days for index, paper in enumerate(day.papers)
         }
         yield digest, self.web.config.email.weekly_for_you, placed, None  # (ranked in memory: it grows)
+
+    def _authors(self, ranker: Ranker) -> AuthorIndex:
+        """The authors of a ranking context's digest, read once and kept as long as the context is."""
+        with self.lock:
+            found = self.authors.get(ranker)
+            if found is None:
+                found = self.authors[ranker] = AuthorIndex(ranker.digest.papers)
+            return found
 
     def _context(self, store: Store, digest: Digest, scope: str | None) -> Ranker:
         # A day's, or a week's; a week so far grows, so its papers are part of the key.

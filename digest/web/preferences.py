@@ -1,4 +1,5 @@
-"""Each reader's preferences page: interest terms, votes and frequency, changed from a link in every mail.
+"""Each reader's preferences page: interest terms (and those their likes suggest), followed authors, votes and
+frequency, changed from a link in every mail.
 
 ``/preferences/<token>``: the token is signed and names the subscriber (no login,
 no password); a bad, altered or old-key token gets the same 400 page as any bad
@@ -21,11 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.models import Frequency, Subscriber
+from digest.names import MAX_FOLLOWS, MAX_NAME
 from digest.ranking.kept import keep_reader
 from digest.store.profiles import Vote
 from digest.subscribers import MAX_TERMS_TEXT, TermsError, checked_terms, terms_text
 from digest.tokens import make_token
 from digest.web.context import WebContext, in_thread, read_form
+from digest.web.follows import ACTIONS, change, followed_and_suggested
 from digest.web.personal_feeds import feed_url
 from digest.weekly import DAYS_FULL
 
@@ -44,6 +47,8 @@ class Shown:
     dislikes: list[Vote]
     counts: tuple[int, int]  # all likes, all dislikes
     feed_url: str | None  # None: the reader has no feed key (made by a POST)
+    follows: list[str]  # the authors they follow, as they wrote them
+    suggested: list[str]  # interest terms their likes suggest
 
 
 class PreferencePages:
@@ -81,12 +86,15 @@ class PreferencePages:
         if subscriber is None:
             return None
         identity = store.profiles.feed_identity(subscriber_id)
+        follows, suggested = followed_and_suggested(store, subscriber) if subscriber.status == "active" else ([], [])
         return Shown(
             subscriber,
             store.profiles.recent_votes(subscriber_id, "like", VOTES_SHOWN),
             store.profiles.recent_votes(subscriber_id, "dislike", VOTES_SHOWN),
             store.profiles.vote_counts([subscriber_id]).get(subscriber_id, (0, 0)),
             feed_url(self.web, subscriber_id, identity) if identity is not None else None,
+            follows,
+            suggested,
         )
 
     def _change(self, subscriber_id: int, form: dict[str, str]) -> tuple[list[str], int]:
@@ -119,6 +127,8 @@ class PreferencePages:
             key = form.get("vote", "")
             kind = store.profiles.unvote(subscriber_id, key[:600])
             return ([f"Removed from your {'likes' if kind == 'like' else 'dislikes'}."] if kind else []), 200
+        if form.get("action") in ACTIONS:
+            return change(store, subscriber, form, now=self.web.clock())
         try:
             interests = checked_terms(form.get("interests", ""))
         except TermsError as exc:
@@ -160,6 +170,10 @@ class PreferencePages:
             active=subscriber.status == "active",
             weekly_note=weekly_note(self.web.config),
             max_interests=MAX_TERMS_TEXT,
+            follows=shown.follows,
+            suggested=shown.suggested,
+            max_name=MAX_NAME,
+            max_follows=MAX_FOLLOWS,
         )
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -92,9 +92,16 @@ class ConfirmationMailer:
 
 
 class SubscriptionPages:
-    def __init__(self, web: WebContext, mailer: ConfirmationMailer) -> None:
+    def __init__(
+        self,
+        web: WebContext,
+        mailer: ConfirmationMailer,
+        *,
+        confirmed: Callable[[int, str], Awaitable[Response]] | None = None,
+    ) -> None:
         self.web = web
         self.mailer = mailer
+        self.confirmed = confirmed  # the page a confirmation answers with: the reader's first papers
         self.per_ip = RateLimiter(web.config.web.subscribe_per_ip, 3600)
         self.per_address = RateLimiter(web.config.web.subscribe_per_address, 86400)
 
@@ -157,23 +164,24 @@ class SubscriptionPages:
             return self.web.bad_link()
         if request.method != "POST":
             return self.web.page("confirm.html.j2", action=f"/confirm/{token}")
-        preferences = await in_thread(self._activate, subscriber_id)
+        email = await in_thread(self._activate, subscriber_id)
+        if self.confirmed is not None:  # the latest digest's top papers, each with "More like this"
+            return await self.confirmed(subscriber_id, email)
+        preferences = f"/preferences/{make_token(self.web.secret, 'preferences', subscriber_id, email)}"
         return self.web.page(
             "message.html.j2",
             title="You are subscribed",
-            text="Thank you. The next digest will reach you; every one has a one-click unsubscribe link. "
-            "Tell us what you read, and the papers you care about come first.",
+            text="Thank you. The next digest will reach you; every one has a one-click unsubscribe link.",
             link=("Set your interests and how often you get mail", preferences),
         )
 
     def _activate(self, subscriber_id: int) -> str:
-        """Activate the subscriber; the path of their preferences page."""
+        """Activate the subscriber; their address."""
         store = self.web.store()
         subscriber = store.subscribers.get(subscriber_id)
         if subscriber is not None and subscriber.status != "active":
             store.subscribers.set_status(subscriber_id, "active", now=self.web.clock())
-        email = store.subscribers.email_of(subscriber_id) or ""
-        return f"/preferences/{make_token(self.web.secret, 'preferences', subscriber_id, email)}"
+        return store.subscribers.email_of(subscriber_id) or ""
 
     # -- unsubscribing --
 

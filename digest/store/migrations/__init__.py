@@ -19,6 +19,7 @@ from digest.store.migrations import (
     v19_waiting_votes,
     v21_ranking,
     v22_returned_mail,
+    v23_follows,
 )
 from digest.store.migrations.migration import Migration
 
@@ -45,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *v19_waiting_votes.MIGRATIONS,
     *v21_ranking.MIGRATIONS,
     *v22_returned_mail.MIGRATIONS,
+    *v23_follows.MIGRATIONS,
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
