@@ -27,6 +27,8 @@ from digest.models import Profile
 
 #: How many of a reader's most recent likes are grouped into themes (older ones weigh in the overall model).
 THEMED = 20
+#: Two groups of likes agree clearly when their correlation is this many standard errors above none (95%).
+CLEAR = 1.96
 
 
 def grouped(profile: Profile) -> bool:
@@ -55,25 +57,38 @@ def group(like_rows: np.ndarray | None, history: np.ndarray, named_by_likes: Seq
 
 
 def like_groups(rows: np.ndarray, history: np.ndarray) -> np.ndarray:
-    """Centroid-linkage groups of likes whose departures from the history's typical paper agree."""
+    """Groups of likes whose departures from the history's typical paper clearly agree: centroid linkage while
+    two groups' departures correlate clearly (beyond what :data:`CLEAR` standard errors of a correlation over
+    the digest's papers would give by chance). A like that joins no other belongs to the group it agrees with
+    most; fewer than two groups of two make one theme."""
     departures = rows.astype(np.float64) - history
+    departures -= departures.mean(axis=1, keepdims=True)
     gram = departures @ departures.T
+    clearly = CLEAR / np.sqrt(max(1, rows.shape[1] - 3))  # (the Fisher z of a correlation with no relation)
     members = np.eye(len(rows))
     while members.shape[0] > 1:
-        sums = members @ gram @ members.T
-        norms = np.sqrt(np.maximum(np.diag(sums), 1e-12))
-        cosine = sums / np.outer(norms, norms)
+        cosine = _cosines(members @ gram @ members.T)
         cosine[np.tril_indices(cosine.shape[0])] = -np.inf
         first, second = np.unravel_index(int(cosine.argmax()), cosine.shape)
-        if cosine[first, second] <= 0:
+        if cosine[first, second] <= clearly:
             break
         members[first] += members[second]
         members = np.delete(members, second, axis=0)
-    labels = members.argmax(axis=0)
+    groups = members.sum(axis=1) >= 2
+    if groups.sum() < 2:
+        return np.zeros(len(rows), dtype=np.intp)
+    agreement = _cosines(members @ gram @ members.T)[:, groups]  # (each group's, with the groups of two or more)
+    home = np.flatnonzero(groups)[agreement.argmax(axis=1)]
+    labels = home[members.argmax(axis=0)]
     _, first_seen = np.unique(labels, return_index=True)  # (numbered by their most recent like)
     renumber = np.empty(labels.max() + 1, dtype=np.intp)
     renumber[labels[np.sort(first_seen)]] = np.arange(first_seen.size)
     return np.asarray(renumber[labels], dtype=np.intp)
+
+
+def _cosines(sums: np.ndarray) -> np.ndarray:
+    norms = np.sqrt(np.maximum(np.diag(sums), 1e-12))
+    return np.asarray(sums / np.outer(norms, norms))
 
 
 def share(queues: Sequence[np.ndarray], sizes: Sequence[float], places: int) -> dict[int, int]:
