@@ -32,6 +32,15 @@ def scaled(scores: np.ndarray) -> np.ndarray:
     return scores / top if top > 0 else scores
 
 
+def best_first(scores: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """Indexes by descending score, ties in the listing's order; those of ``last`` after all others."""
+    order = np.argsort(-scores, kind="stable")
+    if last is not None:
+        after = last[order]
+        order = np.concatenate([order[~after], order[after]])
+    return order
+
+
 def like_reason(title: str) -> str:
     return "like “" + short(title) + "”"
 

@@ -43,6 +43,7 @@ from digest.ranking.model import (
     HISTORY_WEIGHT,
     MIN_REASON_SIMILARITY,
     NEAREST_AMONG,
+    best_first,
     interest_weight,
     like_reason,
     matches_reason,
@@ -118,10 +119,7 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
     weight = interest_weight(len(profile.interests), len(profile.likes) + len(profile.dislikes))
     from_interest = weight * scaled(interest)
     from_votes = (1.0 - weight) * scaled(votes)
-    keys = [digest.positions, -(from_interest + from_votes)]
-    if voted:
-        keys.append(last)
-    order = np.lexsort(keys)
+    order = best_first(from_interest + from_votes, last if voted else None)
     top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
     return Ranking(order, _reasons(digest, profile, top, from_interest, from_votes, votes), voted)
 

@@ -17,6 +17,7 @@ from digest.ranking.model import (
     HISTORY_WEIGHT,
     INTEREST_PRIOR,
     MIN_REASON_SIMILARITY,
+    best_first,
     like_reason,
     matches_reason,
 )
@@ -55,11 +56,13 @@ def themed(
     totals = from_interest + from_votes
     best = totals.argmax(axis=0)
     top = totals[best, digest.positions]
-    order = np.lexsort([digest.positions, -top, last])
+    order = best_first(top, last)
     picked = share(_queues(digest, totals, last, explain), (sizes + named).tolist(), explain)
     if picked:
         first = np.fromiter(picked, dtype=np.intp, count=len(picked))
-        order = np.concatenate([first, order[~np.isin(order, first)]])
+        placed = np.zeros(digest.count, dtype=bool)
+        placed[first] = True
+        order = np.concatenate([first, order[~placed[order]]])
         best[first] = list(picked.values())
     shown = order[:explain]
     shown = shown[~last[shown]]
@@ -95,7 +98,7 @@ def _queues(digest: DigestRows, totals: np.ndarray, last: np.ndarray, explain: i
     queues = []
     for theme, found in enumerate(candidates):
         scores = masked[theme, found]
-        found = found[np.lexsort([found, -scores])]
+        found = found[np.lexsort([found, -scores])]  # (a few dozen)
         queues.append(found[np.isfinite(masked[theme, found])])
     return queues
 
