@@ -77,7 +77,10 @@ class Ranker:
         if not wanted and not terms and not themed:
             return 0
         if len(rows) + len(wanted) + len(terms) + len(themed) > ROWS_IN_MEMORY:
-            rows.clear()
+            rows.clear()  # (and what these readers need is all wanted again)
+            wanted = self.rows.missing(readers)
+            terms = self.rows.missing_terms(readers)
+            themed = {themes_key(p): p for p in readers if grouped(p)}
         if store is not None and self.scope is not None:
             self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms), *themed]))
             wanted = {key: text for key, text in wanted.items() if key not in rows}
