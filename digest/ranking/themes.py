@@ -32,8 +32,8 @@ CLEAR = 1.96
 
 
 def grouped(profile: Profile) -> bool:
-    """Whether a reader has anything to group: two likes or more."""
-    return len(profile.likes[:THEMED]) >= 2
+    """Whether a reader has likes to group: two themes need two likes each (see :func:`like_groups`)."""
+    return len(profile.likes[:THEMED]) >= 4
 
 
 def themes_key(profile: Profile) -> str:
