@@ -67,7 +67,7 @@ def digest_topics(
     if count < MIN_PAPERS:
         return [Topic(OTHER, tuple(range(count)))]
     sampled = sample(papers, sample_size)
-    read = [PaperTerms.of(papers[i].title, papers[i].abstract) for i in sampled]
+    read = PaperTerms.shared(papers[i] for i in sampled)
     features = topic_features(read, frequencies)
     if features.matrix.shape[1] == 0:  # no term is shared by two papers
         return [Topic(OTHER, tuple(range(count)))]
