@@ -18,8 +18,10 @@ process needs to make more rows exactly as these were made (see
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,7 +107,14 @@ class Features:
                 rows.rows[key] = np.ascontiguousarray(made[number])
 
     def to_bytes(self) -> bytes:
-        out = io.BytesIO()
+        """The features as a compressed ``.npz`` (written to a temporary file: a growing in-memory buffer
+        would be copied as it grows, several times the result for a large digest)."""
+        with tempfile.TemporaryFile() as out:
+            self._save(out)
+            out.seek(0)
+            return out.read()
+
+    def _save(self, out: BinaryIO) -> None:
         np.savez_compressed(
             out,
             idf=self.idf,
@@ -116,7 +125,6 @@ class Features:
             used=self.used,
             history_scores=self.history_scores,
         )
-        return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Features:
