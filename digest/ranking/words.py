@@ -74,13 +74,14 @@ _STOP, _GENERIC, _CONTENT = 0, 1, 2
 
 
 @lru_cache(maxsize=200_000)
-def _word(surface: str) -> tuple[str, int]:
-    """A word's stem and kind: a stop word (it ends a phrase), a generic word, or a content word."""
+def _word(surface: str) -> tuple[str, str, int]:
+    """A word as (surface, stem, kind): a stop word (it ends a phrase), a generic word, or a content word.
+    (Cached: every use of a word is one object, so papers read together share their words' text.)"""
     lowered = surface.casefold()
     if lowered in _stop_words():
-        return lowered, _STOP
+        return surface, lowered, _STOP
     key = stem(surface)
-    return key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
+    return surface, key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
 
 
 def _runs(text: str) -> list[list[tuple[str, str, int]]]:
@@ -89,13 +90,13 @@ def _runs(text: str) -> list[list[tuple[str, str, int]]]:
     for chunk in _CHUNK.split(_URL.sub(" . ", text)):
         run: list[tuple[str, str, int]] = []
         for surface in _TOKEN.findall(chunk):
-            key, kind = _word(surface)
-            if kind == _STOP:
+            word = _word(surface)
+            if word[2] == _STOP:
                 if run:
                     runs.append(run)
                 run = []
             else:
-                run.append((surface, key, kind))
+                run.append(word)
         if run:
             runs.append(run)
     return runs
