@@ -18,6 +18,9 @@
   form and room is left (:data:`MAX_GROUPS`; when a pass forms more, the largest
   stay); those that fit no group in the end are "Other topics". A group past 30%
   of the papers is split in two. No two groups share a heading term.
+- **Large days**: past :data:`~digest.ranking.placing.SAMPLE` papers, all this is
+  done on a sample of that many (the same papers always give the same sample), and
+  every other paper is placed in its groups by its terms (:mod:`digest.ranking.placing`).
 
 Every reader of a digest, its archive page and its feeds see the same groups.
 """
