@@ -88,12 +88,15 @@ def publish(
     from digest.ranking.grouping import topics_of
     from digest.ranking.kept import keep_digest
 
+    recorded = store.digests.get(digest_id) if digest_id is not None else None
+    if recorded is not None:  # first: a large digest's features come and go before its pages are built
+        keep_digest(store, recorded, now=now)
+    del recorded  # (read again below: not held while the site is built)
     renderer = renderer_for(config, store=store, now=now)
     written = _write_site(store, config, renderer, rebuild=rebuild)
     recorded = store.digests.get(digest_id) if digest_id is not None else None
     if recorded is not None:  # as a sender will render it: the same document, inlined once
         keep_email(store, config, recorded, topics_of(store, recorded), renderer, now=now)
-        keep_digest(store, recorded, now=now)
         prepare_coming_week(store, config, renderer, recorded.id or 0, now)
         log.debug("published digest %s: %d new papers", recorded.slug, recorded.new_count)
     return PublishResult(digest=recorded, written=tuple(written))

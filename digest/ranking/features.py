@@ -18,8 +18,10 @@ process needs to make more rows exactly as these were made (see
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,7 +107,14 @@ class Features:
                 rows.rows[key] = np.ascontiguousarray(made[number])
 
     def to_bytes(self) -> bytes:
-        out = io.BytesIO()
+        """The features as a compressed ``.npz`` (written to a temporary file: a growing in-memory buffer
+        would be copied as it grows, several times the result for a large digest)."""
+        with tempfile.TemporaryFile() as out:
+            self._save(out)
+            out.seek(0)
+            return out.read()
+
+    def _save(self, out: BinaryIO) -> None:
         np.savez_compressed(
             out,
             idf=self.idf,
@@ -116,7 +125,6 @@ class Features:
             used=self.used,
             history_scores=self.history_scores,
         )
-        return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Features:
@@ -131,7 +139,10 @@ class Features:
 
 
 def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> Features:
-    """Features for a digest's papers (``new_texts``), with an IDF fitted on a sample of the history."""
+    """Features for a digest's papers (``new_texts``), with an IDF fitted on a sample of the history.
+
+    The counts are weighted and normalised in place, and projected onto the digest's columns a slice at a
+    time: a large digest's matrix is held about once, not once per step."""
     new_counts = _counts(new_texts)
     history_counts = _counts(history_texts)
     documents = new_counts.shape[0] + history_counts.shape[0]
@@ -139,18 +150,32 @@ def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> Features:
         history_counts.indices, minlength=N_FEATURES
     )
     idf = (np.log((1.0 + documents) / (1.0 + frequency)) + 1.0).astype(np.float32)
-    weights = sp.diags(idf, format="csr")
-    full = _normalised(new_counts @ weights)
+    del frequency
+    full = _weighted(new_counts, idf)
     used = np.unique(full.indices)
-    columns = np.searchsorted(used, full.indices)
+    columns = np.empty(full.indices.size, dtype=np.int32 if used.size < 2**31 else np.int64)
+    for start in range(0, columns.size, _SLICE):
+        columns[start : start + _SLICE] = np.searchsorted(used, full.indices[start : start + _SLICE])
     papers = sp.csr_matrix((full.data, columns, full.indptr), shape=(full.shape[0], used.size))
     if history_counts.shape[0]:
-        history = _normalised(history_counts @ weights)
+        history = _weighted(history_counts, idf)
         centroid = np.asarray(history.mean(axis=0), dtype=np.float32).ravel()
         history_scores = np.asarray(full @ centroid, dtype=np.float32).ravel()
     else:
         history_scores = np.zeros(papers.shape[0], dtype=np.float32)
     return Features(idf=idf, papers=papers, used=used.astype(np.int64), history_scores=history_scores)
+
+
+#: Column numbers found a slice of this many at a time.
+_SLICE = 2**20
+
+
+def _weighted(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """The counts times the IDF, each row L2-normalised: in place."""
+    if counts.shape[0] == 0:
+        return sp.csr_matrix(counts, dtype=np.float32)
+    counts.data *= idf[counts.indices]
+    return normalize(counts, copy=False)
 
 
 def prepare_papers(papers: Sequence[StoredPaper], history: Sequence[tuple[str, str]]) -> Features:

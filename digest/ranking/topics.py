@@ -18,6 +18,9 @@
   form and room is left (:data:`MAX_GROUPS`; when a pass forms more, the largest
   stay); those that fit no group in the end are "Other topics". A group past 30%
   of the papers is split in two. No two groups share a heading term.
+- **Large days**: past :data:`~digest.ranking.placing.SAMPLE` papers, all this is
+  done on a sample of that many (the same papers always give the same sample), and
+  every other paper is placed in its groups by its terms (:mod:`digest.ranking.placing`).
 
 Every reader of a digest, its archive page and its feeds see the same groups.
 """
@@ -34,7 +37,9 @@ from typing import Any
 import numpy as np
 
 from digest.models import Topic
+from digest.ranking.placing import SAMPLE, is_about, place_rest, sample, uses
 from digest.ranking.terms import MIN_COVERAGE, Term, group_terms, literal_form
+from digest.ranking.topic_features import topic_features
 from digest.ranking.words import DocumentFrequencies, PaperTerms, Titled
 
 #: Fewer papers than this are one group: a table of contents for three papers helps nobody.
@@ -49,24 +54,36 @@ LABEL_TERMS = 3
 OTHER = "Other topics"
 
 
-def digest_topics(papers: Sequence[Titled], frequencies: DocumentFrequencies | None = None) -> list[Topic]:
+def digest_topics(
+    papers: Sequence[Titled], frequencies: DocumentFrequencies | None = None, *, sample_size: int = SAMPLE
+) -> list[Topic]:
     """A digest's topics: groups of ``papers``, largest first, "Other topics" last; the same for every reader.
 
     ``frequencies``: the history's document frequencies (of its recent papers' :func:`topic_text`, the
-    digest's own among them); without them, the digest's own papers stand in for the history.
+    digest's own among them); without them, the digest's own papers stand in for the history. Past
+    ``sample_size`` papers, the groups are found on a sample of that many and the other papers placed in
+    them (:mod:`digest.ranking.placing`).
     """
     count = len(papers)
     if count == 0:
         return []
     if count < MIN_PAPERS:
         return [Topic(OTHER, tuple(range(count)))]
-    read = [PaperTerms.of(paper.title, paper.abstract) for paper in papers]
-    matrix, frequencies = _features(read, frequencies)
-    if matrix.shape[1] == 0:  # no term is shared by two papers
+    sampled = sample(papers, sample_size)
+    read = PaperTerms.shared(papers[i] for i in sampled)
+    features = topic_features(read, frequencies)
+    if features.matrix.shape[1] == 0:  # no term is shared by two papers
         return [Topic(OTHER, tuple(range(count)))]
-    grouping = _Grouping(read, matrix, frequencies)
-    rest = grouping.run()
-    out = [Topic(", ".join(term.text for term in group.heading), tuple(group.members)) for group in grouping.groups]
+    grouping = _Grouping(read, features.matrix, features.frequencies)
+    rest = [sampled[i] for i in grouping.run()]
+    del read
+    groups = [(group.heading, [sampled[i] for i in group.members]) for group in grouping.groups]
+    if len(sampled) < count:  # a large day: every other paper placed in the sample's groups
+        chosen = set(sampled)
+        gained, left = place_rest(papers, [i for i in range(count) if i not in chosen], groups, features, sampled)
+        groups = [(heading, sorted([*members, *more])) for (heading, members), more in zip(groups, gained, strict=True)]
+        rest += left
+    out = [Topic(", ".join(term.text for term in heading), tuple(members)) for heading, members in groups]
     out.sort(key=lambda topic: (-len(topic.members), topic.members[0]))
     if rest:
         out.append(Topic(OTHER, tuple(sorted(rest))))
@@ -82,6 +99,8 @@ def group_count(papers: int) -> int:
 class _Group:
     heading: list[Term]
     members: list[int]
+    centroid: Any = None  # the members' mean row, while they are ``centroid_of`` in number
+    centroid_of: int = -1
 
 
 class _Grouping:
@@ -102,13 +121,10 @@ class _Grouping:
         return group_terms([self.papers[i] for i in members], self.frequencies, limit=LABEL_TERMS, taken=taken)
 
     def uses(self, index: int, heading: Sequence[Term]) -> bool:
-        return any(term.key in self.papers[index].counts for term in heading)
+        return uses(self.papers[index], heading)
 
     def is_about(self, index: int, heading: Sequence[Term]) -> bool:
-        """Whether the paper is about one of the heading's terms: it has it in its title, or uses it twice
-        (a cosmology paper that mentions a "preference" once is not about preferences)."""
-        paper = self.papers[index]
-        return any(term.key in paper.title or paper.counts.get(term.key, 0) >= 2 for term in heading)
+        return is_about(self.papers[index], heading)
 
     def run(self) -> list[int]:
         """Form the groups; the papers that fit none."""
@@ -159,12 +175,14 @@ class _Grouping:
         options = [group for group in self.groups if self.is_about(index, group.heading)]
         if not options:
             return False
-        max(options, key=lambda group: self.affinity(index, group.members)).members.append(index)
+        max(options, key=lambda group: self.affinity(index, group)).members.append(index)
         return True
 
-    def affinity(self, index: int, members: Sequence[int]) -> float:
-        centroid = np.asarray(self.matrix[list(members)].mean(axis=0)).ravel()
-        return float((self.matrix[index] @ centroid)[0])
+    def affinity(self, index: int, group: _Group) -> float:
+        if group.centroid_of != len(group.members):  # members are only ever added: their number says
+            group.centroid = np.asarray(self.matrix[group.members].mean(axis=0)).ravel()
+            group.centroid_of = len(group.members)
+        return float((self.matrix[index] @ group.centroid)[0])
 
     def settle(self) -> list[int]:
         """Keep the heading terms that still describe half of each group; papers they do not describe leave.
@@ -185,7 +203,8 @@ class _Grouping:
             if len(fits) < MIN_GROUP:
                 rest.extend(members)
                 continue
-            rest.extend(i for i in members if i not in fits)
+            fitting = set(fits)
+            rest.extend(i for i in members if i not in fitting)
             kept.append(_Group(heading, fits))
         self.groups = kept
         return rest
@@ -204,33 +223,6 @@ class _Grouping:
             self.groups = [other for other in self.groups if other is not group] + halves.groups
             left.extend(rest)
         return left
-
-
-def _features(papers: Sequence[PaperTerms], history: DocumentFrequencies | None) -> tuple[Any, DocumentFrequencies]:
-    """TF-IDF rows over the terms two or more papers use, and the frequencies the IDF came from."""
-    import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
-
-    day_counts: dict[str, int] = {}
-    for paper in papers:
-        for key in paper.counts:
-            day_counts[key] = day_counts.get(key, 0) + 1
-    vocabulary = {key: n for n, key in enumerate(sorted(key for key, used in day_counts.items() if used >= 2))}
-    if history is None:
-        history = DocumentFrequencies(len(papers), day_counts)
-    documents = max(history.documents, len(papers))
-    merged = {key: max(history.counts.get(key, 0), day_counts[key]) for key in vocabulary}
-    rows, columns, values = [], [], []
-    for row, paper in enumerate(papers):
-        for key, n in paper.counts.items():
-            n += key in paper.title  # the title says most in fewest words: its terms count twice
-            column = vocabulary.get(key)
-            if column is not None:
-                rows.append(row)
-                columns.append(column)
-                values.append((1 + math.log(n)) * (math.log((documents + 1) / (merged[key] + 1)) + 1))
-    matrix = sp.csr_matrix((values, (rows, columns)), shape=(len(papers), len(vocabulary)), dtype=np.float64)
-    return (normalize(matrix) if vocabulary else matrix), DocumentFrequencies(documents, merged)
 
 
 def _unique_labels(groups: list[Topic]) -> list[Topic]:

@@ -12,6 +12,7 @@ punctuation ("large language models", "Monte Carlo").
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,13 +74,14 @@ _STOP, _GENERIC, _CONTENT = 0, 1, 2
 
 
 @lru_cache(maxsize=200_000)
-def _word(surface: str) -> tuple[str, int]:
-    """A word's stem and kind: a stop word (it ends a phrase), a generic word, or a content word."""
+def _word(surface: str) -> tuple[str, str, int]:
+    """A word as (surface, stem, kind): a stop word (it ends a phrase), a generic word, or a content word.
+    (Cached: every use of a word is one object, so papers read together share their words' text.)"""
     lowered = surface.casefold()
     if lowered in _stop_words():
-        return lowered, _STOP
+        return surface, lowered, _STOP
     key = stem(surface)
-    return key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
+    return surface, key, _GENERIC if lowered in GENERIC or len(key) < 2 else _CONTENT
 
 
 def _runs(text: str) -> list[list[tuple[str, str, int]]]:
@@ -88,13 +90,13 @@ def _runs(text: str) -> list[list[tuple[str, str, int]]]:
     for chunk in _CHUNK.split(_URL.sub(" . ", text)):
         run: list[tuple[str, str, int]] = []
         for surface in _TOKEN.findall(chunk):
-            key, kind = _word(surface)
-            if kind == _STOP:
+            word = _word(surface)
+            if word[2] == _STOP:
                 if run:
                     runs.append(run)
                 run = []
             else:
-                run.append((surface, key, kind))
+                run.append(word)
         if run:
             runs.append(run)
     return runs
@@ -132,13 +134,28 @@ class DocumentFrequencies:
 
 
 def document_frequencies(texts: Iterable[str]) -> DocumentFrequencies:
-    """The document frequencies of ``texts`` (each a paper's title and abstract)."""
+    """The document frequencies of ``texts`` (each a paper's title and abstract).
+
+    Read twice: first to find which terms two or more texts may share (by their hashes), then to count
+    those only, so that the many phrases a single text uses are never all held at once."""
+    texts = list(texts)
+    shared = _shared(set(terms(text)) for text in texts)
     counts: Counter[str] = Counter()
-    documents = 0
     for text in texts:
-        documents += 1
-        counts.update(set(terms(text)))
-    return DocumentFrequencies(documents, {term: n for term, n in counts.items() if n >= MIN_HISTORY_COUNT})
+        counts.update({term for term in terms(text) if hash(term) in shared})
+    return DocumentFrequencies(len(texts), {term: n for term, n in counts.items() if n >= MIN_HISTORY_COUNT})
+
+
+def _shared(keys: Iterable[Iterable[str]]) -> frozenset[int]:
+    """The hashes of the terms two or more of the documents (each a set of terms) hold; by chance, maybe a
+    few more (two terms with one hash): a superset, so that counting only these terms misses none shared."""
+    import numpy as np
+
+    hashes = array("q")
+    for document in keys:
+        hashes.extend(hash(key) for key in document)
+    found, counts = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
+    return frozenset(found[counts >= 2].tolist())
 
 
 class Titled(Protocol):
@@ -170,10 +187,21 @@ class PaperTerms:
     @classmethod
     def of(cls, title: str, abstract: str) -> PaperTerms:
         """The terms of a paper (a title's capitals are its style, not the words': "Language Models")."""
-        runs = [[(_untitled(surface), key, kind) for surface, key, kind in run] for run in _runs(title)]
-        in_title = _run_keys(runs)
-        runs += _runs(abstract)
-        return cls(Counter(_run_keys(runs)), frozenset(in_title), runs)
+        runs, in_title = _paper_runs(title, abstract)
+        return cls(Counter(_run_keys(runs)), in_title, runs)
+
+    @classmethod
+    def shared(cls, papers: Iterable[Titled]) -> list[PaperTerms]:
+        """The terms of many papers, each paper's counts holding only the terms another of them uses too,
+        or it uses twice: a term one paper uses once can tell it apart from no other, nor head a group
+        (the many phrases used once are never all held at once). Title terms and written forms are kept."""
+        read = [_paper_runs(paper.title, paper.abstract) for paper in papers]
+        shared = _shared(set(_run_keys(runs)) for runs, _ in read)
+        out = []
+        for runs, in_title in read:
+            counts = Counter(_run_keys(runs))
+            out.append(cls(Counter({k: n for k, n in counts.items() if n > 1 or hash(k) in shared}), in_title, runs))
+        return out
 
     def forms(self, key: str) -> Counter[str]:
         """How the paper writes the term ``key``: each form and how often."""
@@ -189,6 +217,13 @@ class PaperTerms:
             if [stemmed for _, stemmed, _ in words] == stems:
                 found[" ".join(surface for surface, _, _ in words)] += 1
         return found
+
+
+def _paper_runs(title: str, abstract: str) -> tuple[list[list[tuple[str, str, int]]], frozenset[str]]:
+    """A paper's runs of words, its title's first, and the terms of its title."""
+    runs = [[(_untitled(surface), key, kind) for surface, key, kind in run] for run in _runs(title)]
+    in_title = frozenset(_run_keys(runs))
+    return runs + _runs(abstract), in_title
 
 
 def _run_keys(runs: Iterable[Sequence[tuple[str, str, int]]]) -> list[str]:

@@ -42,10 +42,7 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
     for position, record in enumerate(records):
         path = page_path(record.slug)
         if rebuild or position < REFRESHED_PAGES or not (site.dir / path).exists():
-            digest = store.digests.get(record.id)
-            if digest is not None:
-                for slug, page in renderer.digest_pages(digest, topics_of(store, digest)).items():
-                    files[page_path(slug)] = page.encode("utf-8")
+            files.update(_digest_pages(store, renderer, record.id))
     entries = [
         IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
     ]
@@ -65,7 +62,7 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
         if rebuild or position < REFRESHED_WEEKS or not (site.dir / path).exists():
             digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
             topics = week_topics(store, week.week, week.digest_ids, digest)
-            for page_name, page in renderer.digest_pages(digest, topics).items():
+            for page_name, page in renderer.each_digest_page(digest, topics):
                 files[page_path(page_name)] = page.encode("utf-8")
     files["index.html"] = renderer.index_page(entries, weeks).encode("utf-8")
     feeds = build_feeds(store.digests.feed_items(FEED_ITEMS), site)
@@ -73,6 +70,17 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
     files["atom.xml"] = feeds.atom
     files[IDENTITY_FILE] = (store.identity() + "\n").encode("ascii")
     return files
+
+
+def _digest_pages(store: Store, renderer: Renderer, digest_id: int) -> dict[str, bytes]:
+    """A digest's archive pages, each encoded as soon as it is rendered (the digest is let go on return)."""
+    digest = store.digests.get(digest_id)
+    if digest is None:
+        return {}
+    return {
+        page_path(slug): page.encode("utf-8")
+        for slug, page in renderer.each_digest_page(digest, topics_of(store, digest))
+    }
 
 
 def write_site(root: Path, files: Mapping[str, bytes]) -> list[Path]:

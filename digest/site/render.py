@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -241,14 +241,17 @@ class Renderer:
 
     def digest_page(self, digest: Digest, topics: Sequence[Topic]) -> str:
         """The (first) archive page of a digest."""
-        return next(iter(self.digest_pages(digest, topics).values()))
+        return next(self.each_digest_page(digest, topics))[1]
 
     def digest_pages(self, digest: Digest, topics: Sequence[Topic]) -> dict[str, str]:
         """The archive pages, by slug: every paper in full, :data:`PAGE_PAPERS` a page in the listing's order,
         each page's grouped by the topics its mail used; one page unless the digest is larger."""
+        return dict(self.each_digest_page(digest, topics))
+
+    def each_digest_page(self, digest: Digest, topics: Sequence[Topic]) -> Iterator[tuple[str, str]]:
+        """:meth:`digest_pages` one at a time (a large digest's pages need not all be held as text at once)."""
         count = max(1, -(-len(digest.papers) // PAGE_PAPERS))
         links = [(number + 1, f"{page_slug(digest.slug, number)}.html") for number in range(count)]  # relative
-        pages = {}
         for number in range(count):
             on_page = range(number * PAGE_PAPERS, min(len(digest.papers), (number + 1) * PAGE_PAPERS))
             view = digest_view(digest, self.site, on_page)
@@ -256,10 +259,12 @@ class Renderer:
             by_index = dict(zip(on_page, view.papers, strict=True))
             groups = [(topic, [by_index[i] for i in topic.members if i in by_index]) for topic in topics]
             groups = [(topic, papers) for topic, papers in groups if papers]
-            pages[page_slug(digest.slug, number)] = self.render(
-                "digest.html.j2", digest=view, groups=groups, pages=links if count > 1 else [], page=number + 1
+            yield (
+                page_slug(digest.slug, number),
+                self.render(
+                    "digest.html.j2", digest=view, groups=groups, pages=links if count > 1 else [], page=number + 1
+                ),
             )
-        return pages
 
     def index_page(self, digests: Sequence[IndexEntry], weeks: Sequence[IndexEntry] = ()) -> str:
         return self.render(
