@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.names import MAX_FOLLOWS, MAX_NAME, FollowError, checked_follows, checked_name, parse_name, same_author
+from digest.names import (
+    MAX_FOLLOWS,
+    MAX_NAME,
+    PARTICLES,
+    SUFFIXES,
+    FollowError,
+    checked_follows,
+    checked_name,
+    parse_name,
+    same_author,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,6 +97,8 @@ def test_a_name_to_follow_is_tidied_and_bounded() -> None:
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 ACCENTED = {"a": "áàâäå", "e": "éèêë", "i": "íìîï", "o": "óòôö", "u": "úùûü", "c": "ç", "n": "ñ", "s": "š", "z": "ž"}
 word = st.text(LATIN, min_size=1, max_size=8)
+#: A word that is only a name: no particle ("af a" is a family name of its own) and no suffix.
+name_word = word.filter(lambda text: text not in PARTICLES | SUFFIXES)
 initial = st.sampled_from(LATIN).map(lambda letter: letter + ".")
 names = st.builds(
     lambda given, particle, family: " ".join([*given, *particle, family]),
@@ -124,7 +136,7 @@ def test_matching_is_the_same_whatever_the_case_spaces_and_accents(a: str, b: st
     assert same_author(variant(a, data), a)
 
 
-@given(word, st.lists(word, max_size=2), word)
+@given(word, st.lists(name_word, max_size=2), name_word)
 def test_an_initial_matches_the_given_name_it_starts(first: str, middle: list[str], family: str) -> None:
     full = " ".join([first, *middle, family])
     assert same_author(f"{first[0].upper()}. {family}", full)
