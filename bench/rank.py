@@ -6,19 +6,14 @@ after it, a reader who liked the first 5 papers of that topic in dump 000 gets
 the new papers of dumps 001 and 002 ranked. Printed: precision of the top
 min(10, relevant) per topic and the mean, for the listing's order, interest
 terms only (the words a reader would type for that topic), the reader's votes
-(digest's model, with themes), the model before themes (every like in one
-centroid), votes and terms together and, for comparison, a linear SVM trained
-as arxiv-sanity-lite does on the same features. Then readers of two themes: for
-every pair of those topics, 5 likes of each (alternating); how many of each
-topic's relevant papers reach the first 10, and the share of pairs where both
-get at least 3, with themes and with one centroid.
+(digest's model), both together and, for comparison, a linear SVM trained as arxiv-sanity-lite
+does on the same features.
 
 Cost: preparing a digest of 1,000 new papers against a history of 1,000,000
 (SQLite), in a child process for its peak RSS; making the rows of 2,000
 distinct readers (2 interest terms and 5 likes each: what a publish does for
-every reader, or a vote for one) and grouping their likes into themes; and
-ranking one of those readers in the send loop, from the rows kept (what every
-message of a send costs), also for readers of one theme and of several apart.
+every reader, or a vote for one); and ranking one of those readers in the send
+loop, from the rows kept (what every message of a send costs).
 
     python bench/rank.py [--history 1000000] [--labels ../shared/eval/topic_labels.json]
 """
@@ -27,17 +22,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,7 +39,6 @@ from digest.models import Digest, Paper, Profile, StoredPaper, VotedPaper
 from digest.ranking.features import Features, prepare_papers
 from digest.ranking.kept import Ranker
 from digest.ranking.rank import IDF_SAMPLE, DigestRows, paper_text, score
-from digest.ranking.themes import grouped
 
 from _common import ROOT, run_measured
 
@@ -94,25 +85,15 @@ def quality(labels_path: Path) -> None:
         features.add_rows(kept, kept.missing([profile]))
         return list(score(kept, profile).order)
 
-    def centroid(profile: Profile) -> list[int]:
-        """The model before themes: every like in one centroid, less a quarter of the history's."""
-        features.add_rows(kept, kept.missing([profile]))
-        scores = np.mean([kept.rows[p.text_key] for p in profile.likes], axis=0) - 0.25 * kept.history_scores
-        return np.lexsort([kept.positions, -scores]).tolist()
-
     in_train = Counter(label for paper in train for label in labels.get(title_key(paper.title), ()))
     print(f"quality: {len(train)} papers in dump 000 (training), {len(test)} new papers in 001-002 (test)")
-    print("P@min(10, relevant) from 5 likes of a topic; 'centroid' is the model before themes")
-    print(f"{'topic':<16}{'relevant':>9}{'listing':>9}{'terms':>9}{'votes':>9}{'centroid':>9}{'both':>9}{'svm':>9}")
+    print(f"{'topic':<16}{'relevant':>9}{'listing':>9}{'terms':>9}{'votes':>9}{'both':>9}{'svm':>9}")
     rows = []
-    liked_of: dict[str, list[Paper]] = {}
-    relevant_of: dict[str, set[int]] = {}
     for topic in sorted(INTEREST_TERMS):
         relevant = {i for i, paper in enumerate(test) if topic in labels.get(title_key(paper.title), ())}
         if in_train[topic] < LIKED or len(relevant) < 3:
             continue
-        liked = liked_of[topic] = [p for p in train if topic in labels.get(title_key(p.title), ())][:LIKED]
-        relevant_of[topic] = relevant
+        liked = [p for p in train if topic in labels.get(title_key(p.title), ())][:LIKED]
         votes = Profile(likes=tuple(VotedPaper(p.title, p.abstract) for p in liked))
         cut = min(10, len(relevant))
 
@@ -122,38 +103,12 @@ def quality(labels_path: Path) -> None:
         listing = precision(list(range(len(test))))
         terms = precision(ranked(Profile(interests=INTEREST_TERMS[topic])))
         model = precision(ranked(votes))
-        old = precision(centroid(votes))
         both = precision(ranked(Profile(interests=INTEREST_TERMS[topic], likes=votes.likes)))
         svm = precision(_svm_order(features, train, liked, test))
-        rows.append((listing, terms, model, old, both, svm))
+        rows.append((listing, terms, model, both, svm))
         print(f"{topic:<16}{len(relevant):>9}" + "".join(f"{v:>9.2f}" for v in rows[-1]))
     means = [statistics.mean(column) for column in zip(*rows, strict=True)]
     print(f"{'mean':<16}{'':>9}" + "".join(f"{value:>9.2f}" for value in means))
-    two_themes(liked_of, relevant_of, ranked, centroid)
-
-
-def two_themes(
-    liked_of: dict[str, list[Paper]],
-    relevant_of: dict[str, set[int]],
-    ranked: Callable[[Profile], list[int]],
-    centroid: Callable[[Profile], list[int]],
-) -> None:
-    """Readers of two themes: 5 likes of each of two topics (alternating, as if voted in turns). How many
-    of each topic's relevant papers reach the first 10, for every pair of topics."""
-    print("two themes: relevant papers of each topic in the first 10, 5 likes of each (themes | centroid)")
-    counts: dict[str, list[int]] = {"themes": [], "centroid": []}
-    for one, other in itertools.combinations(sorted(liked_of), 2):
-        mixed = [paper for pair in zip(liked_of[one], liked_of[other], strict=True) for paper in pair]
-        profile = Profile(likes=tuple(VotedPaper(p.title, p.abstract) for p in mixed))
-        found = []
-        for name, order in (("themes", ranked(profile)), ("centroid", centroid(profile))):
-            each = [sum(1 for index in order[:10] if index in relevant_of[topic]) for topic in (one, other)]
-            counts[name].append(min(each))
-            found.append(f"{each[0]}+{each[1]}")
-        print(f"  {one:<14} {other:<14} {found[0]:>6} | {found[1]}")
-    for name, lowest in counts.items():
-        share = sum(1 for count in lowest if count >= 3) / len(lowest)
-        print(f"  {name}: both topics >= 3 in {share:.0%} of {len(lowest)} pairs; the minimum: {min(lowest)}")
 
 
 def stored(papers: Sequence[Paper]) -> list[StoredPaper]:
@@ -244,15 +199,7 @@ def child(url: str) -> None:
     started = time.perf_counter()
     features.add_rows(rows, rows.missing(profiles))  # as a publish does, for every reader at once
     made = (time.perf_counter() - started) / len(profiles)
-    started = time.perf_counter()
-    for profile in profiles:  # (their themes, from their rows: as a publish does too)
-        if grouped(profile):
-            rows.themes(profile)
-    grouping = (time.perf_counter() - started) / len(profiles)
-    themed = sum(1 for profile in profiles if grouped(profile) and rows.themes(profile).max() > 0)
     print(f"  make one reader's rows (5 liked papers and their interests; at publish, or a vote): {made * 1000:.2f} ms")
-    print(f"  group one reader's likes into themes (at publish, or a vote): {grouping * 1000:.3f} ms")
-    print(f"  readers of more than one theme: {themed} of {len(profiles)}")
     ranker = Ranker(bench_digest(papers), rows, scope=None, features=features)
     started = time.perf_counter()
     for start in range(0, len(profiles), 64):  # as a send does: a batch's rows looked up at once, then each reader
@@ -265,13 +212,6 @@ def child(url: str) -> None:
         "  rank one reader in the send loop (2 interest terms, 5 likes, distinct) at 1,000 new papers:"
         f" {each * 1000:.3f} ms"
     )
-    several = [profile for profile in profiles if grouped(profile) and rows.themes(profile).max() > 0]
-    for name, readers in (("of one theme", [p for p in profiles if p not in several]), ("of several", several)):
-        started = time.perf_counter()
-        for profile in readers:
-            ranker.rank(profile, explain=20)
-        if readers:
-            print(f"    readers {name}: {(time.perf_counter() - started) / len(readers) * 1000:.3f} ms each")
     check = DigestRows.of(papers, features.history_scores)
     features.add_rows(check, check.missing(profiles[:20]))
     assert all(score(check, p).order == ranker.rank(p).order for p in profiles[:20]), "the kept rows rank differently"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -103,8 +104,29 @@ def test_reasons_are_given_for_the_top_papers_only() -> None:
 )
 def test_matching_a_term_finds_what_its_pattern_finds(term: str, texts: list[str]) -> None:
     """Matching first looks for the term's first word, then searches: never a different answer."""
-    from digest.ranking.rows import _term_pattern, term_matches
+    from digest.ranking.rank import _term_pattern, term_matches
 
     folded = [" ".join(text.casefold().split()) for text in texts]
     pattern = _term_pattern(term)
     assert term_matches(term, folded).tolist() == [bool(pattern.search(text)) for text in folded]
+
+
+def test_a_ranker_that_drops_its_rows_to_stay_in_memory_ranks_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.models import Digest
+    from digest.ranking import kept
+    from digest.ranking.features import prepare_papers
+
+    papers = [stored(title, abstract, 100 + number) for number, (title, abstract) in enumerate(PAPERS)]
+    readers = [
+        Profile(interests=("retrieval",), likes=(VotedPaper(*PAPERS[1], paper_id=101),)),
+        Profile(likes=(VotedPaper(*PAPERS[3], paper_id=103), VotedPaper(*PAPERS[2], paper_id=102))),
+    ]
+    expected = [rank(reader).order for reader in readers]
+    features = prepare_papers(papers, HISTORY)
+    day = dt.date(2026, 3, 12)
+    digest = Digest("d", day, tuple(papers), 0, (day,), 1, 1, dt.datetime(2026, 3, 12, tzinfo=dt.UTC))
+    ranker = kept.Ranker(digest, features.digest_rows(papers), scope=None, features=features)
+    monkeypatch.setattr(kept, "ROWS_IN_MEMORY", 2)  # (every batch overflows what memory keeps)
+    ranker.prepare(None, readers[:1])
+    ranker.prepare(None, readers)  # the first reader's rows are dropped here, and must come back
+    assert [ranker.rank(reader).order for reader in readers] == expected

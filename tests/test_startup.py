@@ -23,7 +23,6 @@ from digest.models import Digest
 from digest.ranking.features import rank_papers
 from digest.ranking.filters import matches
 from digest.ranking.rank import IDF_SAMPLE, first_unvoted
-from digest.ranking.themes import themes_key
 from digest.store import Store, open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
@@ -167,19 +166,6 @@ def test_a_vote_while_a_mail_waits_is_ranked_ahead_so_the_send_still_needs_no_sc
     assert sent == expected_for_you(readers, ADDRESSES)
     ids = {paper.title: paper.id for paper in digest.papers}
     assert not {ids[today[7]], ids[today[30]]} & set(sent["plain@example.org"])  # (voted: not in For you)
-
-
-def test_publish_keeps_the_themes_of_each_reader_with_likes_to_group(readers: Project) -> None:
-    config = load_config(readers.config, readers.environ)
-    scope = f"digest:{store_digest(readers).id}"
-    with open_store(config.database, now=NOW) as store:
-        keys = {}
-        for address in ("votes@example.org", "filtered@example.org"):  # (4 likes; 2 likes: nothing to group)
-            subscriber = store.subscribers.by_email(address)
-            assert subscriber is not None
-            keys[address] = themes_key(store.profiles.profile(subscriber))
-        kept = store.ranking.get(scope, list(keys.values()))
-    assert list(kept) == [keys["votes@example.org"]]  # (the send reads them with the rows)
 
 
 @pytest.mark.parametrize("lost", ["a reader's row", "every row"])

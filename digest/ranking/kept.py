@@ -22,7 +22,6 @@ import numpy as np
 from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, term_key, wanted_texts
-from digest.ranking.themes import grouped, themes_key
 from digest.store import Store
 
 if TYPE_CHECKING:
@@ -72,20 +71,17 @@ class Ranker:
         readers = [profile for profile in profiles if not profile.is_empty]
         wanted = self.rows.missing(readers)
         terms = self.rows.missing_terms(readers)
-        rows = self.rows.rows
-        themed = {themes_key(p): p for p in readers if grouped(p) and themes_key(p) not in rows}
-        if not wanted and not terms and not themed:
+        if not wanted and not terms:
             return 0
-        if len(rows) + len(wanted) + len(terms) + len(themed) > ROWS_IN_MEMORY:
+        rows = self.rows.rows
+        if len(rows) + len(wanted) + len(terms) > ROWS_IN_MEMORY:
             rows.clear()  # (and what these readers need is all wanted again)
             wanted = self.rows.missing(readers)
             terms = self.rows.missing_terms(readers)
-            themed = {themes_key(p): p for p in readers if grouped(p)}
         if store is not None and self.scope is not None:
-            self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms), *themed]))
+            self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms)]))
             wanted = {key: text for key, text in wanted.items() if key not in rows}
             terms = {term for term in terms if term_key(term) not in rows}
-            themed = {key: profile for key, profile in themed.items() if key not in rows}
         made = {term_key(term): self.rows.matches(term) for term in terms}  # (no features needed)
         if wanted:
             features = self._features(store)
@@ -93,7 +89,6 @@ class Ranker:
             features.add_rows(fresh, wanted)
             rows.update(fresh.rows)
             made.update(fresh.rows)
-        made.update((key, self.rows.themes(profile)) for key, profile in themed.items())  # (from the rows)
         if made and store is not None and self.scope is not None:
             store.ranking.put(self.scope, {key: row.tobytes() for key, row in made.items()}, now=self._now())
         if made:
@@ -172,10 +167,6 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
     features.add_rows(rows, wanted)
     for term in sorted({term for interests in queries for term in interests}):
         rows.matches(term)
-    for subscribers in _batches(store.subscribers.iter_all(status="active")):  # (each reader's themes)
-        for profile in store.profiles.for_subscribers(subscribers).values():
-            if grouped(profile):
-                rows.themes(profile)
     kept = {FEATURES: features.to_bytes(), HISTORY: features.history_scores.tobytes()}
     kept.update((key, row.tobytes()) for key, row in rows.rows.items())
     with store.transaction():
@@ -209,23 +200,11 @@ def keep_readers(store: Store, subscribers: Sequence[Subscriber], *, now: dt.dat
     editions = [(store.digests.get(digest_id), f"digest:{digest_id}") for digest_id in daily]
     editions += [(combined(store, week, ids, published_at=now), week_scope(week, ids)) for week, ids in weekly]
     for digest, scope in editions:
-        history = store.ranking.get(scope, [HISTORY]).get(HISTORY) if digest is not None else None
-        if digest is None or history is None:
+        if digest is None or HISTORY not in store.ranking.get(scope, [HISTORY]):
             continue  # not kept yet: when it is, every reader's rows are made with it
-        scores = np.frombuffer(history, dtype=np.float32)  # (themes are measured against the history's scores)
-        made += Ranker(digest, DigestRows.of(digest.papers, scores), scope=scope, now=now).prepare(store, profiles)
+        unused = np.zeros(len(digest.papers), dtype=np.float32)  # (rows do not depend on the history's scores)
+        made += Ranker(digest, DigestRows.of(digest.papers, unused), scope=scope, now=now).prepare(store, profiles)
     return made
-
-
-def _batches(subscribers: Iterable[Subscriber], size: int = 500) -> Iterable[list[Subscriber]]:
-    batch: list[Subscriber] = []
-    for subscriber in subscribers:
-        batch.append(subscriber)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _prepare(store: Store | None, digest: Digest) -> Features:
