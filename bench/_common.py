@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +95,33 @@ def publish_examples(folder: Path, port: int, now: dt.datetime) -> Path:
             ingest_paths(store, [dump], IngestContext(inbox=config.inbox, timezone=config.timezone, now=day))
             publish(store, config, now=day)
     return folder / "schedule.yaml"
+
+
+@contextmanager
+def serving(work: Path, port: int, secret: str) -> Iterator[str]:
+    """``digest serve`` for the project in *work* on *port*, once it accepts connections: its base URL. On the
+    way out the server is stopped and *work* removed."""
+    server = subprocess.Popen(
+        [*digest_command(), "--config", str(work / "schedule.yaml"), "serve", "--port", str(port)],
+        env={**os.environ, "DIGEST_SECRET_KEY": secret},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("digest serve did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)

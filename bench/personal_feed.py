@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +30,7 @@ from digest.config import load_config
 from digest.store import open_store
 from digest.tokens import make_token, secret_key
 
-from _common import digest_command, free_port, publish_examples
+from _common import digest_command, free_port, publish_examples, serving
 
 SECRET = "benchmark-secret-key-0123456789abcdefghij"
 LIKED = "PROP: Pre-training with Representative Words Prediction for Ad-hoc Retrieval"
@@ -100,23 +98,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="digest-feed-bench-"))
     port = free_port()
     path = prepare(work, port)
-    server = subprocess.Popen(
-        [*digest_command(), "--config", str(work / "schedule.yaml"), "serve", "--port", str(port)],
-        env={**os.environ, "DIGEST_SECRET_KEY": SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(base, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("digest serve did not start") from None
-                time.sleep(0.1)
+    with serving(work, port, SECRET) as base:
         with httpx.Client() as client:
             start = time.perf_counter()
             first = client.get(base + path)
@@ -133,13 +115,6 @@ def main() -> None:
             " (target >= 500)"
         )
         print(f"static /feed.xml, unconditional, 4 threads: {rate(base + '/feed.xml', args.requests):,.0f} requests/s")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

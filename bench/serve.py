@@ -11,10 +11,8 @@ second, p99 latency and errors. Target for the feed: no errors, p99 <= 50 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,7 @@ from digest.config import load_config
 from digest.store import open_store
 from digest.tokens import make_token, secret_key
 
-from _common import digest_command, free_port, publish_examples
+from _common import free_port, publish_examples, serving
 
 SECRET = "benchmark-secret-key-0123456789abcdefghij"
 POST_SCRIPT = """wrk.method = "POST"
@@ -81,23 +79,7 @@ def main() -> None:
     unsubscribe = prepare(work, port)
     script = work / "post.lua"
     script.write_text(POST_SCRIPT)
-    server = subprocess.Popen(
-        [*digest_command(), "--config", str(work / "schedule.yaml"), "serve", "--port", str(port)],
-        env={**os.environ, "DIGEST_SECRET_KEY": SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("digest serve did not start") from None
-                time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}"
+    with serving(work, port, SECRET) as base:
         feed_size = len(subprocess.run(["curl", "-s", f"{base}/feed.xml"], capture_output=True).stdout)
         for label, url, lua, gzip in (
             (
@@ -116,13 +98,6 @@ def main() -> None:
                 f" connections ({result['requests']} requests); p50 {result['p50']}, p99 {result['p99']};"
                 f" errors: {result['errors']}"
             )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
