@@ -38,7 +38,8 @@ from digest.listings.identity import title_key
 from digest.models import Digest, Paper, Profile, StoredPaper, VotedPaper
 from digest.ranking.features import Features, prepare_papers
 from digest.ranking.kept import Ranker
-from digest.ranking.rank import IDF_SAMPLE, DigestRows, paper_text, score
+from digest.ranking.rank import IDF_SAMPLE, score
+from digest.ranking.rows import DigestRows, paper_text
 
 from _common import ROOT, run_measured
 

@@ -104,7 +104,7 @@ def test_reasons_are_given_for_the_top_papers_only() -> None:
 )
 def test_matching_a_term_finds_what_its_pattern_finds(term: str, texts: list[str]) -> None:
     """Matching first looks for the term's first word, then searches: never a different answer."""
-    from digest.ranking.rank import _term_pattern, term_matches
+    from digest.ranking.rows import _term_pattern, term_matches
 
     folded = [" ".join(text.casefold().split()) for text in texts]
     pattern = _term_pattern(term)

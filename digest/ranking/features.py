@@ -29,7 +29,8 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
 from digest.models import Profile, StoredPaper
-from digest.ranking.rank import DigestRows, Ranking, paper_text, score, wanted_texts
+from digest.ranking.rank import Ranking, score
+from digest.ranking.rows import DigestRows, paper_text, wanted_texts
 
 #: The hashed feature space: large enough that collisions between a day's words are rare.
 N_FEATURES = 2**20

@@ -21,7 +21,8 @@ import numpy as np
 
 from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
-from digest.ranking.rank import IDF_SAMPLE, DigestRows, Ranking, score, term_key, wanted_texts
+from digest.ranking.rank import IDF_SAMPLE, Ranking, score
+from digest.ranking.rows import DigestRows, term_key, wanted_texts
 from digest.store import Store
 
 if TYPE_CHECKING:

@@ -1,0 +1,162 @@
+"""The similarity rows a digest's ranking reads, and their keys. Pure.
+
+A digest's rows are made once (:mod:`digest.ranking.features`, when it is published or a vote comes in) and
+kept (:mod:`digest.ranking.kept`); :mod:`digest.ranking.rank` scores a reader from them. A row is keyed by
+what it is the similarity to: a voted paper's text (its ``text_key``), a reader's interest terms taken
+together (:func:`query_key`), or which papers name one term outright (:func:`term_key`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from digest.listings.identity import title_key
+from digest.models import Profile, StoredPaper, VotedPaper
+
+#: A paper that names an interest term outright gets this much on top of its similarity to the query.
+TERM_BONUS = 0.05
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """What a paper is ranked by: its title (twice: it says most in fewest words) and its abstract."""
+    return f"{title}. {title}. {abstract}"
+
+
+def query_key(interests: Sequence[str]) -> str:
+    """The row key of a reader's interest terms taken together, as a query."""
+    return "query:" + "\x1f".join(interests)
+
+
+def term_key(term: str) -> str:
+    """The row key of which papers name ``term`` outright."""
+    return "term:" + term
+
+
+def wanted_texts(profile: Profile) -> dict[str, str]:
+    """The rows a profile needs that come from vectorising a text: its voted papers and its query, by key."""
+    wanted = {paper.text_key: paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
+    if profile.interests:
+        wanted[query_key(profile.interests)] = " ".join(profile.interests)
+    return wanted
+
+
+def term_matches(term: str, texts: Sequence[str]) -> np.ndarray:
+    """Which of ``texts`` (lower-cased, see :func:`match_text`) name ``term``: whole words, plurals too."""
+    pattern = _term_pattern(term)
+    words = term.casefold().split()
+    first = words[0] if words else ""  # (a text without the term's first word cannot match: no search needed)
+    return np.fromiter((first in text and bool(pattern.search(text)) for text in texts), dtype=bool, count=len(texts))
+
+
+def match_text(paper: StoredPaper) -> str:
+    """A paper's title and abstract as interest terms are matched against."""
+    return " ".join(paper_text(paper.title, paper.abstract).casefold().split())
+
+
+@dataclass
+class DigestRows:
+    """What ranking needs of one digest, for any reader: each paper's similarity to the history's centroid,
+    the papers' identities (to know which ones a reader voted for), and rows by key (see :func:`wanted_texts`,
+    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term."""
+
+    history_scores: np.ndarray
+    texts: tuple[str, ...]  # each paper's :func:`match_text`, for terms no row was kept for
+    positions: np.ndarray = field(default_factory=lambda: np.arange(0))  # 0 .. count - 1
+    ids: dict[int, int] = field(default_factory=dict)  # history paper id -> index
+    arxiv_ids: dict[str, int] = field(default_factory=dict)
+    title_keys: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, papers: Sequence[StoredPaper], history_scores: np.ndarray) -> DigestRows:
+        rows = cls(history_scores, tuple(match_text(paper) for paper in papers), np.arange(len(papers)))
+        for index, paper in reversed(list(enumerate(papers))):  # (the first of duplicates wins)
+            rows.ids[paper.id] = index
+            rows.title_keys[title_key(paper.title)] = index
+            if paper.details.arxiv_id:
+                rows.arxiv_ids[paper.details.arxiv_id] = index
+        return rows
+
+    @property
+    def count(self) -> int:
+        return int(self.history_scores.shape[0])
+
+    def missing(self, profiles: Iterable[Profile]) -> dict[str, str]:
+        """The texts whose rows these profiles need and this digest does not have yet, by key."""
+        rows = self.rows
+        wanted: dict[str, str] = {}
+        for profile in profiles:
+            for paper in (*profile.likes, *profile.dislikes):
+                key = paper.text_key
+                if key not in rows and key not in wanted:
+                    wanted[key] = paper_text(paper.title, paper.abstract)
+            if profile.interests:
+                key = query_key(profile.interests)
+                if key not in rows:
+                    wanted[key] = " ".join(profile.interests)
+        return wanted
+
+    def needs(self, profile: Profile) -> set[str]:
+        """Every key a profile's ranking reads."""
+        keys = {paper.text_key for paper in (*profile.likes, *profile.dislikes)}
+        if profile.interests:
+            keys.add(query_key(profile.interests))
+            keys.update(term_key(term) for term in profile.interests)
+        return keys
+
+    def missing_terms(self, profiles: Iterable[Profile]) -> set[str]:
+        """The interest terms these profiles name whose matches this digest does not have yet."""
+        rows = self.rows
+        return {term for profile in profiles for term in profile.interests if term_key(term) not in rows}
+
+    def matches(self, term: str) -> np.ndarray:
+        """Which papers name ``term`` outright: a kept row, else matched now (and kept)."""
+        key = term_key(term)
+        found = self.rows.get(key)
+        if found is None:
+            found = self.rows[key] = term_matches(term, self.texts)
+        return found
+
+    def bonus(self, term: str) -> np.ndarray:
+        """What naming ``term`` outright adds to each paper's interest score (:data:`TERM_BONUS`, or nothing)."""
+        key = "bonus:" + term
+        found = self.rows.get(key)
+        if found is None:
+            found = self.rows[key] = TERM_BONUS * self.matches(term)
+        return found
+
+    def voted(self, profile: Profile) -> frozenset[int]:
+        """The papers of this digest the reader voted for: by the history's id, else by arXiv id or title."""
+        found = set()
+        for paper in (*profile.likes, *profile.dislikes):
+            index = self._index_of(paper)
+            if index is not None:
+                found.add(index)
+        return frozenset(found)
+
+    def _index_of(self, paper: VotedPaper) -> int | None:
+        if paper.paper_id is not None and paper.paper_id in self.ids:
+            return self.ids[paper.paper_id]
+        if paper.arxiv_id and paper.arxiv_id in self.arxiv_ids:
+            return self.arxiv_ids[paper.arxiv_id]
+        if paper.paper_id is None:
+            return self.title_keys.get(title_key(paper.title))
+        return None
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    pattern = _PATTERNS.get(term)
+    if pattern is None:
+        words = [re.escape(word) for word in term.casefold().split()]
+        # a term matches as whole words, plurals included: "agent" finds "agents", "LLM" finds "LLMs"
+        pattern = re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b")
+        if len(_PATTERNS) < 10_000:
+            _PATTERNS[term] = pattern
+    return pattern
