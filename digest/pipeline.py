@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from digest.config import Config
 from digest.listings.compose import build_digest
 from digest.listings.formats import parse_listing
+from digest.listings.inbox import read_listing
 from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.mail.report import SendReport
 from digest.mail.weekly import prepare_coming_week, queue_due_week, send_weekly
@@ -114,7 +115,7 @@ def _write_site(store: Store, config: Config, renderer: Renderer, *, rebuild: bo
 def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
     """A stand-alone digest of one dump file, every paper treated as new (for previews)."""
     today = now.astimezone(config.timezone).date()
-    dump = parse_listing(path.read_bytes(), today=today)
+    dump = parse_listing(read_listing(path), today=today)
     day = dump.listed_on or today
     papers = tuple(
         StoredPaper(
@@ -238,7 +239,9 @@ def run_once(
         if stop is not None and stop.is_set():
             report.stopped, report.unsent = True, len(pending) - position
             break
-        digest = store.digests.get(digest_id)
+        published = report.digest
+        # (the digest this run published is sent as it is: a large one is not read and held a second time)
+        digest = published if published is not None and published.id == digest_id else store.digests.get(digest_id)
         if digest is None:
             continue
         if not store.subscribers.counts().get("active") and store.ledger.counts(digest_id).open == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from digest.errors import ExitStatus
-from digest.listings.formats.bounds import MAX_PAPERS
+from digest.listings.formats.bounds import MAX_BYTES, MAX_PAPERS
 
 from conftest import Project
 
@@ -91,3 +91,17 @@ def test_a_listing_of_more_papers_than_the_limit_is_rejected_with_its_reason(pro
     )
     assert (project.inbox / "rejected" / "huge.json").exists()
     assert "20,001 papers" in (project.inbox / "rejected" / "huge.json.reason").read_text()
+
+
+def test_a_file_larger_than_a_listing_may_be_is_set_aside_unread_and_the_others_are_ingested(
+    project: Project,
+) -> None:
+    project.drop("", "good.json", data=json.dumps([item(1, "A small listing")]).encode())
+    huge = project.inbox / "huge.json"
+    with huge.open("wb") as sparse:  # (a hole on disk: the file is not written, and not read either)
+        sparse.truncate(MAX_BYTES + 1)
+    result = project.run("ingest")
+    assert result.code == ExitStatus.PARTIAL
+    assert "huge.json" in result.stderr and "more than the 64 MB one listing may hold" in result.stderr
+    assert (project.inbox / "rejected" / "huge.json").exists() and not huge.exists()
+    assert set(papers(project)) == {"2403.00001"}

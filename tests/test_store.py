@@ -162,3 +162,15 @@ def test_readers_of_an_older_history_get_distinct_feed_keys_when_it_is_migrated(
         keys = [row[0] for row in store.db.execute("SELECT feed_key FROM subscribers")]
         assert len(set(keys)) == 3 and all(keys)
         assert all(store.profiles.feed_identity(subscriber.id) for subscriber in store.subscribers.iter_all())
+
+
+def test_a_large_record_is_kept_in_parts_read_back_in_order_and_apart_from_the_scopes_rows(store: Store) -> None:
+    parts = [bytes([n]) * (1000 + n) for n in range(12)]  # (more than nine: the parts' order is not text order)
+    store.ranking.put("digest:1", {"reader-row": b"\x01\x02", "reader-row-2": b"\x03"}, now=NOW)
+    store.ranking.put_parts("digest:1", "features", iter(parts), now=NOW)
+    assert list(store.ranking.parts("digest:1", "features")) == parts
+    assert store.ranking.all("digest:1") == {"reader-row": b"\x01\x02", "reader-row-2": b"\x03"}
+    assert store.ranking.size("digest:1") == 3
+    store.ranking.put_parts("digest:1", "features", iter([b"other"]), now=NOW)
+    assert list(store.ranking.parts("digest:1", "features")) == parts  # kept as it was
+    assert list(store.ranking.parts("digest:2", "features")) == []

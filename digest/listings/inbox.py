@@ -22,6 +22,7 @@ from pathlib import Path
 
 from digest.errors import ConfigError
 from digest.files import write_atomic
+from digest.listings.formats.bounds import MAX_BYTES, check_bytes
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,16 @@ class InboxFile:
     def arrived_at(self) -> dt.datetime:
         """When the file arrived: its modification time."""
         return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
+
+
+def read_listing(path: Path) -> bytes:
+    """A listing file's bytes; a file larger than a listing may be is rejected (DumpError) without being read
+    (and one that grows while it is read is not read on)."""
+    with path.open("rb") as opened:
+        check_bytes(os.fstat(opened.fileno()).st_size)
+        data = opened.read(MAX_BYTES + 1)
+    check_bytes(len(data))
+    return data
 
 
 def stat_file(path: Path) -> InboxFile:

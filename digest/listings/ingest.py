@@ -25,7 +25,7 @@ from digest.errors import DumpError
 from digest.listings.diff import diff_dump, identify
 from digest.listings.formats import parse_decoded
 from digest.listings.formats.text import content_hash, decode, peek_date
-from digest.listings.inbox import InboxFile, scan_inbox, set_aside, stat_file
+from digest.listings.inbox import InboxFile, read_listing, scan_inbox, set_aside, stat_file
 from digest.models import IngestResult
 from digest.store import Store
 
@@ -116,10 +116,12 @@ def ingest_file(store: Store, file: InboxFile, context: IngestContext, *, from_i
     if file.problem is not None:
         return _reject(store, file, context, sha256=None, data=b"", reason=file.problem, from_inbox=from_inbox)
     try:
-        data = file.path.read_bytes()
+        data = read_listing(file.path)
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror or exc}"
         return _reject(store, file, context, sha256=None, data=b"", reason=reason, from_inbox=from_inbox)
+    except DumpError as exc:
+        return _reject(store, file, context, sha256=None, data=b"", reason=exc.message, from_inbox=from_inbox)
     try:
         text = decode(data)
         sha256 = content_hash(text)

@@ -11,6 +11,7 @@ key, and the blocks are rendered again (and kept), so a kept copy is never stale
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -64,8 +65,10 @@ def email_key(config: Config, digest: Digest, topics: Sequence[Topic]) -> str:
     from digest.site.stamp import BUNDLED_TEMPLATES
 
     made_of = hashlib.sha256()
-    given = (FORMAT, digest, tuple(topics), config.site, config.email, config.templates)
-    made_of.update(repr(given).encode("utf-8", "surrogatepass"))
+    given = (FORMAT, dataclasses.replace(digest, papers=()), config.site, config.email, config.templates)
+    # Piece by piece: a large digest's text is never held twice more as one string (and its encoding).
+    for piece in (given, *digest.papers, *topics):
+        made_of.update(repr(piece).encode("utf-8", "surrogatepass"))
     for folder in [*([config.templates] if config.templates else []), BUNDLED_TEMPLATES]:
         made_of.update(_folder_hash(Path(folder)))
     made_of.update(_code_stamp())

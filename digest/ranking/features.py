@@ -17,9 +17,8 @@ process needs to make more rows exactly as these were made (see
 
 from __future__ import annotations
 
-import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -107,13 +106,14 @@ class Features:
             for number, key in enumerate(wanted):
                 rows.rows[key] = np.ascontiguousarray(made[number])
 
-    def to_bytes(self) -> bytes:
-        """The features as a compressed ``.npz`` (written to a temporary file: a growing in-memory buffer
-        would be copied as it grows, several times the result for a large digest)."""
+    def to_parts(self, size: int) -> Iterator[bytes]:
+        """The features as a compressed ``.npz``, in parts of ``size`` bytes: written to a temporary file
+        and read back a part at a time (a large digest's record is never held whole)."""
         with tempfile.TemporaryFile() as out:
             self._save(out)
             out.seek(0)
-            return out.read()
+            while part := out.read(size):
+                yield part
 
     def _save(self, out: BinaryIO) -> None:
         np.savez_compressed(
@@ -128,15 +128,23 @@ class Features:
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Features:
-        with np.load(io.BytesIO(data)) as kept:
-            shape = tuple(int(value) for value in kept["shape"])
-            return cls(
-                idf=kept["idf"],
-                papers=sp.csr_matrix((kept["data"], kept["indices"], kept["indptr"]), shape=shape),
-                used=kept["used"],
-                history_scores=kept["history_scores"],
-            )
+    def from_parts(cls, parts: Iterable[bytes]) -> Features | None:
+        """Features kept by :meth:`to_parts` (gathered in a temporary file, not joined in memory); None when
+        there are no parts."""
+        with tempfile.TemporaryFile() as gathered:
+            for part in parts:
+                gathered.write(part)
+            if not gathered.tell():
+                return None
+            gathered.seek(0)
+            with np.load(gathered) as kept:
+                shape = tuple(int(value) for value in kept["shape"])
+                return cls(
+                    idf=kept["idf"],
+                    papers=sp.csr_matrix((kept["data"], kept["indices"], kept["indptr"]), shape=shape),
+                    used=kept["used"],
+                    history_scores=kept["history_scores"],
+                )
 
 
 def prepare(new_texts: Sequence[str], history_texts: Sequence[str]) -> Features:

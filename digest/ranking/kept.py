@@ -24,6 +24,7 @@ from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, Ranking, score
 from digest.ranking.rows import DigestRows, term_key, wanted_texts
 from digest.store import Store
+from digest.store.ranking import PART
 
 if TYPE_CHECKING:
     from digest.ranking.features import Features
@@ -120,10 +121,9 @@ class Ranker:
         if self.features is None:
             from digest.ranking.features import Features
 
-            kept = store.ranking.get(self.scope, [FEATURES]) if store is not None and self.scope is not None else {}
-            if FEATURES in kept:
-                self.features = Features.from_bytes(kept[FEATURES])
-            else:  # (kept rows without their features: they were forgotten meanwhile; make them again)
+            if store is not None and self.scope is not None:
+                self.features = Features.from_parts(store.ranking.parts(self.scope, FEATURES))
+            if self.features is None:  # (kept rows without their features: forgotten meanwhile; made again)
                 assert store is not None
                 self.features = _prepare(store, self.digest)
         return self.features
@@ -168,10 +168,11 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
     features.add_rows(rows, wanted)
     for term in sorted({term for interests in queries for term in interests}):
         rows.matches(term)
-    kept = {FEATURES: features.to_bytes(), HISTORY: features.history_scores.tobytes()}
+    kept = {HISTORY: features.history_scores.tobytes()}
     kept.update((key, row.tobytes()) for key, row in rows.rows.items())
     with store.transaction():
         store.ranking.forget_old(now=now)
+        store.ranking.put_parts(scope, FEATURES, features.to_parts(PART), now=now)
         store.ranking.put(scope, kept, now=now)
     log.debug("kept the ranking of %s: %d rows", scope, len(rows.rows))
     if len(rows.rows) > ROWS_IN_MEMORY:

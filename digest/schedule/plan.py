@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from digest.config import Config
 from digest.listings.formats import parse_listing
+from digest.listings.inbox import read_listing
 from digest.listings.ingest import ingest_context
 from digest.mail.weekly import waiting_weekly_readers
 from digest.pipeline import pending_digest
@@ -43,7 +44,7 @@ def plan_run(store: Store, config: Config, *, now: dt.datetime) -> RunPlan:
             dumps.append((file.name, f"reject: {file.problem}", 0))
             continue
         try:
-            dump = parse_listing(file.path.read_bytes(), today=context.today)
+            dump = parse_listing(read_listing(file.path), today=context.today)
         except (DumpError, OSError) as exc:
             dumps.append((file.name, f"reject: {getattr(exc, 'message', exc)}", 0))
             continue

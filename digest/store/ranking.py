@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from digest.store.backend import Database
 
 KEEP = dt.timedelta(days=40)
+#: A large record (a digest's features) is kept in parts of at most this many bytes (see :meth:`RankingRows.put_parts`).
+PART = 4 * 2**20
 #: Keys looked up per statement.
 LOOKUP_CHUNK = 500
 
@@ -50,6 +52,30 @@ class RankingRows:
                 " ON CONFLICT (scope, key) DO NOTHING",
                 [(scope, _hashed(key), key, data, now) for key, data in rows.items()],
             )
+
+    def put_parts(self, scope: str, key: str, parts: Iterable[bytes], *, now: dt.datetime) -> None:
+        """Keep one large record as its ``parts`` (a part at a time: the record is never held whole, here or by
+        the database driver), under a scope of its own, so that :meth:`all` and :meth:`size` of ``scope`` leave
+        it out. A record already kept stays as it is."""
+        parted = _parted(scope, key)
+        with self.db.transaction():
+            if self.db.execute("SELECT 1 FROM ranking_rows WHERE scope = ? LIMIT 1", (parted,)):
+                return
+            for number, part in enumerate(parts):
+                self.db.execute(
+                    "INSERT INTO ranking_rows (scope, key, name, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (parted, f"{number:08d}", f"{key} part {number}", part, now),
+                )
+
+    def parts(self, scope: str, key: str) -> Iterator[bytes]:
+        """The parts of a record kept by :meth:`put_parts`, in order (none when it is not kept)."""
+        parted = _parted(scope, key)
+        numbers = self.db.execute("SELECT key FROM ranking_rows WHERE scope = ? ORDER BY key", (parted,))
+        for (number,) in numbers:
+            for (data,) in self.db.execute(
+                "SELECT data FROM ranking_rows WHERE scope = ? AND key = ?", (parted, str(number))
+            ):
+                yield bytes(data)
 
     def size(self, scope: str) -> int:
         """How many bytes the rows under ``scope`` hold."""
@@ -113,3 +139,8 @@ class RankingRows:
         return sorted(daily), [
             (week, tuple(int(part) for part in digests.split(","))) for week, digests in sorted(weekly)
         ]
+
+
+def _parted(scope: str, key: str) -> str:
+    """The scope of a record kept in parts."""
+    return f"{scope}/{key}"

@@ -3,10 +3,10 @@
 Every format's parser hands its papers through :func:`bounded`. Listing text is
 hostile: its control characters were dropped by the parsers already (see
 :func:`~digest.listings.identity.normalise_whitespace`); here its sizes are
-bounded where it enters. A listing of more than :data:`MAX_PAPERS` papers is
-rejected as a whole (set aside like any bad dump); a paper whose title or abstract
-is too long is left out with a note; longer author lists, summaries and link
-lists are cut.
+bounded where it enters. A listing file of more than :data:`MAX_BYTES`, or a
+listing of more than :data:`MAX_PAPERS` papers, is rejected as a whole (set aside
+like any bad dump); a paper whose title or abstract is too long is left out with a
+note; longer author lists, summaries and link lists are cut.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from digest.models import Dump, Link, Paper
 
 #: Papers one listing may hold; a longer listing is rejected whole.
 MAX_PAPERS = 20_000
+#: Bytes one listing file may hold (about 3 KB for each of :data:`MAX_PAPERS` papers): a larger file is rejected
+#: before it is read, as a listing of more papers than that would be after it was parsed at great cost.
+MAX_BYTES = 64 * 2**20
 #: Characters of a title (a longer "title" is a paragraph: see the text format).
 MAX_TITLE = 300
 #: Characters of an abstract.
@@ -37,6 +40,15 @@ def check_count(count: int) -> None:
     if count > MAX_PAPERS:
         raise DumpError(
             f"the listing holds {count:,} papers, more than the {MAX_PAPERS:,} one listing may hold;"
+            " split it into several listings"
+        )
+
+
+def check_bytes(size: int) -> None:
+    """Reject a listing file larger than :data:`MAX_BYTES` (before it is read)."""
+    if size > MAX_BYTES:
+        raise DumpError(
+            f"the file holds {size / 2**20:,.0f} MB, more than the {MAX_BYTES // 2**20} MB one listing may hold;"
             " split it into several listings"
         )
 
