@@ -13,8 +13,10 @@ when the lines would pass it, the last ones give way to a link to the archive.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from digest.mail.blocks import Blocks, DigestEmail
 from digest.mail.pieces import (
@@ -174,19 +176,17 @@ def _within_budget(
     if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
         return groups  # everything fits (the usual case)
     size -= sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
+    lengths = list(map(len, blocks.lines))
     kept: list[tuple[int, list[int]]] = []
     for number, members in groups:
         size += len(blocks.contents[number]) + len(blocks.topics[number])
-        lines = []
-        for index in members:
-            size += len(blocks.lines[index])
-            if size > EMAIL_HTML_BUDGET:
-                break
-            lines.append(index)
-        if lines:
-            kept.append((number, lines))
-        if size > EMAIL_HTML_BUDGET:
-            break
+        ends = list(accumulate(map(lengths.__getitem__, members)))  # (where each line ends, from the group's start)
+        fit = bisect_right(ends, EMAIL_HTML_BUDGET - size)  # (the lines that end within the budget)
+        if fit:
+            kept.append((number, members[:fit]))
+        if fit < len(members):
+            break  # (the next line would pass the budget)
+        size += ends[-1]
     return kept
 
 
