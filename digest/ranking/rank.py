@@ -111,7 +111,7 @@ def _reasons(
     nearest = [-1] * top.size
     considered = profile.likes[:NEAREST_AMONG]
     if considered:
-        similarity = np.stack([digest.rows[paper.text_key][top] for paper in considered])  # (the top papers' only)
+        similarity = np.array([digest.rows[paper.text_key][top] for paper in considered])  # (the top papers' only)
         best = similarity.argmax(axis=0)
         close = similarity.max(axis=0) >= MIN_REASON_SIMILARITY
         liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)
