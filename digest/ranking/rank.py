@@ -93,7 +93,10 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
         last[list(voted)] = True
         behind = last[order]
         order = np.concatenate((order[~behind], order[behind]))
-    top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
+    if voted:
+        top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
+    else:
+        top = order[:explain]
     return Ranking(order, _reasons(digest, profile, top, from_interest, from_votes, votes), voted)
 
 
