@@ -112,6 +112,15 @@ def _write_site(store: Store, config: Config, renderer: Renderer, *, rebuild: bo
     return written
 
 
+def _write_week(store: Store, config: Config, renderer: Renderer, week: dt.date) -> list[Path]:
+    """Write a newly queued week's pages and the index into a site that was current, and stamp it."""
+    from digest.site.builder import build_week, write_site
+
+    written = write_site(config.site.dir, build_week(store, renderer, config.site, week))
+    stamp_site(store, config)
+    return written
+
+
 def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
     """A stand-alone digest of one dump file, every paper treated as new (for previews)."""
     today = now.astimezone(config.timezone).date()
@@ -221,7 +230,11 @@ def run_once(
     if not daily:
         for digest_id in store.digests.to_send():  # (a digest no send has queued yet waits for them too)
             store.ledger.hold_for_weekly(digest_id)
-        return _weekly_part(store, config, report, step, clock=clock, secret=secret, transport=transport, stop=stop)
+        current = site_is_current(store, config)
+        return _weekly_part(
+            store, config, report, step,
+            clock=clock, secret=secret, transport=transport, stop=stop, site_current=current,
+        )  # fmt: skip
     if ingest:
         report.fetched, report.ingested = fetch_and_ingest(store, config, now=clock())
         step(report, "ingested")
@@ -259,8 +272,12 @@ def run_once(
             break
     if report.stopped or any(sent.halted for sent in report.sends):
         return report
-    # After the daily digests, so that one published by this run waits for the weekly readers too.
-    return _weekly_part(store, config, report, step, clock=clock, secret=secret, transport=transport, stop=stop)
+    # After the daily digests, so that one published by this run waits for the weekly readers too. (The publish
+    # above left the site as the store is: written, or found current.)
+    return _weekly_part(
+        store, config, report, step,
+        clock=clock, secret=secret, transport=transport, stop=stop, site_current=True,
+    )  # fmt: skip
 
 
 def _weekly_part(
@@ -273,11 +290,19 @@ def _weekly_part(
     secret: Callable[[], bytes],
     transport: Callable[[], Transport],
     stop: threading.Event | None,
+    site_current: bool,
 ) -> RunReport:
-    """Queue the week's mails when due (and write its page, which they link to), then send open weekly mails."""
+    """Queue the week's mails when due (and write its page, which they link to), then send open weekly mails.
+
+    ``site_current``: the site was as the store is before the week was queued, so that only the week's pages
+    and the index need writing (else the whole site is written, as a publish writes it)."""
     queued = queue_due_week(store, config, clock())
     if queued is not None and (queued.new or not (config.site.dir / page_path(week_slug(queued.week))).exists()):
-        _write_site(store, config, renderer_for(config, store=store, now=clock()))
+        renderer = renderer_for(config, store=store, now=clock())
+        if site_current:
+            _write_week(store, config, renderer, queued.week)
+        else:
+            _write_site(store, config, renderer)
     for weekly in send_weekly(store, config, transport=transport, secret=secret, clock=clock, stop=stop):
         report.sends.append(weekly)
         step(report, "sent")

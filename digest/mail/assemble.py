@@ -13,13 +13,24 @@ when the lines would pass it, the last ones give way to a link to the archive.
 
 from __future__ import annotations
 
-import functools
-import html
-import re
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
-from digest.mail.blocks import Blocks, DigestEmail, Tokens
+from digest.mail.blocks import Blocks, DigestEmail
+from digest.mail.pieces import (
+    card,
+    card_tokens,
+    contents_entry,
+    cut_at,
+    escaped,
+    escaped_link,
+    filled,
+    head_tokens,
+    joined,
+    plain,
+)
 from digest.site import EMAIL_HTML_BUDGET
 
 PREHEADER_TITLES = 3
@@ -74,9 +85,9 @@ class Linkless:
 
     def filled(self, reader: Reader) -> Assembled:
         links = (reader.unsubscribe_url, reader.preferences_url, reader.vote_url)
-        escaped = [html.escape(link, quote=True).encode("utf-8") for link in links]
-        plain = [link.encode("utf-8") for link in links]
-        return Assembled(_join(*self.html, escaped), _join(*self.text, plain), self.shown, self.left_out)
+        in_html = [escaped_link(link) for link in links]
+        in_text = [plain(link) for link in links]
+        return Assembled(joined(*self.html, in_html), joined(*self.text, in_text), self.shown, self.left_out)
 
 
 def linkless(
@@ -91,15 +102,8 @@ def linkless(
     made = _assemble(email, reader, stand_in, for_you=for_you, allowed=allowed, beyond=beyond)
     links = tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.vote))
     return Linkless(
-        _cut_at.__wrapped__(made.html, links), _cut_at.__wrapped__(made.text, links), made.shown, made.left_out
+        cut_at.__wrapped__(made.html, links), cut_at.__wrapped__(made.text, links), made.shown, made.left_out
     )
-
-
-def _join(pieces: tuple[bytes, ...], slots: tuple[int, ...], values: list[bytes]) -> bytes:
-    out = [pieces[0]]
-    for slot, piece in zip(slots, pieces[1:], strict=True):
-        out += (values[slot], piece)
-    return b"".join(out)
 
 
 def _assemble(
@@ -112,17 +116,35 @@ def _assemble(
     beyond: int = 0,
 ) -> Assembled:
     """The bodies laid out for ``reader`` (their order, reasons and links' lengths), filled with ``filling``."""
-    order = [index for index in reader.order if allowed is None or index in allowed]
+    order = list(reader.order) if allowed is None else [index for index in reader.order if index in allowed]
     top = _cards_within_budget(email.html, order[:for_you])
-    rest = set(order[len(top) :])
-    groups = [(number, [i for i in topic.members if i in rest]) for number, topic in enumerate(email.topics)]
-    groups = [(number, members) for number, members in groups if members]
+    groups = _groups(email, top, order, allowed)
     kept = _within_budget(email.html, reader, top, groups)
     shown = len(top) + sum(len(members) for _, members in kept)
     left_out = len(order) - shown + beyond
-    html_body = _body(email, email.html, filling, top, kept, left_out, len(order) + beyond, escape=True)
-    text_body = _body(email, email.text, filling, top, kept, left_out, len(order) + beyond, escape=False)
+    papers = len(order) + beyond
+    said = (counts_text(papers, len(email.titles)), _preheader(email, top, papers))
+    html_body = _body(email, email.html, filling, top, kept, left_out, said, escape=True)
+    text_body = _body(email, email.text, filling, top, kept, left_out, said, escape=False)
     return Assembled(html_body, text_body, shown, left_out)
+
+
+def _groups(
+    email: DigestEmail, top: list[int], order: list[int], allowed: Collection[int] | None
+) -> list[tuple[int, list[int]]]:
+    """The digest's topics (by number) with their papers that are in the reader's mail but not among ``top``;
+    topics left empty are left out. (A topic none of whose papers is in ``top`` or filtered out is whole.)"""
+    if allowed is None:
+        taken = set(top)
+        groups = [
+            (number, list(topic.members) if taken.isdisjoint(topic.members) else
+             [i for i in topic.members if i not in taken])
+            for number, topic in enumerate(email.topics)
+        ]  # fmt: skip
+    else:
+        rest = set(order[len(top) :])
+        groups = [(number, [i for i in topic.members if i in rest]) for number, topic in enumerate(email.topics)]
+    return [(number, members) for number, members in groups if members]
 
 
 def _cards_within_budget(blocks: Blocks, top: list[int]) -> list[int]:
@@ -154,19 +176,17 @@ def _within_budget(
     if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
         return groups  # everything fits (the usual case)
     size -= sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
+    lengths = list(map(len, blocks.lines))
     kept: list[tuple[int, list[int]]] = []
     for number, members in groups:
         size += len(blocks.contents[number]) + len(blocks.topics[number])
-        lines = []
-        for index in members:
-            size += len(blocks.lines[index])
-            if size > EMAIL_HTML_BUDGET:
-                break
-            lines.append(index)
-        if lines:
-            kept.append((number, lines))
-        if size > EMAIL_HTML_BUDGET:
-            break
+        ends = list(accumulate(map(lengths.__getitem__, members)))  # (where each line ends, from the group's start)
+        fit = bisect_right(ends, EMAIL_HTML_BUDGET - size)  # (the lines that end within the budget)
+        if fit:
+            kept.append((number, members[:fit]))
+        if fit < len(members):
+            break  # (the next line would pass the budget)
+        size += ends[-1]
     return kept
 
 
@@ -177,37 +197,39 @@ def _body(
     top: list[int],
     groups: list[tuple[int, list[int]]],
     left_out: int,
-    papers: int,
+    said: tuple[str, str],
     *,
     escape: bool,
 ) -> bytes:
     """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens.
 
-    Each block is cut at its tokens once per digest (:func:`_cut`); a reader's copy joins the pieces with
-    their values, so no block is searched or copied per reader."""
+    Each block is cut at its tokens once per digest (:func:`card`, :func:`cut_at`); a reader's copy is one
+    join of the pieces and their values, so no block is searched or copied per reader. ``said``: the counts
+    line and the preheader."""
     tokens = email.tokens
-
-    def value(text: str) -> bytes:
-        return (html.escape(text, quote=True) if escape else text).encode("utf-8")
-
-    links = (value(reader.unsubscribe_url), value(reader.preferences_url))
-    counts, preheader = value(counts_text(papers, len(email.titles))), value(_preheader(email, top, papers))
-    vote = value(reader.vote_url)
-    parts = _filled(blocks.head, _head_tokens(tokens), (*links, counts, preheader))
+    value = escaped if escape else plain  # (shared values: kept escaped)
+    link = escaped_link if escape else plain  # (the reader's own)
+    links = (link(reader.unsubscribe_url), link(reader.preferences_url))
+    parts = filled(blocks.head, head_tokens(tokens), (*links, value(said[0]), value(said[1])))
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
-    reason_token = tokens.reason.encode()
-    vote_token = tokens.vote.encode()
+    vote_token, reason_token = card_tokens(tokens)
+    fill = [link(reader.vote_url), b""]  # (a card's values by slot: its vote link, its reason)
+    reasons = reader.reasons
     for index in top:
         before, after = blocks.cards[index]
-        parts.append(vote.join(_cut(before, vote_token)))
-        reason = reader.reasons.get(index)
+        reason = reasons.get(index)
         if reason:
-            parts.append(value(reason).join(_cut(blocks.reason, reason_token)))
-        parts.append(vote.join(_cut(after, vote_token)))
+            fill[1] = value(reason)
+            pieces, slots = card(before, blocks.reason, after, vote_token, reason_token)
+        else:
+            pieces, slots = card(before, None, after, vote_token, reason_token)
+        parts.append(pieces[0])
+        for slot, piece in zip(slots, pieces[1:], strict=True):
+            parts += (fill[slot], piece)
     if groups:
         parts.append(blocks.also_new)
-        entries = [_contents(blocks.contents[number], tokens.count, len(lines)) for number, lines in groups]
+        entries = [contents_entry(blocks.contents[number], tokens.count, len(lines)) for number, lines in groups]
         parts.append(blocks.contents_separator.join(entries))
         parts.append(blocks.contents_end)
         for number, lines in groups:
@@ -219,48 +241,8 @@ def _body(
     if left_out:
         more = f"{left_out} more {'paper' if left_out == 1 else 'papers'}"
         parts.append(blocks.more.replace(tokens.more.encode(), more.encode()))
-    parts += _filled(blocks.tail, _head_tokens(tokens)[:2], links)
+    parts += filled(blocks.tail, head_tokens(tokens)[:2], links)
     return b"".join(parts)
-
-
-@functools.lru_cache(maxsize=8)
-def _head_tokens(tokens: Tokens) -> tuple[bytes, ...]:
-    """The tokens of the head (and, the first two, of the tail), in the order :func:`_body` gives their values."""
-    return tuple(token.encode() for token in (tokens.unsubscribe, tokens.preferences, tokens.counts, tokens.preheader))
-
-
-@functools.lru_cache(maxsize=8192)
-def _cut(block: bytes, token: bytes) -> tuple[bytes, ...]:
-    """A block cut at a token (a value is filled in by ``value.join``); kept, as every reader needs it."""
-    return tuple(block.split(token))
-
-
-@functools.lru_cache(maxsize=64)
-def _cut_at(block: bytes, tokens: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
-    """A block cut at several tokens: its pieces, and which token (by index) comes after each but the last."""
-    pattern = re.compile(b"|".join(re.escape(token) for token in tokens))
-    pieces, slots, last = [], [], 0
-    for match in pattern.finditer(block):
-        pieces.append(block[last : match.start()])
-        slots.append(tokens.index(match.group(0)))
-        last = match.end()
-    pieces.append(block[last:])
-    return tuple(pieces), tuple(slots)
-
-
-def _filled(block: bytes, tokens: tuple[bytes, ...], values: tuple[bytes, ...]) -> list[bytes]:
-    """The block's pieces with each token's value between them (a list to join)."""
-    pieces, slots = _cut_at(block, tokens)
-    out = [pieces[0]]
-    for slot, piece in zip(slots, pieces[1:], strict=True):
-        out += (values[slot], piece)
-    return out
-
-
-@functools.lru_cache(maxsize=4096)
-def _contents(block: bytes, token: str, count: int) -> bytes:
-    """A topic's contents entry with the count of its papers in this mail (few counts recur: kept)."""
-    return block.replace(token.encode(), str(count).encode())
 
 
 def counts_text(papers: int, total: int) -> str:

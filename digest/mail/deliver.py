@@ -4,8 +4,8 @@
 2. Claim a small batch of deliveries (several workers may share the work).
 3. For each, rank the digest for the subscriber's profile and assemble their
    message from the blocks rendered once per digest (see :mod:`digest.mail.mailer`),
-   and hand it to the transport in a pool of ``connections`` threads. The pool's
-   threads only speak SMTP; the main thread does all the database work,
+   and hand it to the transport in ``connections`` threads (see
+   :mod:`digest.mail.connections`). They only speak SMTP; the main thread does all the database work,
    recording the results that have come in (``sent``
    right after the server accepted a message) in one transaction as soon as any
    thread finishes, so the connections never wait for the database.
@@ -34,12 +34,13 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Literal
+from concurrent.futures import Future
+from typing import Literal, cast
 
 from digest.config import Config
 from digest.errors import StoreError
 from digest.mail.assemblers import Assemblers, Order
+from digest.mail.connections import Connections
 from digest.mail.mailer import Mailer, mailer_for
 from digest.mail.queues import DeliveryQueue, DigestQueue
 from digest.mail.report import Breaker, Outcome, SendReport
@@ -60,6 +61,8 @@ NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
 BUILD_CHUNK = 16
 #: Below this many deliveries, the sender builds every message itself (worker processes cost a start).
 ASSEMBLE_ALONE = 200
+#: What a connection thread hands back: the claim, what became of its message, and the server's words.
+Delivered = tuple[Claim, Outcome, str | None]
 
 
 def send_digest(
@@ -140,13 +143,13 @@ def send_queue(
                 return outcome, error
         return "deferred", error
 
-    def deliver(claim: Claim, data: bytes, key: str) -> tuple[Claim, Outcome, str | None]:
+    def deliver(claim: Claim, data: bytes, key: str) -> Delivered:
         """Runs in a pool thread: sends, and hands the outcome back (the main thread records it)."""
         sender = return_path(config, secret, queue.delivery, claim.subscriber.id)  # (VERP, when configured)
         outcome, error = attempt(claim.subscriber.email, data, key, sender)
         return claim, outcome, error
 
-    def record(results: list[tuple[Claim, Outcome, str | None]]) -> None:
+    def record(results: list[Delivered]) -> None:
         """Record the outcomes that have come in, in one transaction; on failure, start nothing more."""
         if lost:  # nothing can be recorded: the claims stay for a later run to take over
             return
@@ -172,19 +175,20 @@ def send_queue(
 
     total = queue.open_count()
     window = config.delivery.connections * CLAIM_PER_CONNECTION
-    in_flight: set[Future[tuple[Claim, Outcome, str | None]]] = set()
     building: dict[Future[list[bytes | None]], list[Claim]] = {}
     exhausted = False
     with (
         Assemblers(mailer, secret, 0 if total < ASSEMBLE_ALONE else None) as assemblers,
-        ThreadPoolExecutor(max_workers=config.delivery.connections, thread_name_prefix="digest-send") as pool,
+        Connections[tuple[Claim, bytes, str], Delivered](
+            config.delivery.connections, lambda task: deliver(*task)
+        ) as connections,
     ):
 
         def held() -> int:
-            return len(in_flight) + sum(len(claims) for claims in building.values())
+            return connections.pending + sum(len(claims) for claims in building.values())
 
         while True:
-            # Keep both pools fed: claim more while less than half a window is being built or sent.
+            # Keep both fed: claim more while less than half a window is being built or sent.
             if not exhausted and not halted() and held() <= window // 2:
                 claims = queue.claim(
                     worker=worker, limit=window - held(), now=clock(), stale_after=config.delivery.claim_timeout
@@ -195,34 +199,36 @@ def send_queue(
                 for start in range(0, len(claims), BUILD_CHUNK):
                     chunk = claims[start : start + BUILD_CHUNK]
                     orders = [order(mailer, assemblers, claim, profiles[claim.subscriber.id], queue) for claim in chunk]
-                    building[assemblers.submit(orders)] = chunk
+                    future = assemblers.submit(orders)
+                    building[future] = chunk
+                    future.add_done_callback(connections.notify)  # (at once when built here)
                 if claims:
                     continue
-            if not in_flight and not building:
+            if not connections.pending and not building:
                 if exhausted or halted():
                     break
                 continue
-            pending: set[Future[Any]] = {*in_flight, *building}
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            taken, failure = connections.outcomes()
             results = []
-            for future in done:
-                if future in building:
+            for item in taken:
+                if isinstance(item, Future):  # a batch built
                     skipped = []
-                    built: list[bytes | None] = future.result()
-                    for claim, data in zip(building.pop(future), built, strict=True):
+                    built: list[bytes | None] = item.result()  # (re-raises an error of the building)
+                    for claim, data in zip(building.pop(item), built, strict=True):
                         if data is None:
                             skipped.append(claim.subscriber.id)
                         else:  # (after a stop, the message is not started and its claim goes back to the queue)
-                            key = queue.key(claim.subscriber.id)
-                            in_flight.add(pool.submit(deliver, claim, data, key))
+                            connections.put((claim, data, queue.key(claim.subscriber.id)))
                     if skipped:
                         queue.skipped(skipped, reason=NOTHING_MATCHES)
                         report.skipped += len(skipped)
                 else:
-                    in_flight.discard(future)
-                    results.append(future.result())  # re-raises an unexpected error of a worker
+                    results.append(cast(Delivered, item))
+            connections.done(len(results))
             if results:
                 record(results)
+            if failure is not None:
+                raise failure  # (an unexpected error of a connection thread, once the others are recorded)
     transport.close()
     if lost:
         raise lost[0]

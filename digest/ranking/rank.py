@@ -47,6 +47,8 @@ REASON_CHARS = 60
 #: A reason names the closest of the reader's most recent likes, among this many, when it is at least this close.
 NEAREST_AMONG = 20
 MIN_REASON_SIMILARITY = 0.05
+#: Where the history's scores, weighted, are kept beside a digest's rows (made once, not per reader).
+_WEIGHTED_HISTORY = "scaled:history"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,20 +77,26 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
     count = digest.count
     if profile is None or profile.is_empty or count == 0:
         return Ranking(digest.positions, {})
-    interest = _interest_scores(digest, profile.interests)
     votes = _vote_scores(digest, profile)
     vote_count = len(profile.likes) + len(profile.dislikes)
     weight = INTEREST_PRIOR / (INTEREST_PRIOR + vote_count) if profile.interests else 0.0
-    from_interest = weight * _scaled(interest)
+    if profile.interests:
+        from_interest = weight * _scaled_interest(digest, profile.interests)
+    else:
+        from_interest = np.zeros(count, dtype=np.float32)
     from_votes = (1.0 - weight) * _scaled(votes)
     voted = digest.voted(profile)
-    keys = [digest.positions, -(from_interest + from_votes)]
+    # Best first, ties in the listing's order (a stable sort of the papers in listing order), voted papers last.
+    order = np.argsort(-(from_interest + from_votes), kind="stable")
     if voted:
         last = np.zeros(count, dtype=bool)
         last[list(voted)] = True
-        keys.append(last)
-    order = np.lexsort(keys)
-    top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
+        behind = last[order]
+        order = np.concatenate((order[~behind], order[behind]))
+    if voted:
+        top = np.array([index for index in order[:explain].tolist() if index not in voted], dtype=np.intp)
+    else:
+        top = order[:explain]
     return Ranking(order, _reasons(digest, profile, top, from_interest, from_votes, votes), voted)
 
 
@@ -106,12 +114,15 @@ def _reasons(
     nearest = [-1] * top.size
     considered = profile.likes[:NEAREST_AMONG]
     if considered:
-        similarity = np.stack([digest.rows[paper.text_key][top] for paper in considered])  # (the top papers' only)
+        similarity = np.array([digest.rows[paper.text_key][top] for paper in considered])  # (the top papers' only)
         best = similarity.argmax(axis=0)
-        close = similarity[best, np.arange(top.size)] >= MIN_REASON_SIMILARITY
+        close = similarity.max(axis=0) >= MIN_REASON_SIMILARITY
         liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)
         nearest = np.where(liked, best, -1).tolist()
-    matched = [(term, digest.matches(term)[top].tolist()) for term in profile.interests]
+    interests = profile.interests
+    # Per top paper, which of the terms it names (as a tuple of flags: few distinct ones, each phrased once).
+    named = list(zip(*(digest.matches(term)[top].tolist() for term in interests), strict=True)) if interests else []
+    phrased: dict[tuple[bool, ...], str] = {}
     likes: dict[int, str] = {}
     reasons: dict[int, str] = {}
     for position, index in enumerate(top.tolist()):
@@ -120,10 +131,14 @@ def _reasons(
             if like not in likes:
                 likes[like] = "like “" + _short(considered[like].title) + "”"
             reasons[index] = likes[like]
-        else:
-            terms = tuple(term for term, found in matched if found[position])
-            if terms:
-                reasons[index] = _matches(terms)
+        elif named:
+            flags = named[position]
+            reason = phrased.get(flags)
+            if reason is None:
+                terms = tuple(term for term, found in zip(interests, flags, strict=True) if found)
+                reason = phrased[flags] = _matches(terms) if terms else ""
+            if reason:
+                reasons[index] = reason
     return reasons
 
 
@@ -152,12 +167,25 @@ def _interest_scores(digest: DigestRows, interests: Sequence[str]) -> np.ndarray
     return scores
 
 
+def _scaled_interest(digest: DigestRows, interests: Sequence[str]) -> np.ndarray:
+    """The interest scores of these terms, scaled: the same for every reader who gave them, so made once per
+    digest and kept beside its rows."""
+    key = "scaled:" + query_key(interests)
+    found = digest.rows.get(key)
+    if found is None:
+        found = digest.rows[key] = _scaled(_interest_scores(digest, interests))
+    return found
+
+
 def _vote_scores(digest: DigestRows, profile: Profile) -> np.ndarray:
     """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
     scores = np.zeros(digest.count, dtype=np.float32)
     if profile.likes:
         scores += _mean_similarity(digest, [paper.text_key for paper in profile.likes])
-        scores -= HISTORY_WEIGHT * digest.history_scores
+        weighted = digest.rows.get(_WEIGHTED_HISTORY)
+        if weighted is None:
+            weighted = digest.rows[_WEIGHTED_HISTORY] = HISTORY_WEIGHT * digest.history_scores
+        scores -= weighted
     if profile.dislikes:
         scores -= DISLIKE_WEIGHT * _mean_similarity(digest, [paper.text_key for paper in profile.dislikes])
     return scores

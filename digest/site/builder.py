@@ -9,7 +9,8 @@ content changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from digest.config import SiteConfig
@@ -21,6 +22,8 @@ from digest.site.identity import IDENTITY_FILE
 from digest.site.render import Renderer, archive_url
 from digest.site.stamp import page_path
 from digest.store import Store
+from digest.store.digests import DigestRecord
+from digest.store.weeks import Week
 from digest.weekly import week_slug
 
 #: The most recent digest pages are rendered again at every publish.
@@ -43,33 +46,48 @@ def build_site(store: Store, renderer: Renderer, site: SiteConfig, *, rebuild: b
         path = page_path(record.slug)
         if rebuild or position < REFRESHED_PAGES or not (site.dir / path).exists():
             files.update(_digest_pages(store, renderer, record.id))
-    entries = [
-        IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
-    ]
-    counts = {record.id: record.paper_count for record in records}
-    weeks = []
     for position, week in enumerate(store.weeks.all()):  # newest first
-        slug = week_slug(week.week)
-        weeks.append(
-            IndexEntry(
-                slug=slug,
-                date=week.week,
-                count=sum(counts.get(digest_id, 0) for digest_id in week.digest_ids),
-                url=archive_url(site, slug),
-            )
-        )
-        path = page_path(slug)
+        path = page_path(week_slug(week.week))
         if rebuild or position < REFRESHED_WEEKS or not (site.dir / path).exists():
-            digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
-            topics = week_topics(store, week.week, week.digest_ids, digest)
-            for page_name, page in renderer.each_digest_page(digest, topics):
-                files[page_path(page_name)] = page.encode("utf-8")
-    files["index.html"] = renderer.index_page(entries, weeks).encode("utf-8")
+            files.update(_week_pages(store, renderer, week))
+    files["index.html"] = _index_page(store, renderer, site, records)
     feeds = build_feeds(store.digests.feed_items(FEED_ITEMS), site)
     files["feed.xml"] = feeds.rss
     files["atom.xml"] = feeds.atom
     files[IDENTITY_FILE] = (store.identity() + "\n").encode("ascii")
     return files
+
+
+def build_week(store: Store, renderer: Renderer, site: SiteConfig, week: dt.date) -> dict[str, bytes]:
+    """What queueing a week changes on a site written from the store as it was: the week's pages and the index
+    that lists it (its digests' pages and the feeds are as they were)."""
+    recorded = store.weeks.get(week)
+    files = _week_pages(store, renderer, recorded) if recorded is not None else {}
+    files["index.html"] = _index_page(store, renderer, site, store.digests.published())
+    return files
+
+
+def _index_page(store: Store, renderer: Renderer, site: SiteConfig, records: Sequence[DigestRecord]) -> bytes:
+    entries = [
+        IndexEntry(slug=r.slug, date=r.date, count=r.paper_count, url=archive_url(site, r.slug)) for r in records
+    ]
+    counts = {record.id: record.paper_count for record in records}
+    weeks = [
+        IndexEntry(
+            slug=week_slug(week.week),
+            date=week.week,
+            count=sum(counts.get(digest_id, 0) for digest_id in week.digest_ids),
+            url=archive_url(site, week_slug(week.week)),
+        )
+        for week in store.weeks.all()  # newest first
+    ]
+    return renderer.index_page(entries, weeks).encode("utf-8")
+
+
+def _week_pages(store: Store, renderer: Renderer, week: Week) -> dict[str, bytes]:
+    digest = combined(store, week.week, week.digest_ids, published_at=week.due_at)
+    topics = week_topics(store, week.week, week.digest_ids, digest)
+    return {page_path(name): page.encode("utf-8") for name, page in renderer.each_digest_page(digest, topics)}
 
 
 def _digest_pages(store: Store, renderer: Renderer, digest_id: int) -> dict[str, bytes]:

@@ -1,0 +1,94 @@
+"""The sender's connection threads: messages in through one queue, outcomes out through another.
+
+Each thread keeps its transport's connection (see :mod:`digest.mail.transport`) and
+only speaks SMTP; the sending thread takes every outcome back and records it. A
+message's trip costs two queue operations: no future per message, and no waiting on
+a set of them (which looks at every message in flight each time one comes back).
+An unexpected error in a thread comes back in its outcome's place, for the sending
+thread to raise.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+
+class _Failed:
+    """An unexpected error of a connection thread, on its way to the sending thread."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class Connections(Generic[Task, Result]):
+    """``count`` threads that run ``work`` on each task handed to them, started as the first tasks come."""
+
+    def __init__(self, count: int, work: Callable[[Task], Result], *, name: str = "digest-send") -> None:
+        self.count = count
+        self.work = work
+        self.name = name
+        self.tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.pending = 0  # tasks handed over whose outcome has not been taken back
+
+    def put(self, task: Task) -> None:
+        self.pending += 1
+        if len(self.threads) < min(self.count, self.pending):  # (a connection per message waiting, at most count)
+            thread = threading.Thread(target=self._run, name=f"{self.name}_{len(self.threads)}", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+        self.tasks.put(task)
+
+    def notify(self, item: object) -> None:
+        """Wake the sending thread with ``item`` among the outcomes (another kind of news: see :meth:`outcomes`)."""
+        self.results.put(item)
+
+    def outcomes(self) -> tuple[list[object], BaseException | None]:
+        """Wait for at least one outcome (or notice), then take every one that has come in; and a thread's
+        unexpected error among them, if one came (to be raised once the others are recorded)."""
+        taken = [self.results.get()]
+        while True:
+            try:
+                taken.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        failed = [item for item in taken if isinstance(item, _Failed)]
+        if failed:
+            self.pending -= len(failed)
+            return [item for item in taken if not isinstance(item, _Failed)], failed[0].error
+        return taken, None
+
+    def done(self, count: int) -> None:
+        """``count`` outcomes were taken back."""
+        self.pending -= count
+
+    def _run(self) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None:
+                return
+            try:
+                self.results.put(self.work(task))
+            except BaseException as error:  # noqa: BLE001 (handed to the sending thread, which raises it)
+                self.results.put(_Failed(error))
+
+    def close(self) -> None:
+        """Let every thread finish the tasks handed to it, and end."""
+        for _ in self.threads:
+            self.tasks.put(None)
+        for thread in self.threads:
+            thread.join()
+        self.threads = []
+
+    def __enter__(self) -> Connections[Task, Result]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
