@@ -22,7 +22,7 @@ import numpy as np
 from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, Ranking, score
-from digest.ranking.rows import DigestRows, term_key, wanted_texts
+from digest.ranking.rows import DigestRows, keys_kept, term_key, wanted_texts
 from digest.store import Store
 from digest.store.ranking import PART
 
@@ -81,8 +81,9 @@ class Ranker:
             wanted = self.rows.missing(readers)
             terms = self.rows.missing_terms(readers)
         if store is not None and self.scope is not None:
-            self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms)]))
-            wanted = {key: text for key, text in wanted.items() if key not in rows}
+            kept_keys = [key for wanted_key in wanted for key in keys_kept(wanted_key)]
+            self.take(store.ranking.get(self.scope, [*kept_keys, *map(term_key, terms)]))
+            wanted = {key: text for key, text in wanted.items() if not all(k in rows for k in keys_kept(key))}
             terms = {term for term in terms if term_key(term) not in rows}
         made = {term_key(term): self.rows.matches(term) for term in terms}  # (no features needed)
         if wanted:

@@ -2,8 +2,16 @@
 
 A digest's rows are made once (:mod:`digest.ranking.features`, when it is published or a vote comes in) and
 kept (:mod:`digest.ranking.kept`); :mod:`digest.ranking.rank` scores a reader from them. A row is keyed by
-what it is the similarity to: a voted paper's text (its ``text_key``), a reader's interest terms taken
+what it is the similarity to: a voted paper's text (:func:`vote_key`), a reader's interest terms taken
 together (:func:`query_key`), or which papers name one term outright (:func:`term_key`).
+
+A voted paper's row is kept in units of its spread (:func:`kept_rows`): its similarities to the digest's
+papers divided by their interquartile range, and that range beside it (:func:`spread_key`), for what needs
+the similarity itself (a reason). A long abstract full of common words is a little similar to everything, a
+short one barely similar to anything; divided so, each vote says as much as any other about which papers are
+closer than usual, and none outweighs the others in a reader's centroid. The interquartile range is robust:
+the voted paper's similarity to itself, when it is in the digest, does not move it. The history's scores are
+read the same way (:attr:`DigestRows.history`).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -19,11 +28,56 @@ from digest.models import Profile, StoredPaper, VotedPaper
 
 #: A paper that names an interest term outright gets this much on top of its similarity to the query.
 TERM_BONUS = 0.05
+#: The prefix of a voted paper's row key (rows kept before they were in units of their spread had none).
+VOTE = "vote:"
+#: The prefix of the key of a voted paper's spread.
+SPREAD = "spread:"
 
 
 def paper_text(title: str, abstract: str) -> str:
     """What a paper is ranked by: its title (twice: it says most in fewest words) and its abstract."""
     return f"{title}. {title}. {abstract}"
+
+
+def vote_key(paper: VotedPaper) -> str:
+    """The row key of a voted paper's text (kept in units of its spread: see :func:`kept_rows`)."""
+    return VOTE + paper.text_key
+
+
+def spread_key(paper: VotedPaper) -> str:
+    """The key of the spread a voted paper's row was divided by (one float32)."""
+    return SPREAD + paper.text_key
+
+
+def kept_rows(key: str, similarities: np.ndarray) -> dict[str, np.ndarray]:
+    """A row as it is kept, by key: a voted paper's similarities in units of their spread, and that spread;
+    any other row as it was made."""
+    if not key.startswith(VOTE):
+        return {key: np.ascontiguousarray(similarities, dtype=np.float32)}
+    spread = _spread(similarities)
+    return {
+        key: np.ascontiguousarray(similarities / np.float32(spread), dtype=np.float32),
+        SPREAD + key.removeprefix(VOTE): np.array([spread], dtype=np.float32),
+    }
+
+
+def keys_kept(key: str) -> tuple[str, ...]:
+    """The keys a row of ``key`` is kept under (see :func:`kept_rows`)."""
+    return (key, SPREAD + key.removeprefix(VOTE)) if key.startswith(VOTE) else (key,)
+
+
+def in_spread(scores: np.ndarray) -> np.ndarray:
+    """``scores`` divided by their spread (see :func:`_spread`)."""
+    return scores / np.float32(_spread(scores))
+
+
+def _spread(scores: np.ndarray) -> float:
+    """The interquartile range of ``scores`` (their standard deviation when half of them or more are equal, as
+    in a digest of a few papers; 1 when all are)."""
+    if not scores.size:
+        return 1.0
+    low, high = np.percentile(scores, [25, 75])
+    return float(high - low) or float(np.std(scores)) or 1.0
 
 
 def query_key(interests: Sequence[str]) -> str:
@@ -38,7 +92,7 @@ def term_key(term: str) -> str:
 
 def wanted_texts(profile: Profile) -> dict[str, str]:
     """The rows a profile needs that come from vectorising a text: its voted papers and its query, by key."""
-    wanted = {paper.text_key: paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
+    wanted = {vote_key(paper): paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
     if profile.interests:
         wanted[query_key(profile.interests)] = " ".join(profile.interests)
     return wanted
@@ -85,13 +139,18 @@ class DigestRows:
     def count(self) -> int:
         return int(self.history_scores.shape[0])
 
+    @cached_property
+    def history(self) -> np.ndarray:
+        """Each paper's similarity to the history's centroid, in units of their spread as votes' rows are kept."""
+        return in_spread(self.history_scores)
+
     def missing(self, profiles: Iterable[Profile]) -> dict[str, str]:
         """The texts whose rows these profiles need and this digest does not have yet, by key."""
         rows = self.rows
         wanted: dict[str, str] = {}
         for profile in profiles:
             for paper in (*profile.likes, *profile.dislikes):
-                key = paper.text_key
+                key = vote_key(paper)
                 if key not in rows and key not in wanted:
                     wanted[key] = paper_text(paper.title, paper.abstract)
             if profile.interests:
@@ -102,7 +161,8 @@ class DigestRows:
 
     def needs(self, profile: Profile) -> set[str]:
         """Every key a profile's ranking reads."""
-        keys = {paper.text_key for paper in (*profile.likes, *profile.dislikes)}
+        keys = {vote_key(paper) for paper in (*profile.likes, *profile.dislikes)}
+        keys.update(spread_key(paper) for paper in profile.likes)
         if profile.interests:
             keys.add(query_key(profile.interests))
             keys.update(term_key(term) for term in profile.interests)
