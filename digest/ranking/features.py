@@ -29,7 +29,7 @@ from sklearn.preprocessing import normalize
 
 from digest.models import Profile, StoredPaper
 from digest.ranking.rank import Ranking, score
-from digest.ranking.rows import DigestRows, kept_rows, paper_text, wanted_texts
+from digest.ranking.rows import DigestRows, paper_text, wanted_texts
 
 #: The hashed feature space: large enough that collisions between a day's words are rare.
 N_FEATURES = 2**20
@@ -104,7 +104,7 @@ class Features:
         if wanted:
             made = self.rows(list(wanted.values()))
             for number, key in enumerate(wanted):
-                rows.rows.update(kept_rows(key, made[number]))
+                rows.keep(key, made[number])
 
     def to_parts(self, size: int) -> Iterator[bytes]:
         """The features as a compressed ``.npz``, in parts of ``size`` bytes: written to a temporary file

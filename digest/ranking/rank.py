@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 
 from digest.models import Profile
-from digest.ranking.rows import DigestRows, query_key, spread_key, vote_key
+from digest.ranking.rows import DigestRows, query_key, vote_key
 
 #: How many of the history's most recent papers the IDF is fitted on.
 IDF_SAMPLE = 5_000
@@ -117,8 +117,7 @@ def _reasons(
     nearest = [-1] * top.size
     considered = profile.likes[:NEAREST_AMONG]
     if considered:
-        rows = digest.rows  # (the top papers' similarities only, as made: each row times its spread)
-        similarity = np.array([rows[vote_key(paper)][top] * rows[spread_key(paper)] for paper in considered])
+        similarity = digest.similarities(considered, top)  # (the top papers' only)
         best = similarity.argmax(axis=0)
         close = similarity.max(axis=0) >= MIN_REASON_SIMILARITY
         liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)

@@ -5,9 +5,9 @@ kept (:mod:`digest.ranking.kept`); :mod:`digest.ranking.rank` scores a reader fr
 what it is the similarity to: a voted paper's text (:func:`vote_key`), a reader's interest terms taken
 together (:func:`query_key`), or which papers name one term outright (:func:`term_key`).
 
-A voted paper's row is kept in units of its spread (:func:`kept_rows`): its similarities to the digest's
-papers divided by their interquartile range, and that range beside it (:func:`spread_key`), for what needs
-the similarity itself (a reason). A long abstract full of common words is a little similar to everything, a
+A voted paper's row is kept in units of its spread (:meth:`DigestRows.keep`): its similarities to the
+digest's papers divided by their interquartile range, and that range beside it (:func:`spread_key`), for
+what needs the similarity itself (a reason). A long abstract full of common words is a little similar to everything, a
 short one barely similar to anything; divided so, each vote says as much as any other about which papers are
 closer than usual, and none outweighs the others in a reader's centroid. The interquartile range is robust:
 the voted paper's similarity to itself, when it is in the digest, does not move it. The history's scores are
@@ -30,8 +30,10 @@ from digest.models import Profile, StoredPaper, VotedPaper
 TERM_BONUS = 0.05
 #: The prefix of a voted paper's row key (rows kept before they were in units of their spread had none).
 VOTE = "vote:"
-#: The prefix of the key of a voted paper's spread.
+#: The prefix of the store's key of a voted paper's spread.
 SPREAD = "spread:"
+#: The prefix of a term's row: a bool per paper, where other rows are float32.
+TERM = "term:"
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -40,30 +42,13 @@ def paper_text(title: str, abstract: str) -> str:
 
 
 def vote_key(paper: VotedPaper) -> str:
-    """The row key of a voted paper's text (kept in units of its spread: see :func:`kept_rows`)."""
+    """The row key of a voted paper's text (kept in units of its spread: see :meth:`DigestRows.keep`)."""
     return VOTE + paper.text_key
 
 
-def spread_key(paper: VotedPaper) -> str:
-    """The key of the spread a voted paper's row was divided by (one float32)."""
-    return SPREAD + paper.text_key
-
-
-def kept_rows(key: str, similarities: np.ndarray) -> dict[str, np.ndarray]:
-    """A row as it is kept, by key: a voted paper's similarities in units of their spread, and that spread;
-    any other row as it was made."""
-    if not key.startswith(VOTE):
-        return {key: np.ascontiguousarray(similarities, dtype=np.float32)}
-    spread = _spread(similarities)
-    return {
-        key: np.ascontiguousarray(similarities / np.float32(spread), dtype=np.float32),
-        SPREAD + key.removeprefix(VOTE): np.array([spread], dtype=np.float32),
-    }
-
-
-def keys_kept(key: str) -> tuple[str, ...]:
-    """The keys a row of ``key`` is kept under (see :func:`kept_rows`)."""
-    return (key, SPREAD + key.removeprefix(VOTE)) if key.startswith(VOTE) else (key,)
+def spread_key(key: str) -> str:
+    """Where the spread a voted paper's row (under ``key``) was divided by is kept in the store."""
+    return SPREAD + key.removeprefix(VOTE)
 
 
 def in_spread(scores: np.ndarray) -> np.ndarray:
@@ -87,7 +72,7 @@ def query_key(interests: Sequence[str]) -> str:
 
 def term_key(term: str) -> str:
     """The row key of which papers name ``term`` outright."""
-    return "term:" + term
+    return TERM + term
 
 
 def wanted_texts(profile: Profile) -> dict[str, str]:
@@ -114,8 +99,9 @@ def match_text(paper: StoredPaper) -> str:
 @dataclass
 class DigestRows:
     """What ranking needs of one digest, for any reader: each paper's similarity to the history's centroid,
-    the papers' identities (to know which ones a reader voted for), and rows by key (see :func:`wanted_texts`,
-    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term."""
+    the papers' identities (to know which ones a reader voted for), rows by key (see :func:`wanted_texts`,
+    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term, and the spread each
+    voted paper's row was divided by."""
 
     history_scores: np.ndarray
     texts: tuple[str, ...]  # each paper's :func:`match_text`, for terms no row was kept for
@@ -124,6 +110,7 @@ class DigestRows:
     arxiv_ids: dict[str, int] = field(default_factory=dict)
     title_keys: dict[str, int] = field(default_factory=dict)
     rows: dict[str, np.ndarray] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)  # a voted paper's row key -> what it was divided by
 
     @classmethod
     def of(cls, papers: Sequence[StoredPaper], history_scores: np.ndarray) -> DigestRows:
@@ -144,6 +131,46 @@ class DigestRows:
         """Each paper's similarity to the history's centroid, in units of their spread as votes' rows are kept."""
         return in_spread(self.history_scores)
 
+    def keep(self, key: str, similarities: np.ndarray) -> None:
+        """Hold a row just made: a voted paper's similarities in units of their spread (and that spread), any
+        other row as it was made."""
+        if key.startswith(VOTE):
+            spread = self.spreads[key] = _spread(similarities)
+            similarities = similarities / np.float32(spread)
+        self.rows[key] = np.ascontiguousarray(similarities, dtype=np.float32)
+
+    def similarities(self, papers: Sequence[VotedPaper], indexes: np.ndarray) -> np.ndarray:
+        """The cosine similarity of each voted paper (a row each) to the papers of ``indexes``: their rows times
+        their spreads."""
+        keys = [vote_key(paper) for paper in papers]
+        rows, spreads = self.rows, self.spreads
+        found: np.ndarray = np.array([rows[key][indexes] for key in keys])  # (np.array: faster than np.stack)
+        found *= np.array([spreads[key] for key in keys], dtype=np.float32)[:, None]
+        return found
+
+    def encoded(self) -> dict[str, bytes]:
+        """Every row and spread held, as the store keeps them (see :meth:`hold`)."""
+        kept = {key: row.tobytes() for key, row in self.rows.items()}
+        kept.update((spread_key(key), np.float32(spread).tobytes()) for key, spread in self.spreads.items())
+        return kept
+
+    def hold(self, kept: dict[str, bytes]) -> None:
+        """Hold rows and spreads read from the store."""
+        for key, data in kept.items():
+            if key.startswith(SPREAD):
+                self.spreads[VOTE + key.removeprefix(SPREAD)] = float(np.frombuffer(data, dtype=np.float32)[0])
+            else:
+                self.rows[key] = np.frombuffer(data, dtype=bool if key.startswith(TERM) else np.float32)
+
+    def holds(self, key: str) -> bool:
+        """Whether the row of ``key`` is held (and its spread, for a voted paper's)."""
+        return key in self.rows and (key in self.spreads or not key.startswith(VOTE))
+
+    def forget(self) -> None:
+        """Let go of every row held."""
+        self.rows.clear()
+        self.spreads.clear()
+
     def missing(self, profiles: Iterable[Profile]) -> dict[str, str]:
         """The texts whose rows these profiles need and this digest does not have yet, by key."""
         rows = self.rows
@@ -151,7 +178,7 @@ class DigestRows:
         for profile in profiles:
             for paper in (*profile.likes, *profile.dislikes):
                 key = vote_key(paper)
-                if key not in rows and key not in wanted:
+                if not self.holds(key) and key not in wanted:
                     wanted[key] = paper_text(paper.title, paper.abstract)
             if profile.interests:
                 key = query_key(profile.interests)
@@ -162,7 +189,7 @@ class DigestRows:
     def needs(self, profile: Profile) -> set[str]:
         """Every key a profile's ranking reads."""
         keys = {vote_key(paper) for paper in (*profile.likes, *profile.dislikes)}
-        keys.update(spread_key(paper) for paper in profile.likes)
+        keys.update(spread_key(vote_key(paper)) for paper in profile.likes)
         if profile.interests:
             keys.add(query_key(profile.interests))
             keys.update(term_key(term) for term in profile.interests)
