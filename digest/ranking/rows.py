@@ -52,17 +52,30 @@ def spread_key(key: str) -> str:
 
 
 def in_spread(scores: np.ndarray) -> np.ndarray:
-    """``scores`` divided by their spread (see :func:`_spread`)."""
-    return scores / np.float32(_spread(scores))
+    """``scores`` divided by their spread (see :func:`spreads`)."""
+    divided: np.ndarray = scores / spreads(scores[None, :])[0]
+    return divided
 
 
-def _spread(scores: np.ndarray) -> float:
-    """The interquartile range of ``scores`` (their standard deviation when half of them or more are equal, as
-    in a digest of a few papers; 1 when all are)."""
-    if not scores.size:
-        return 1.0
-    low, high = np.percentile(scores, [25, 75])
-    return float(high - low) or float(np.std(scores)) or 1.0
+def spreads(block: np.ndarray) -> np.ndarray:
+    """Each row's interquartile range (its standard deviation when half of it or more is equal, as in a digest
+    of a few papers; 1 when all of it is), float32: a few thousand rows at a time, whatever the block's size."""
+    found = np.ones(block.shape[0], dtype=np.float32)
+    if not block.size:
+        return found
+    for start in range(0, block.shape[0], _SPREADS_AT_ONCE):
+        part = block[start : start + _SPREADS_AT_ONCE]
+        low, high = np.percentile(part, [25, 75], axis=1)
+        ranges = (high - low).astype(np.float32)
+        flat = ranges <= 0
+        if flat.any():
+            ranges[flat] = np.std(part[flat], axis=1)
+        found[start : start + part.shape[0]] = np.where(ranges > 0, ranges, 1.0)
+    return found
+
+
+#: Rows whose spreads are found at a time (bounds the copies a percentile makes).
+_SPREADS_AT_ONCE = 2_000
 
 
 def query_key(interests: Sequence[str]) -> str:
@@ -131,13 +144,16 @@ class DigestRows:
         """Each paper's similarity to the history's centroid, in units of their spread as votes' rows are kept."""
         return in_spread(self.history_scores)
 
-    def keep(self, key: str, similarities: np.ndarray) -> None:
-        """Hold a row just made: a voted paper's similarities in units of their spread (and that spread), any
-        other row as it was made."""
-        if key.startswith(VOTE):
-            spread = self.spreads[key] = _spread(similarities)
-            similarities = similarities / np.float32(spread)
-        self.rows[key] = np.ascontiguousarray(similarities, dtype=np.float32)
+    def keep(self, keys: Sequence[str], block: np.ndarray) -> None:
+        """Hold rows just made (``block``: a row per key): a voted paper's similarities in units of their spread
+        (and that spread), any other row as it was made."""
+        divided = spreads(block)
+        for number, key in enumerate(keys):
+            row = block[number]
+            if key.startswith(VOTE):
+                spread = self.spreads[key] = float(divided[number])
+                row = row / np.float32(spread)
+            self.rows[key] = np.ascontiguousarray(row, dtype=np.float32)
 
     def similarities(self, papers: Sequence[VotedPaper], indexes: np.ndarray) -> np.ndarray:
         """The cosine similarity of each voted paper (a row each) to the papers of ``indexes``: their rows times
