@@ -63,6 +63,19 @@ def test_likes_put_similar_papers_first_and_name_the_liked_paper() -> None:
     assert ranking.reason(ranking.order[0]) == "like “Sparse retrieval with learned term weights”"
 
 
+def test_each_like_counts_the_same_however_many_words_it_shares_with_the_papers() -> None:
+    """A long abstract meets more of the digest's words than a short title: it does not outweigh it for that."""
+    retrieval = VotedPaper(
+        "Sparse retrieval with learned term weights",
+        "We propose a sparse retriever with learned weights for search. Retrieval of passages for question answering "
+        "with a retriever over passages, and dense passage retrieval revisited for retrieval-augmented generation at "
+        "scale. Retrieval-augmented generation at scale retrieves passages for a language model.",
+    )
+    audio = VotedPaper("Noisy audio")
+    first = order(Profile(likes=(retrieval, audio)))[:2]
+    assert 3 in first and ({1, 4} & set(first))  # the speech paper, and one of the two retrieval papers
+
+
 def test_two_readers_with_different_likes_get_different_orders() -> None:
     retrieval = order(Profile(likes=(VotedPaper(*HISTORY[0]),)))
     audio = order(Profile(likes=(VotedPaper(*HISTORY[1]),)))

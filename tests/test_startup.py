@@ -23,6 +23,7 @@ from digest.models import Digest
 from digest.ranking.features import rank_papers
 from digest.ranking.filters import matches
 from digest.ranking.rank import IDF_SAMPLE, first_unvoted
+from digest.ranking.rows import vote_key
 from digest.store import Store, open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, SECRET, Project
@@ -227,7 +228,7 @@ def test_worker_processes_rank_readers_from_the_rows_they_inherit_and_the_sender
     with open_store(config.database, now=NOW) as store:  # one reader's like was never made a row
         subscriber = store.subscribers.by_email("votes@example.org")
         assert subscriber is not None
-        key = store.profiles.profile(subscriber).likes[0].text_key
+        key = vote_key(store.profiles.profile(subscriber).likes[0])
         store.db.execute("DELETE FROM ranking_rows WHERE name = ?", (key,))
     assert readers.run("send").code == 0
     assert sent_for_you(readers) == expected_for_you(readers, ADDRESSES)

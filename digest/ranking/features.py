@@ -102,9 +102,7 @@ class Features:
     def add_rows(self, rows: DigestRows, wanted: dict[str, str]) -> None:
         """Make the rows of ``wanted`` (key -> text) and put them in ``rows``."""
         if wanted:
-            made = self.rows(list(wanted.values()))
-            for number, key in enumerate(wanted):
-                rows.rows[key] = np.ascontiguousarray(made[number])
+            rows.keep(list(wanted), self.rows(list(wanted.values())))
 
     def to_parts(self, size: int) -> Iterator[bytes]:
         """The features as a compressed ``.npz``, in parts of ``size`` bytes: written to a temporary file

@@ -22,7 +22,7 @@ import numpy as np
 from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, Ranking, score
-from digest.ranking.rows import DigestRows, term_key, wanted_texts
+from digest.ranking.rows import VOTE, DigestRows, spread_key, term_key, wanted_texts
 from digest.store import Store
 from digest.store.ranking import PART
 
@@ -38,7 +38,6 @@ READ_AT_ONCE = 32 * 2**20
 #: The keys of a scope's features and of its papers' similarity to the history (no row key looks like them).
 FEATURES = "features"
 HISTORY = "history"
-TERM = term_key("")  # (the prefix of a term's matches: a bool per paper, where other rows are float32)
 
 
 def digest_scope(digest: Digest) -> str | None:
@@ -77,35 +76,33 @@ class Ranker:
             return 0
         rows = self.rows.rows
         if len(rows) + len(wanted) + len(terms) > ROWS_IN_MEMORY:
-            rows.clear()  # (and what these readers need is all wanted again)
+            self.rows.forget()  # (and what these readers need is all wanted again)
             wanted = self.rows.missing(readers)
             terms = self.rows.missing_terms(readers)
         if store is not None and self.scope is not None:
-            self.take(store.ranking.get(self.scope, [*wanted, *map(term_key, terms)]))
-            wanted = {key: text for key, text in wanted.items() if key not in rows}
+            spreads = [spread_key(key) for key in wanted if key.startswith(VOTE)]
+            self.take(store.ranking.get(self.scope, [*wanted, *spreads, *map(term_key, terms)]))
+            wanted = {key: text for key, text in wanted.items() if not self.rows.holds(key)}
             terms = {term for term in terms if term_key(term) not in rows}
-        made = {term_key(term): self.rows.matches(term) for term in terms}  # (no features needed)
+        made = DigestRows(history_scores=self.rows.history_scores, texts=())
+        made.rows.update((term_key(term), self.rows.matches(term)) for term in terms)  # (no features needed)
         if wanted:
-            features = self._features(store)
-            fresh = DigestRows(history_scores=self.rows.history_scores, texts=())
-            features.add_rows(fresh, wanted)
-            rows.update(fresh.rows)
-            made.update(fresh.rows)
-        if made and store is not None and self.scope is not None:
-            store.ranking.put(self.scope, {key: row.tobytes() for key, row in made.items()}, now=self._now())
-        if made:
-            log.debug("made %d ranking rows for %s", len(made), self.scope or self.digest.slug)
-        return len(made)
+            self._features(store).add_rows(made, wanted)
+            rows.update(made.rows)
+            self.rows.spreads.update(made.spreads)
+        if made.rows and store is not None and self.scope is not None:
+            store.ranking.put(self.scope, made.encoded(), now=self._now())
+        if made.rows:
+            log.debug("made %d ranking rows for %s", len(made.rows), self.scope or self.digest.slug)
+        return len(made.rows)
 
     def take(self, kept: dict[str, bytes]) -> None:
         """Hold rows read from the store."""
-        rows = self.rows.rows
-        for key, data in kept.items():
-            rows[key] = np.frombuffer(data, dtype=bool if key.startswith(TERM) else np.float32)
+        self.rows.hold(kept)
 
     def holds(self) -> frozenset[str]:
         """The keys of the rows in memory now (a forked assembler inherits them)."""
-        return frozenset(self.rows.rows)
+        return frozenset((*self.rows.rows, *map(spread_key, self.rows.spreads)))
 
     def score(self, store: Store | None, profile: Profile | None, *, explain: int = 20) -> Ranking:
         """One reader's ranking (their rows read or made first, when they are not in memory)."""
@@ -169,14 +166,14 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
     for term in sorted({term for interests in queries for term in interests}):
         rows.matches(term)
     kept = {HISTORY: features.history_scores.tobytes()}
-    kept.update((key, row.tobytes()) for key, row in rows.rows.items())
+    kept.update(rows.encoded())
     with store.transaction():
         store.ranking.forget_old(now=now)
         store.ranking.put_parts(scope, FEATURES, features.to_parts(PART), now=now)
         store.ranking.put(scope, kept, now=now)
     log.debug("kept the ranking of %s: %d rows", scope, len(rows.rows))
     if len(rows.rows) > ROWS_IN_MEMORY:
-        rows.rows.clear()
+        rows.forget()
     return Ranker(digest, rows, scope=scope, features=features, now=now)
 
 

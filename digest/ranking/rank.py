@@ -10,7 +10,10 @@ gets a linear model of what they like:
   disliked and of the history's. Being linear, a reader's scores are sums of
   *rows*: each voted paper's cosine similarity to each of the digest's papers,
   computed once per digest (when it is published, or when a vote comes in) and
-  shared by every reader who voted for that paper. Scoring a reader is a few
+  shared by every reader who voted for that paper. Each row is kept in units
+  of its spread over the digest's papers (and the history's scores are read so
+  too): each vote weighs the same in the centroid, however many common words
+  its text has (:func:`digest.ranking.rows.kept_row`). Scoring a reader is a few
   array sums and one sort: no text is read, no vector is built.
 - **Interest terms** are a query in the same space (one row per distinct set of
   terms), plus a bonus for naming a term outright; they are blended in and
@@ -33,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 
 from digest.models import Profile
-from digest.ranking.rows import DigestRows, query_key
+from digest.ranking.rows import DigestRows, query_key, vote_key
 
 #: How many of the history's most recent papers the IDF is fitted on.
 IDF_SAMPLE = 5_000
@@ -114,7 +117,7 @@ def _reasons(
     nearest = [-1] * top.size
     considered = profile.likes[:NEAREST_AMONG]
     if considered:
-        similarity = np.array([digest.rows[paper.text_key][top] for paper in considered])  # (the top papers' only)
+        similarity = digest.similarities(considered, top)  # (the top papers' only)
         best = similarity.argmax(axis=0)
         close = similarity.max(axis=0) >= MIN_REASON_SIMILARITY
         liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)
@@ -149,7 +152,7 @@ def first_unvoted(ranking: Ranking, count: int, allowed: Collection[int] | None 
 
 
 def _mean_similarity(digest: DigestRows, keys: Sequence[str]) -> np.ndarray:
-    """Each paper's mean cosine similarity to the texts of ``keys``."""
+    """The mean of the rows of ``keys``: each paper's mean similarity to their texts."""
     rows = digest.rows
     total = np.zeros(digest.count, dtype=np.float32)
     for key in keys:
@@ -181,13 +184,13 @@ def _vote_scores(digest: DigestRows, profile: Profile) -> np.ndarray:
     """The reader's linear model: their likes' centroid, less part of their dislikes' and the history's."""
     scores = np.zeros(digest.count, dtype=np.float32)
     if profile.likes:
-        scores += _mean_similarity(digest, [paper.text_key for paper in profile.likes])
+        scores += _mean_similarity(digest, [vote_key(paper) for paper in profile.likes])
         weighted = digest.rows.get(_WEIGHTED_HISTORY)
-        if weighted is None:
-            weighted = digest.rows[_WEIGHTED_HISTORY] = HISTORY_WEIGHT * digest.history_scores
+        if weighted is None:  # (the history's scores in the units of the votes' rows)
+            weighted = digest.rows[_WEIGHTED_HISTORY] = HISTORY_WEIGHT * digest.history
         scores -= weighted
     if profile.dislikes:
-        scores -= DISLIKE_WEIGHT * _mean_similarity(digest, [paper.text_key for paper in profile.dislikes])
+        scores -= DISLIKE_WEIGHT * _mean_similarity(digest, [vote_key(paper) for paper in profile.dislikes])
     return scores
 
 

@@ -2,8 +2,16 @@
 
 A digest's rows are made once (:mod:`digest.ranking.features`, when it is published or a vote comes in) and
 kept (:mod:`digest.ranking.kept`); :mod:`digest.ranking.rank` scores a reader from them. A row is keyed by
-what it is the similarity to: a voted paper's text (its ``text_key``), a reader's interest terms taken
+what it is the similarity to: a voted paper's text (:func:`vote_key`), a reader's interest terms taken
 together (:func:`query_key`), or which papers name one term outright (:func:`term_key`).
+
+A voted paper's row is kept in units of its spread (:meth:`DigestRows.keep`): its similarities to the
+digest's papers divided by their interquartile range, and that range beside it (:func:`spread_key`), for
+what needs the similarity itself (a reason). A long abstract full of common words is a little similar to everything, a
+short one barely similar to anything; divided so, each vote says as much as any other about which papers are
+closer than usual, and none outweighs the others in a reader's centroid. The interquartile range is robust:
+the voted paper's similarity to itself, when it is in the digest, does not move it. The history's scores are
+read the same way (:attr:`DigestRows.history`).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -19,11 +28,54 @@ from digest.models import Profile, StoredPaper, VotedPaper
 
 #: A paper that names an interest term outright gets this much on top of its similarity to the query.
 TERM_BONUS = 0.05
+#: The prefix of a voted paper's row key (rows kept before they were in units of their spread had none).
+VOTE = "vote:"
+#: The prefix of the store's key of a voted paper's spread.
+SPREAD = "spread:"
+#: The prefix of a term's row: a bool per paper, where other rows are float32.
+TERM = "term:"
 
 
 def paper_text(title: str, abstract: str) -> str:
     """What a paper is ranked by: its title (twice: it says most in fewest words) and its abstract."""
     return f"{title}. {title}. {abstract}"
+
+
+def vote_key(paper: VotedPaper) -> str:
+    """The row key of a voted paper's text (kept in units of its spread: see :meth:`DigestRows.keep`)."""
+    return VOTE + paper.text_key
+
+
+def spread_key(key: str) -> str:
+    """Where the spread a voted paper's row (under ``key``) was divided by is kept in the store."""
+    return SPREAD + key.removeprefix(VOTE)
+
+
+def in_spread(scores: np.ndarray) -> np.ndarray:
+    """``scores`` divided by their spread (see :func:`spreads`)."""
+    divided: np.ndarray = scores / spreads(scores[None, :])[0]
+    return divided
+
+
+def spreads(block: np.ndarray) -> np.ndarray:
+    """Each row's interquartile range (its standard deviation when half of it or more is equal, as in a digest
+    of a few papers; 1 when all of it is), float32: a few thousand rows at a time, whatever the block's size."""
+    found = np.ones(block.shape[0], dtype=np.float32)
+    if not block.size:
+        return found
+    for start in range(0, block.shape[0], _SPREADS_AT_ONCE):
+        part = block[start : start + _SPREADS_AT_ONCE]
+        low, high = np.percentile(part, [25, 75], axis=1)
+        ranges = (high - low).astype(np.float32)
+        flat = ranges <= 0
+        if flat.any():
+            ranges[flat] = np.std(part[flat], axis=1)
+        found[start : start + part.shape[0]] = np.where(ranges > 0, ranges, 1.0)
+    return found
+
+
+#: Rows whose spreads are found at a time (bounds the copies a percentile makes).
+_SPREADS_AT_ONCE = 2_000
 
 
 def query_key(interests: Sequence[str]) -> str:
@@ -33,12 +85,12 @@ def query_key(interests: Sequence[str]) -> str:
 
 def term_key(term: str) -> str:
     """The row key of which papers name ``term`` outright."""
-    return "term:" + term
+    return TERM + term
 
 
 def wanted_texts(profile: Profile) -> dict[str, str]:
     """The rows a profile needs that come from vectorising a text: its voted papers and its query, by key."""
-    wanted = {paper.text_key: paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
+    wanted = {vote_key(paper): paper_text(paper.title, paper.abstract) for paper in (*profile.likes, *profile.dislikes)}
     if profile.interests:
         wanted[query_key(profile.interests)] = " ".join(profile.interests)
     return wanted
@@ -60,8 +112,9 @@ def match_text(paper: StoredPaper) -> str:
 @dataclass
 class DigestRows:
     """What ranking needs of one digest, for any reader: each paper's similarity to the history's centroid,
-    the papers' identities (to know which ones a reader voted for), and rows by key (see :func:`wanted_texts`,
-    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term."""
+    the papers' identities (to know which ones a reader voted for), rows by key (see :func:`wanted_texts`,
+    :func:`term_key`): float32 similarities to each paper, or a bool per paper for a term, and the spread each
+    voted paper's row was divided by."""
 
     history_scores: np.ndarray
     texts: tuple[str, ...]  # each paper's :func:`match_text`, for terms no row was kept for
@@ -70,6 +123,7 @@ class DigestRows:
     arxiv_ids: dict[str, int] = field(default_factory=dict)
     title_keys: dict[str, int] = field(default_factory=dict)
     rows: dict[str, np.ndarray] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)  # a voted paper's row key -> what it was divided by
 
     @classmethod
     def of(cls, papers: Sequence[StoredPaper], history_scores: np.ndarray) -> DigestRows:
@@ -85,14 +139,62 @@ class DigestRows:
     def count(self) -> int:
         return int(self.history_scores.shape[0])
 
+    @cached_property
+    def history(self) -> np.ndarray:
+        """Each paper's similarity to the history's centroid, in units of their spread as votes' rows are kept."""
+        return in_spread(self.history_scores)
+
+    def keep(self, keys: Sequence[str], block: np.ndarray) -> None:
+        """Hold rows just made (``block``: a row per key): a voted paper's similarities in units of their spread
+        (and that spread), any other row as it was made."""
+        divided = spreads(block)
+        for number, key in enumerate(keys):
+            row = block[number]
+            if key.startswith(VOTE):
+                spread = self.spreads[key] = float(divided[number])
+                row = row / np.float32(spread)
+            self.rows[key] = np.ascontiguousarray(row, dtype=np.float32)
+
+    def similarities(self, papers: Sequence[VotedPaper], indexes: np.ndarray) -> np.ndarray:
+        """The cosine similarity of each voted paper (a row each) to the papers of ``indexes``: their rows times
+        their spreads."""
+        keys = [vote_key(paper) for paper in papers]
+        rows, spreads = self.rows, self.spreads
+        found: np.ndarray = np.array([rows[key][indexes] for key in keys])  # (np.array: faster than np.stack)
+        found *= np.array([spreads[key] for key in keys], dtype=np.float32)[:, None]
+        return found
+
+    def encoded(self) -> dict[str, bytes]:
+        """Every row and spread held, as the store keeps them (see :meth:`hold`)."""
+        kept = {key: row.tobytes() for key, row in self.rows.items()}
+        kept.update((spread_key(key), np.float32(spread).tobytes()) for key, spread in self.spreads.items())
+        return kept
+
+    def hold(self, kept: dict[str, bytes]) -> None:
+        """Hold rows and spreads read from the store."""
+        for key, data in kept.items():
+            if key.startswith(SPREAD):
+                self.spreads[VOTE + key.removeprefix(SPREAD)] = float(np.frombuffer(data, dtype=np.float32)[0])
+            else:
+                self.rows[key] = np.frombuffer(data, dtype=bool if key.startswith(TERM) else np.float32)
+
+    def holds(self, key: str) -> bool:
+        """Whether the row of ``key`` is held (and its spread, for a voted paper's)."""
+        return key in self.rows and (key in self.spreads or not key.startswith(VOTE))
+
+    def forget(self) -> None:
+        """Let go of every row held."""
+        self.rows.clear()
+        self.spreads.clear()
+
     def missing(self, profiles: Iterable[Profile]) -> dict[str, str]:
         """The texts whose rows these profiles need and this digest does not have yet, by key."""
         rows = self.rows
         wanted: dict[str, str] = {}
         for profile in profiles:
             for paper in (*profile.likes, *profile.dislikes):
-                key = paper.text_key
-                if key not in rows and key not in wanted:
+                key = vote_key(paper)
+                if not self.holds(key) and key not in wanted:
                     wanted[key] = paper_text(paper.title, paper.abstract)
             if profile.interests:
                 key = query_key(profile.interests)
@@ -102,7 +204,8 @@ class DigestRows:
 
     def needs(self, profile: Profile) -> set[str]:
         """Every key a profile's ranking reads."""
-        keys = {paper.text_key for paper in (*profile.likes, *profile.dislikes)}
+        keys = {vote_key(paper) for paper in (*profile.likes, *profile.dislikes)}
+        keys.update(spread_key(vote_key(paper)) for paper in profile.likes)
         if profile.interests:
             keys.add(query_key(profile.interests))
             keys.update(term_key(term) for term in profile.interests)
