@@ -186,3 +186,32 @@ def test_a_reader_who_voted_for_most_of_a_small_digest_gets_only_the_others_in_f
     assert ranking.voted == frozenset(range(5)) and set(ranking.order[-5:]) == set(range(5))
     assert first_unvoted(ranking, 10) == 7 and first_unvoted(ranking, 10, allowed={0, 1, 6}) == 1
     assert set(ranking.reasons) <= set(range(5, 12))
+
+
+def test_a_digest_whose_features_an_earlier_version_kept_in_one_row_ranks_as_it_did(tmp_path: Path) -> None:
+    from digest.ranking.kept import FEATURES
+
+    project = Project(tmp_path / "project", "sqlite:///digest.db")
+    project.inbox.mkdir(parents=True)
+    project.write_config()
+    for position, dump in enumerate(BY_DATE[:2]):
+        project.drop(dump)
+        assert project.run("ingest").code == 0
+        assert project.run("publish").code == 0
+        if position == 0:
+            add_readers(project)
+    config = load_config(project.config, project.environ)
+    with open_store(config.database, now=NOW) as store:
+        digest = store.digests.get()
+    assert digest is not None
+    before = {reader: ranked(project, f"{reader}@example.org", digest) for reader in READERS}
+    scope = f"digest:{digest.id}"
+    with open_store(config.database, now=NOW) as store, store.transaction():  # (as an earlier version kept it)
+        whole = b"".join(store.ranking.parts(scope, FEATURES))
+        store.db.execute("DELETE FROM ranking_rows WHERE scope = ?", (f"{scope}/{FEATURES}",))
+        store.db.execute("DELETE FROM ranking_rows WHERE scope = ? AND name NOT IN ('history', 'topics')", (scope,))
+        store.ranking.put(scope, {FEATURES: whole}, now=NOW)
+    project.drop(BY_DATE[2])  # (a later listing: the history the features were made from is not today's)
+    assert project.run("ingest").code == 0
+    after = {reader: ranked(project, f"{reader}@example.org", digest) for reader in READERS}
+    assert after == before

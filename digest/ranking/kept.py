@@ -120,6 +120,9 @@ class Ranker:
 
             if store is not None and self.scope is not None:
                 self.features = Features.from_parts(store.ranking.parts(self.scope, FEATURES))
+                whole = store.ranking.get(self.scope, [FEATURES]) if self.features is None else {}
+                if FEATURES in whole:  # (kept in one row by an earlier version)
+                    self.features = Features.from_parts([whole[FEATURES]])
             if self.features is None:  # (kept rows without their features: forgotten meanwhile; made again)
                 assert store is not None
                 self.features = _prepare(store, self.digest)
