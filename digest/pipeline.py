@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Literal
 
 from digest.config import Config
 from digest.listings.compose import build_digest
-from digest.listings.formats import parse_listing
-from digest.listings.inbox import read_listing
 from digest.listings.ingest import ingest_context, ingest_paths, ingest_pending
 from digest.mail.report import SendReport
 from digest.mail.weekly import prepare_coming_week, queue_due_week, send_weekly
-from digest.models import Digest, IngestResult, StoredPaper
+from digest.models import Digest, IngestResult
 from digest.site.stamp import page_path, site_is_current, stamp_site
 from digest.store import Store
 from digest.weekly import week_slug
@@ -119,37 +117,6 @@ def _write_week(store: Store, config: Config, renderer: Renderer, week: dt.date)
     written = write_site(config.site.dir, build_week(store, renderer, config.site, week))
     stamp_site(store, config)
     return written
-
-
-def digest_of_dump(path: Path, *, config: Config, now: dt.datetime) -> Digest:
-    """A stand-alone digest of one dump file, every paper treated as new (for previews)."""
-    today = now.astimezone(config.timezone).date()
-    dump = parse_listing(read_listing(path), today=today)
-    day = dump.listed_on or today
-    papers = tuple(
-        StoredPaper(
-            id=paper.rank,
-            title=paper.title,
-            abstract=paper.abstract,
-            links=paper.links,
-            first_dump_id=0,
-            first_rank=paper.rank,
-            first_seen_on=day,
-            first_seen_at=now,
-            details=paper.details,
-        )
-        for paper in dump.papers
-    )
-    return Digest(
-        slug=day.isoformat(),
-        date=day,
-        papers=papers,
-        seen_before=0,
-        dump_dates=(day,),
-        first_dump_id=0,
-        last_dump_id=0,
-        published_at=now,
-    )
 
 
 RunStep = Literal["ingested", "published", "sent"]

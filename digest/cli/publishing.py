@@ -35,10 +35,13 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import email
     import email.policy
 
+    from digest.listings.compose import standalone_digest
+    from digest.listings.formats import parse_listing
+    from digest.listings.inbox import read_listing
     from digest.mail.mailer import Mailer
     from digest.mail.transport import local_line_ends
     from digest.models import EMPTY_PROFILE, Subscriber
-    from digest.pipeline import digest_of_dump, pending_digest, renderer_for
+    from digest.pipeline import pending_digest, renderer_for
     from digest.ranking.grouping import compute_topics, topics_of
     from digest.ranking.kept import ranker_for
     from digest.ranking.topics import digest_topics
@@ -55,7 +58,8 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.dump:
         if args.subscriber:
             raise UsageError("--subscriber needs the history", hint="leave out --dump")
-        digest = digest_of_dump(Path(args.dump), config=config, now=now)
+        today = now.astimezone(config.timezone).date()
+        digest = standalone_digest(parse_listing(read_listing(Path(args.dump)), today=today), today=today, now=now)
         topics = digest_topics(digest.papers)
         ranker = ranker_for(None, digest, now=now)
         mailer = Mailer(digest, config, renderer_for(config), now, local_line_ends, topics=topics, ranker=ranker)

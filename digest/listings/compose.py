@@ -3,7 +3,8 @@
 A digest holds every paper first seen in the dumps ingested since the previous
 digest: the newest dump's papers first, each dump's in its listing's rank
 order. Its date is the newest dump's date; its slug names its archive page
-("2026-03-14", or "2026-03-14-2" when that name is taken).
+("2026-03-14", or "2026-03-14-2" when that name is taken). A preview of one
+listing on its own (:func:`standalone_digest`) treats every paper as new.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from digest.models import Digest, DumpRecord, StoredPaper
+from digest.models import Digest, Dump, DumpRecord, StoredPaper
 
 
 def build_digest(
@@ -65,3 +66,32 @@ def excerpt(text: str, limit: int = 300) -> str:
     space = window.rfind(" ", 0, limit)
     cut = text[:space] if space > 0 else text[:limit]
     return cut.rstrip(" ,;:.-(\u2013\u2014") + "…"
+
+
+def standalone_digest(dump: Dump, *, today: dt.date, now: dt.datetime) -> Digest:
+    """A digest of one listing on its own, every paper treated as new (for previews)."""
+    day = dump.listed_on or today
+    papers = tuple(
+        StoredPaper(
+            id=paper.rank,
+            title=paper.title,
+            abstract=paper.abstract,
+            links=paper.links,
+            first_dump_id=0,
+            first_rank=paper.rank,
+            first_seen_on=day,
+            first_seen_at=now,
+            details=paper.details,
+        )
+        for paper in dump.papers
+    )
+    return Digest(
+        slug=day.isoformat(),
+        date=day,
+        papers=papers,
+        seen_before=0,
+        dump_dates=(day,),
+        first_dump_id=0,
+        last_dump_id=0,
+        published_at=now,
+    )
