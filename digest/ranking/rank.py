@@ -13,7 +13,7 @@ gets a linear model of what they like:
   shared by every reader who voted for that paper. Each row is kept in units
   of its spread over the digest's papers (and the history's scores are read so
   too): each vote weighs the same in the centroid, however many common words
-  its text has (:func:`digest.ranking.rows.kept_row`). Scoring a reader is a few
+  its text has (:meth:`digest.ranking.rows.DigestRows.keep`). Scoring a reader is a few
   array sums and one sort: no text is read, no vector is built.
 - **Interest terms** are a query in the same space (one row per distinct set of
   terms), plus a bonus for naming a term outright; they are blended in and
