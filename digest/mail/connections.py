@@ -5,7 +5,9 @@ only speaks SMTP; the sending thread takes every outcome back and records it. A
 message's trip costs two queue operations: no future per message, and no waiting on
 a set of them (which looks at every message in flight each time one comes back).
 An unexpected error in a thread comes back in its outcome's place, for the sending
-thread to raise.
+thread to raise. When the sending thread leaves on an error, the messages no thread
+has taken yet are dropped, not sent: their outcomes could no longer be recorded, so
+a later send would send them again.
 """
 
 from __future__ import annotations
@@ -90,5 +92,14 @@ class Connections(Generic[Task, Result]):
     def __enter__(self) -> Connections[Task, Result]:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, error: type[BaseException] | None, *exc: object) -> None:
+        if error is not None:  # (the sender failed: what no thread has taken yet is not sent, to be sent later)
+            self._drop_waiting()
         self.close()
+
+    def _drop_waiting(self) -> None:
+        while True:
+            try:
+                self.tasks.get_nowait()
+            except queue.Empty:
+                return
