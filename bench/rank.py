@@ -236,6 +236,8 @@ def child(url: str) -> None:
     rows = features.digest_rows(papers)
     started = time.perf_counter()
     features.add_rows(rows, rows.missing(profiles))  # as a publish does, for every reader at once
+    for term in sorted({term for profile in profiles for term in profile.interests}):
+        rows.matches(term)  # (which papers name each term outright: made at publish too, see keep_digest)
     made = (time.perf_counter() - started) / len(profiles)
     print(f"  make one reader's rows (5 liked papers and their interests; at publish, or a vote): {made * 1000:.2f} ms")
     ranker = Ranker(bench_digest(papers), rows, scope=None, features=features)

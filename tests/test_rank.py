@@ -124,6 +124,26 @@ def test_matching_a_term_finds_what_its_pattern_finds(term: str, texts: list[str
     assert term_matches(term, folded).tolist() == [bool(pattern.search(text)) for text in folded]
 
 
+@given(
+    scores=st.lists(
+        st.one_of(
+            st.floats(width=32, allow_nan=False),
+            st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5]),  # (ties, and both zeros)
+        ),
+        max_size=300,
+    )
+)
+def test_best_first_is_the_stable_descending_order_ties_in_listing_order(scores: list[float]) -> None:
+    """The fast order of a reader's scores is exactly a stable sort's: the highest first, ties as listed."""
+    import numpy as np
+
+    from digest.ranking.rank import best_first
+
+    array = np.array(scores, dtype=np.float32)
+    assert best_first(array).tolist() == np.argsort(-array, kind="stable").tolist()
+    assert best_first(array.astype(np.float64)).tolist() == np.argsort(-array, kind="stable").tolist()
+
+
 def test_a_ranker_that_drops_its_rows_to_stay_in_memory_ranks_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     from digest.models import Digest
     from digest.ranking import kept

@@ -89,8 +89,7 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
         from_interest = np.zeros(count, dtype=np.float32)
     from_votes = (1.0 - weight) * _scaled(votes)
     voted = digest.voted(profile)
-    # Best first, ties in the listing's order (a stable sort of the papers in listing order), voted papers last.
-    order = np.argsort(-(from_interest + from_votes), kind="stable")
+    order = best_first(from_interest + from_votes)  # (voted papers put last below)
     if voted:
         last = np.zeros(count, dtype=bool)
         last[list(voted)] = True
@@ -143,6 +142,22 @@ def _reasons(
             if reason:
                 reasons[index] = reason
     return reasons
+
+
+def best_first(scores: np.ndarray) -> np.ndarray:
+    """The positions of ``scores``, highest first, ties in the order of their positions: what a stable argsort of
+    the negated scores gives, about four times faster for float32 (a digest's hundreds of papers, once per
+    message). Each float32 becomes an int32 that sorts as it does (its bits, the sign's side turned over for
+    negatives), joined to its position in one int64 key: the keys are distinct, so any sort of them, the
+    fastest one included, gives this one order."""
+    if scores.dtype != np.float32 or scores.size >= 2**31:
+        return np.argsort(-scores, kind="stable")
+    bits = (-scores + np.float32(0)).view(np.int32).astype(np.int64)  # (+0: -0.0 and 0.0 are one key, as ties)
+    bits ^= (bits >> 31) & 0x7FFFFFFF
+    keys = (bits << 32) | np.arange(scores.size, dtype=np.int64)
+    keys.sort()
+    order: np.ndarray = (keys & 0xFFFFFFFF).astype(np.intp)
+    return order
 
 
 def first_unvoted(ranking: Ranking, count: int, allowed: Collection[int] | None = None) -> int:
