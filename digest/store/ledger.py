@@ -158,15 +158,23 @@ class Ledger:
     ) -> list[Claim]:
         """Claim up to ``limit`` deliveries: queued ones, and claims older than ``stale_after``."""
         stale = now - stale_after
-        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         with self.db.transaction(exclusive=self.db.dialect == "sqlite"):
-            picked = self.db.execute(
-                "SELECT subscriber_id FROM deliveries WHERE digest_id = ?"
-                " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                " OR (status = 'sending' AND claimed_at < ?))"
-                f" ORDER BY subscriber_id LIMIT ?{lock}",
-                (digest_id, now, stale, limit),
-            )
+            if self.db.dialect == "postgresql":
+                picked = self.db.execute(
+                    "SELECT subscriber_id FROM deliveries WHERE digest_id = ?"
+                    " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+                    " OR (status = 'sending' AND claimed_at < ?))"
+                    " ORDER BY subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED",
+                    (digest_id, now, stale, limit),
+                )
+            else:  # (two walks of the status index, merged: one condition would walk every row sent so far)
+                picked = self.db.execute(
+                    "SELECT subscriber_id FROM deliveries WHERE digest_id = ? AND status = 'queued'"
+                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                    " UNION ALL SELECT subscriber_id FROM deliveries WHERE digest_id = ? AND status = 'sending'"
+                    " AND claimed_at < ? ORDER BY subscriber_id LIMIT ?",
+                    (digest_id, now, digest_id, stale, limit),
+                )
             ids = [int(row[0]) for row in picked]
             if not ids:
                 return []

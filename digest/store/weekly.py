@@ -168,14 +168,23 @@ class WeeklyMails:
         self, group: MailGroup, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta
     ) -> list[Claim]:
         where, params = self._where(group)
-        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         with self.db.transaction(exclusive=self.db.dialect == "sqlite"):
-            picked = self.db.execute(
-                f"SELECT id FROM weekly_mails WHERE {where}"
-                " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                f" OR (status = 'sending' AND claimed_at < ?)) ORDER BY subscriber_id LIMIT ?{lock}",
-                (*params, now, now - stale_after, limit),
-            )
+            if self.db.dialect == "postgresql":
+                picked = self.db.execute(
+                    f"SELECT id FROM weekly_mails WHERE {where}"
+                    " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+                    " OR (status = 'sending' AND claimed_at < ?))"
+                    " ORDER BY subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED",
+                    (*params, now, now - stale_after, limit),
+                )
+            else:  # (two walks of the status index, merged, as the daily ledger claims)
+                picked = self.db.execute(
+                    f"SELECT id, subscriber_id FROM weekly_mails WHERE {where} AND status = 'queued'"
+                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                    f" UNION ALL SELECT id, subscriber_id FROM weekly_mails WHERE {where} AND status = 'sending'"
+                    " AND claimed_at < ? ORDER BY subscriber_id LIMIT ?",
+                    (*params, now, *params, now - stale_after, limit),
+                )
             ids = [int(row[0]) for row in picked]
             if not ids:
                 return []
