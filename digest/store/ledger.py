@@ -35,6 +35,40 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def claimable(
+    db: Database,
+    table: str,
+    key: str,
+    where: str,
+    params: tuple[object, ...],
+    *,
+    now: dt.datetime,
+    stale: dt.datetime,
+    limit: int,
+) -> list[int]:
+    """The ``key`` of up to ``limit`` rows of ``table`` (deliveries or weekly mails) matching ``where`` that can be
+    claimed: queued ones due by ``now``, and claims made before ``stale``; by subscriber, locked on PostgreSQL.
+    On SQLite, the two kinds are two walks of the status index, merged (one condition for both makes it walk
+    every row sent so far, a claim late in a large send reading them all)."""
+    if db.dialect == "postgresql":
+        rows = db.execute(
+            f"SELECT {key} FROM {table} WHERE {where}"
+            " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+            " OR (status = 'sending' AND claimed_at < ?))"
+            " ORDER BY subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED",
+            (*params, now, stale, limit),
+        )
+    else:
+        rows = db.execute(
+            f"SELECT {key}, subscriber_id FROM {table} WHERE {where} AND status = 'queued'"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            f" UNION ALL SELECT {key}, subscriber_id FROM {table} WHERE {where} AND status = 'sending'"
+            " AND claimed_at < ? ORDER BY subscriber_id LIMIT ?",
+            (*params, now, *params, stale, limit),
+        )
+    return [int(row[0]) for row in rows]
+
+
 def _owner_is_dead(claimed_by: str | None) -> bool:
     """True when the claim was made by a process of this host that no longer runs."""
     if not claimed_by or ":" not in claimed_by:
@@ -157,25 +191,17 @@ class Ledger:
         self, digest_id: int, *, worker: str, limit: int, now: dt.datetime, stale_after: dt.timedelta
     ) -> list[Claim]:
         """Claim up to ``limit`` deliveries: queued ones, and claims older than ``stale_after``."""
-        stale = now - stale_after
         with self.db.transaction(exclusive=self.db.dialect == "sqlite"):
-            if self.db.dialect == "postgresql":
-                picked = self.db.execute(
-                    "SELECT subscriber_id FROM deliveries WHERE digest_id = ?"
-                    " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                    " OR (status = 'sending' AND claimed_at < ?))"
-                    " ORDER BY subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED",
-                    (digest_id, now, stale, limit),
-                )
-            else:  # (two walks of the status index, merged: one condition would walk every row sent so far)
-                picked = self.db.execute(
-                    "SELECT subscriber_id FROM deliveries WHERE digest_id = ? AND status = 'queued'"
-                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-                    " UNION ALL SELECT subscriber_id FROM deliveries WHERE digest_id = ? AND status = 'sending'"
-                    " AND claimed_at < ? ORDER BY subscriber_id LIMIT ?",
-                    (digest_id, now, digest_id, stale, limit),
-                )
-            ids = [int(row[0]) for row in picked]
+            ids = claimable(
+                self.db,
+                "deliveries",
+                "subscriber_id",
+                "digest_id = ?",
+                (digest_id,),
+                now=now,
+                stale=now - stale_after,
+                limit=limit,
+            )
             if not ids:
                 return []
             marks = ", ".join("?" * len(ids))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.store.backend import Database
-from digest.store.ledger import _S_COLUMNS, Claim, _owner_is_dead
+from digest.store.ledger import _S_COLUMNS, Claim, _owner_is_dead, claimable
 from digest.store.subscribers import DEPARTED, subscriber_from_row
 from digest.store.weeks import Weeks
 
@@ -169,23 +169,8 @@ class WeeklyMails:
     ) -> list[Claim]:
         where, params = self._where(group)
         with self.db.transaction(exclusive=self.db.dialect == "sqlite"):
-            if self.db.dialect == "postgresql":
-                picked = self.db.execute(
-                    f"SELECT id FROM weekly_mails WHERE {where}"
-                    " AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                    " OR (status = 'sending' AND claimed_at < ?))"
-                    " ORDER BY subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED",
-                    (*params, now, now - stale_after, limit),
-                )
-            else:  # (two walks of the status index, merged, as the daily ledger claims)
-                picked = self.db.execute(
-                    f"SELECT id, subscriber_id FROM weekly_mails WHERE {where} AND status = 'queued'"
-                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-                    f" UNION ALL SELECT id, subscriber_id FROM weekly_mails WHERE {where} AND status = 'sending'"
-                    " AND claimed_at < ? ORDER BY subscriber_id LIMIT ?",
-                    (*params, now, *params, now - stale_after, limit),
-                )
-            ids = [int(row[0]) for row in picked]
+            stale = now - stale_after
+            ids = claimable(self.db, "weekly_mails", "id", where, params, now=now, stale=stale, limit=limit)
             if not ids:
                 return []
             marks = ", ".join("?" * len(ids))
