@@ -5,7 +5,8 @@
 3. For each, rank the digest for the subscriber's profile and assemble their
    message from the blocks rendered once per digest (see :mod:`digest.mail.mailer`),
    and hand it to the transport in ``connections`` threads (see
-   :mod:`digest.mail.connections`). They only speak SMTP; the main thread does all the database work,
+   :mod:`digest.mail.connections`; for SMTP, in a sending process of their own:
+   :mod:`digest.mail.sending_process`). They only speak SMTP; the main thread does all the database work,
    recording the results that have come in (``sent``
    right after the server accepted a message) in one transaction as soon as any
    thread finishes, so the connections never wait for the database.
@@ -44,6 +45,7 @@ from digest.mail.connections import Connections
 from digest.mail.mailer import Mailer, mailer_for
 from digest.mail.queues import DeliveryQueue, DigestQueue
 from digest.mail.report import Breaker, Outcome, SendReport
+from digest.mail.sending_process import Outgoing, SendingProcess, can_fork
 from digest.mail.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 from digest.mail.verp import return_path
 from digest.models import Digest, Profile
@@ -61,7 +63,9 @@ NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
 BUILD_CHUNK = 16
 #: Below this many deliveries, the sender builds every message itself (worker processes cost a start).
 ASSEMBLE_ALONE = 200
-#: What a connection thread hands back: the claim, what became of its message, and the server's words.
+#: What a connection thread hands back: what became of a message, and the server's words.
+Sent = tuple[Outcome, str | None]
+#: An outcome with its claim, as the sending thread records it.
 Delivered = tuple[Claim, Outcome, str | None]
 
 
@@ -143,11 +147,9 @@ def send_queue(
                 return outcome, error
         return "deferred", error
 
-    def deliver(claim: Claim, data: bytes, key: str) -> Delivered:
-        """Runs in a pool thread: sends, and hands the outcome back (the main thread records it)."""
-        sender = return_path(config, secret, queue.delivery, claim.subscriber.id)  # (VERP, when configured)
-        outcome, error = attempt(claim.subscriber.email, data, key, sender)
-        return claim, outcome, error
+    def deliver(message: Outgoing) -> Sent:
+        """Runs in a connection thread: sends, and hands the outcome back (the main thread records it)."""
+        return attempt(message.recipient, message.data, message.key, message.sender)
 
     def record(results: list[Delivered]) -> None:
         """Record the outcomes that have come in, in one transaction; on failure, start nothing more."""
@@ -179,15 +181,15 @@ def send_queue(
     exhausted = False
     with (
         Assemblers(mailer, secret, 0 if total < ASSEMBLE_ALONE else None) as assemblers,
-        Connections[tuple[Claim, bytes, str], Delivered](
-            config.delivery.connections, lambda task: deliver(*task)
-        ) as connections,
+        _connections(config.delivery.connections, transport, deliver, stop) as connections,
     ):
 
         def held() -> int:
             return connections.pending + sum(len(claims) for claims in building.values())
 
         while True:
+            if halted():
+                connections.halt()  # (a sending process is told; threads see it themselves)
             # Keep both fed: claim more while less than half a window is being built or sent.
             if not exhausted and not halted() and held() <= window // 2:
                 claims = queue.claim(
@@ -218,12 +220,16 @@ def send_queue(
                         if data is None:
                             skipped.append(claim.subscriber.id)
                         else:  # (after a stop, the message is not started and its claim goes back to the queue)
-                            connections.put((claim, data, queue.key(claim.subscriber.id)))
+                            subscriber = claim.subscriber
+                            sender = return_path(config, secret, queue.delivery, subscriber.id)  # (VERP, if set)
+                            message = Outgoing(subscriber.email, data, queue.key(subscriber.id), sender)
+                            connections.put(claim, message)
                     if skipped:
                         queue.skipped(skipped, reason=NOTHING_MATCHES)
                         report.skipped += len(skipped)
                 else:
-                    results.append(cast(Delivered, item))
+                    claim, (outcome, error) = cast(tuple[Claim, Sent], item)
+                    results.append((claim, outcome, error))
             connections.done(len(results))
             if results:
                 record(results)
@@ -240,6 +246,19 @@ def send_queue(
     report.left = queue.open_count()
     report.left_with_others = min(others, report.left)
     return report
+
+
+def _connections(
+    count: int, transport: Transport, deliver: Callable[[Outgoing], Sent], stop: threading.Event
+) -> Connections[Claim, Outgoing, Sent]:
+    """The connection threads: in a sending process of their own when the transport's work is all on the wire
+    (see :mod:`digest.mail.sending_process`), else beside the sending thread."""
+    if transport.sends_apart and can_fork():
+        try:
+            return SendingProcess(count, deliver, on_halt=stop.set, finish=transport.close)
+        except OSError as exc:  # (no process to be had: the threads do it here)
+            log.info("sending from this process: cannot start a sending process (%s)", exc.strerror or exc)
+    return Connections(count, deliver)
 
 
 def order(mailer: Mailer, assemblers: Assemblers, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:

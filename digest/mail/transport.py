@@ -59,6 +59,10 @@ class MaybeDelivered(DeliveryError):
 
 
 class Transport(Protocol):
+    #: Whether its sending can move to a process of its own (:mod:`digest.mail.sending_process`): its work is
+    #: all on the wire, and it keeps nothing the sender reads back.
+    sends_apart: bool
+
     def wire_format(self, data: bytes) -> bytes:
         """The form ``send`` takes: done once per message template, not per recipient."""
         ...
@@ -102,6 +106,8 @@ class OutboxTransport:
     CRLF is for the wire.
     """
 
+    sends_apart = False  # (a file written is quick: threads beside the sender do)
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         (folder / "new").mkdir(parents=True, exist_ok=True)
@@ -133,6 +139,8 @@ class SMTPTransport:
     trusts another authority, ``?verify=off`` accepts any certificate (a test server on one's own
     network, never across the internet).
     """
+
+    sends_apart = True
 
     def __init__(
         self, url: str, *, sender: str, timeout: float, rate: float, data_timeout: float | None = None

@@ -1,0 +1,249 @@
+"""The connection threads in a process of their own, so that sending takes nothing from building.
+
+A Python process runs one thread at a time. Beside the sending thread, which ranks, assembles and records
+every reader's mail, each connection thread waits its turn whenever the server answers, and the sending
+thread waits for them in turn (measured on two cores, ``bench/send.py``'s 20,000 readers: about a fifth of
+the time, the sender waited for its connections while they waited for it). So, for a transport whose work is
+all on the wire (SMTP), the sender forks a *sending process* before its first message: it runs the same
+:class:`~digest.mail.connections.Connections` threads with an interpreter of its own.
+
+- Only what the wire needs crosses, through a pipe: each message's bytes as they are, its recipient,
+  envelope sender and key in a short header. Each outcome comes back with the message's number; the sender
+  keeps the message's ticket (its claim) and records every outcome itself, as it does with threads.
+- :meth:`SendingProcess.halt` (a stop, or the breaker tripped) is passed on: the messages not started yet
+  come back "not started", as they do from threads.
+- When the sender ends, or dies (killed: the kernel closes its end of the pipe), the process starts nothing
+  more, finishes the messages on the wire, says QUIT and exits; what it had not started stays queued.
+- When the process dies, the sender raises :class:`SendingProcessError` at once; the deliveries it held
+  stay claimed until a later run finds their owner gone.
+
+The process ignores SIGINT and SIGTERM: the sender gets them too, and decides what stops.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar, cast
+
+from digest.errors import DigestError
+from digest.mail.connections import Connections, Failed, Ticket
+
+Result = TypeVar("Result")
+
+#: A record's header: the length of its pickled header, and of its message (a halt: both 0).
+_RECORD = struct.Struct("<IQ")
+#: An outcome's length, before it.
+_OUTCOME = struct.Struct("<I")
+#: The pipes' capacity (Linux; elsewhere the system's default): a dozen messages of some 85 KB.
+PIPE_BYTES = 1 << 20
+
+
+class SendingProcessError(DigestError):
+    """The sending process failed or ended before its time."""
+
+    hint = "the deliveries it held stay queued for a later run; see the messages above"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What the wire needs of one message."""
+
+    recipient: str
+    data: bytes
+    key: str
+    sender: str | None  # the envelope sender (MAIL FROM), else the transport's own
+
+
+#: What a halt reads as, in the sending process.
+_HALT = (-1, Outgoing("", b"", "", None))
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork")
+
+
+class SendingProcess(Connections[Ticket, Outgoing, Result]):
+    """``count`` connection threads running ``work`` in a forked process; see the module's description.
+
+    ``on_halt`` runs in the process when the sender halts (it makes ``work`` start nothing more); ``finish``
+    runs there at its end (the transport's QUIT)."""
+
+    def __init__(
+        self,
+        count: int,
+        work: Callable[[Outgoing], Result],
+        *,
+        on_halt: Callable[[], None],
+        finish: Callable[[], None],
+        name: str = "digest-send",
+    ) -> None:
+        super().__init__(count, work, name=name)
+        self.tickets: dict[int, Ticket] = {}
+        self.numbered = 0
+        self.halted = False
+        self.closing = False
+        tasks_in, tasks_out = os.pipe()
+        outcomes_in, outcomes_out = os.pipe()
+        for end in (tasks_out, outcomes_out):
+            _widen(end)
+        self.pid = os.fork()
+        if self.pid == 0:  # the sending process: never returns
+            os.close(tasks_out)
+            os.close(outcomes_in)
+            _serve(count, work, on_halt, finish, tasks_in, outcomes_out, name)
+        os.close(tasks_in)
+        os.close(outcomes_out)
+        self.tasks_out = tasks_out
+        self.reader = threading.Thread(target=self._read, args=(outcomes_in,), name=f"{name}-outcomes", daemon=True)
+        self.reader.start()
+
+    def __enter__(self) -> SendingProcess[Ticket, Result]:
+        return self
+
+    def put(self, ticket: Ticket, task: Outgoing) -> None:
+        self.pending += 1
+        number, self.numbered = self.numbered, self.numbered + 1
+        self.tickets[number] = ticket
+        head = pickle.dumps((number, task.recipient, task.key, task.sender))
+        self._write([_RECORD.pack(len(head), len(task.data)), head, task.data])
+
+    def halt(self) -> None:
+        if not self.halted:
+            self.halted = True
+            self._write([_RECORD.pack(0, 0)])
+
+    def close(self) -> None:
+        """Let the process finish what it has started, and end."""
+        if self.tasks_out < 0:
+            return
+        self.closing = True
+        os.close(self.tasks_out)
+        self.tasks_out = -1
+        os.waitpid(self.pid, 0)
+        self.reader.join()
+
+    def _write(self, parts: list[bytes]) -> None:
+        try:
+            written = os.writev(self.tasks_out, parts)
+            if written < sum(map(len, parts)):  # (a full pipe takes part: the rest as the process reads on)
+                rest = memoryview(b"".join(parts))[written:]
+                while rest:
+                    rest = rest[os.write(self.tasks_out, rest) :]
+        except OSError as exc:
+            raise SendingProcessError(f"the sending process is gone ({exc.strerror or exc})") from None
+
+    def _read(self, outcomes: int) -> None:
+        """In a thread of the sender: each outcome, with its ticket, among the others (see :meth:`outcomes`)."""
+        with os.fdopen(outcomes, "rb", buffering=1 << 16) as incoming:
+            while (outcome := _read_outcome(incoming)) is not None:
+                if isinstance(outcome, Failed):
+                    self.results.put(outcome)
+                else:
+                    number, result = cast(tuple[int, object], outcome)
+                    self.results.put((self.tickets.pop(number), result))
+        if not self.closing:
+            ended = SendingProcessError("the sending process ended unexpectedly")
+            self.results.put(Failed(ended))
+
+
+def _serve(
+    count: int,
+    work: Callable[[Outgoing], object],
+    on_halt: Callable[[], None],
+    finish: Callable[[], None],
+    tasks: int,
+    outcomes: int,
+    name: str,
+) -> None:
+    """The sending process: takes messages until the sender's end of the pipe closes, then exits."""
+    code = 0
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+        connections: Connections[int, Outgoing, object] = Connections(count, work, name=name)
+        writer = threading.Thread(target=_write_outcomes, args=(connections, outcomes), name=f"{name}-writer")
+        writer.start()
+        with os.fdopen(tasks, "rb", buffering=PIPE_BYTES) as incoming:
+            while (record := _read_record(incoming)) is not None:
+                if record is _HALT:
+                    on_halt()
+                else:
+                    connections.put(*record)
+        on_halt()  # (the sender ended or died: nothing more starts)
+        connections.drop_waiting()
+        connections.close()
+        connections.results.put(None)
+        writer.join()
+        finish()
+    except BaseException:  # noqa: BLE001 (the sender sees the process end, and says so)
+        traceback.print_exc(file=sys.stderr)
+        code = 1
+    finally:
+        os._exit(code)  # (nothing of the sender's, inherited, is closed or flushed here: its database stays its own)
+
+
+def _read_record(incoming: BinaryIO) -> tuple[int, Outgoing] | None:
+    """The next message and its number, :data:`_HALT`, or None at the end."""
+    head = incoming.read(_RECORD.size)
+    if len(head) < _RECORD.size:
+        return None
+    head_length, data_length = _RECORD.unpack(head)
+    if not head_length:
+        return _HALT
+    number, recipient, key, sender = pickle.loads(incoming.read(head_length))
+    data = incoming.read(data_length)
+    if len(data) < data_length:
+        return None
+    return number, Outgoing(recipient, data, key, sender)
+
+
+def _write_outcomes(connections: Connections[int, Outgoing, object], outcomes: int) -> None:
+    """In the sending process: every outcome the threads hand back, as they come, to the sender."""
+    with os.fdopen(outcomes, "wb", buffering=0) as out:
+        while (first := connections.results.get()) is not None:
+            taken = [first]
+            while not connections.results.empty() and len(taken) < 64:
+                taken.append(connections.results.get())
+            end = taken[-1] is None
+            framed = [_frame(item) for item in taken if item is not None]
+            try:
+                out.write(b"".join(framed))
+            except OSError:  # (the sender is gone: nothing can be recorded; the rest is dropped)
+                return
+            if end:
+                return
+
+
+def _frame(item: object) -> bytes:
+    try:
+        blob = pickle.dumps(item)
+    except Exception as exc:  # noqa: BLE001 (an error that does not pickle: said in words)
+        error = item.error if isinstance(item, Failed) else exc
+        blob = pickle.dumps(Failed(SendingProcessError(f"the sending process failed: {error!r}")))
+    return _OUTCOME.pack(len(blob)) + blob
+
+
+def _read_outcome(incoming: BinaryIO) -> object | None:
+    head = incoming.read(_OUTCOME.size)
+    if len(head) < _OUTCOME.size:
+        return None
+    outcome: object = pickle.loads(incoming.read(_OUTCOME.unpack(head)[0]))
+    return outcome
+
+
+def _widen(end: int) -> None:
+    """A pipe of :data:`PIPE_BYTES` where the system lets one be set (Linux)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(end, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (ImportError, OSError):
+        pass
