@@ -7,9 +7,10 @@ the time, the sender waited for its connections while they waited for it). So, f
 all on the wire (SMTP), the sender forks a *sending process* before its first message: it runs the same
 :class:`~digest.mail.connections.Connections` threads with an interpreter of its own.
 
-- Only what the wire needs crosses, through a pipe: each message's bytes as they are, its recipient,
-  envelope sender and key in a short header. Each outcome comes back with the message's number; the sender
-  keeps the message's ticket (its claim) and records every outcome itself, as it does with threads.
+- Only what the wire needs crosses: each message's bytes as they are, through shared memory
+  (:mod:`digest.mail.shared_ring`), and its recipient, envelope sender and key in a short header, through a
+  pipe. Each outcome comes back with the message's number; the sender keeps the message's ticket (its
+  claim) and records every outcome itself, as it does with threads.
 - :meth:`SendingProcess.halt` (a stop, or the breaker tripped) is passed on: the messages not started yet
   come back "not started", as they do from threads.
 - When the sender ends, or dies (killed: the kernel closes its end of the pipe), the process starts nothing
@@ -35,11 +36,13 @@ from typing import BinaryIO, TypeVar, cast
 
 from digest.errors import DigestError
 from digest.mail.connections import Connections, Failed, Ticket
+from digest.mail.shared_ring import SharedRing
 
 Result = TypeVar("Result")
 
-#: A record's header: the length of its pickled header, and of its message (a halt: both 0).
-_RECORD = struct.Struct("<IQ")
+#: A record's header: the length of its pickled header (a halt: 0), where its message starts in the shared
+#: ring (-1: it follows in the pipe), and its length.
+_RECORD = struct.Struct("<IqQ")
 #: An outcome's length, before it.
 _OUTCOME = struct.Struct("<I")
 #: The pipes' capacity (Linux; elsewhere the system's default): a dozen messages of some 85 KB.
@@ -94,11 +97,12 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         outcomes_in, outcomes_out = os.pipe()
         for end in (tasks_out, outcomes_out):
             _widen(end)
+        self.ring = SharedRing()
         self.pid = os.fork()
         if self.pid == 0:  # the sending process: never returns
             os.close(tasks_out)
             os.close(outcomes_in)
-            _serve(count, work, on_halt, finish, tasks_in, outcomes_out, name)
+            _serve(count, work, on_halt, finish, tasks_in, outcomes_out, self.ring, name)
         os.close(tasks_in)
         os.close(outcomes_out)
         self.tasks_out = tasks_out
@@ -113,12 +117,16 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         number, self.numbered = self.numbered, self.numbered + 1
         self.tickets[number] = ticket
         head = pickle.dumps((number, task.recipient, task.key, task.sender))
-        self._write([_RECORD.pack(len(head), len(task.data)), head, task.data])
+        start = self.ring.take(number, task.data)
+        if start is None:  # (the ring is full, or the message large: it follows its header)
+            self._write([_RECORD.pack(len(head), -1, len(task.data)), head, task.data])
+        else:
+            self._write([_RECORD.pack(len(head), start, len(task.data)), head])
 
     def halt(self) -> None:
         if not self.halted:
             self.halted = True
-            self._write([_RECORD.pack(0, 0)])
+            self._write([_RECORD.pack(0, 0, 0)])
 
     def close(self) -> None:
         """Let the process finish what it has started, and end."""
@@ -129,6 +137,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         self.tasks_out = -1
         os.waitpid(self.pid, 0)
         self.reader.join()
+        self.ring.close()
 
     def _write(self, parts: list[bytes]) -> None:
         try:
@@ -148,6 +157,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
                     self.results.put(outcome)
                 else:
                     number, result = cast(tuple[int, object], outcome)
+                    self.ring.give_back(number)
                     self.results.put((self.tickets.pop(number), result))
         if not self.closing:
             ended = SendingProcessError("the sending process ended unexpectedly")
@@ -161,6 +171,7 @@ def _serve(
     finish: Callable[[], None],
     tasks: int,
     outcomes: int,
+    ring: SharedRing,
     name: str,
 ) -> None:
     """The sending process: takes messages until the sender's end of the pipe closes, then exits."""
@@ -172,7 +183,7 @@ def _serve(
         writer = threading.Thread(target=_write_outcomes, args=(connections, outcomes), name=f"{name}-writer")
         writer.start()
         with os.fdopen(tasks, "rb", buffering=PIPE_BYTES) as incoming:
-            while (record := _read_record(incoming)) is not None:
+            while (record := _read_record(incoming, ring)) is not None:
                 if record is _HALT:
                     on_halt()
                 else:
@@ -190,16 +201,16 @@ def _serve(
         os._exit(code)  # (nothing of the sender's, inherited, is closed or flushed here: its database stays its own)
 
 
-def _read_record(incoming: BinaryIO) -> tuple[int, Outgoing] | None:
+def _read_record(incoming: BinaryIO, ring: SharedRing) -> tuple[int, Outgoing] | None:
     """The next message and its number, :data:`_HALT`, or None at the end."""
     head = incoming.read(_RECORD.size)
     if len(head) < _RECORD.size:
         return None
-    head_length, data_length = _RECORD.unpack(head)
+    head_length, start, data_length = _RECORD.unpack(head)
     if not head_length:
         return _HALT
     number, recipient, key, sender = pickle.loads(incoming.read(head_length))
-    data = incoming.read(data_length)
+    data = incoming.read(data_length) if start < 0 else ring.read(start, data_length)
     if len(data) < data_length:
         return None
     return number, Outgoing(recipient, data, key, sender)
