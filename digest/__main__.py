@@ -1,5 +1,5 @@
 """``python -m digest`` runs the command-line interface."""
 
-from digest.cli import main
+from digest.cli import run
 
-raise SystemExit(main())
+run()

@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from digest import __version__
 from digest.cli import fetching, history, publishing, returns, sending, service, subscribers
@@ -63,6 +65,14 @@ def _configure_logging(args: argparse.Namespace, env: Environment) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+def run() -> NoReturn:
+    """The ``digest`` command: :func:`main`, then the process ends. Ending, it skips the collector's last passes
+    over everything the command held (a send's ranking rows and mail blocks: some 30 ms of every send)."""
+    status = main()
+    gc.freeze()  # (objects are still freed and finalised as modules are cleared; only the walks are skipped)
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
