@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from test_deliver import READERS, deliveries, ready
 
 from digest.errors import ExitStatus
+from digest.mail.transport import SMTPTransport
 from digest.store import open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, Project
@@ -230,3 +232,26 @@ def test_tls_options_are_checked_with_the_variable_named(sqlite_project: Project
     assert "DIGEST_SMTP_URL: cafile '/nonexistent/ca.pem' is not a readable file" in result.stderr
     project.environ["DIGEST_SMTP_URL"] = "smtps://127.0.0.1:465?verfy=off"
     assert "unknown option 'verfy'" in project.run("status").stderr
+
+
+@pytest.mark.parametrize("form", ["bytes", "view", "taken in part"])
+def test_a_large_message_reaches_the_server_whole(
+    smtp_server: SMTPServer, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message is written with its final "." beside it, not joined to it; when the socket takes only part
+    (its buffer full), the rest follows. Sent as bytes or as it lies in the sending process's shared ring (a
+    view), it arrives byte for byte."""
+    if form == "taken in part":
+        write = socket.socket.sendmsg
+
+        def some(sock: socket.socket, buffers: list[bytes], *args: object) -> int:
+            return write(sock, [bytes(memoryview(buffers[0])[:1000])])  # (as a full buffer would)
+
+        monkeypatch.setattr(socket.socket, "sendmsg", some)
+    transport = SMTPTransport(smtp_server.url, sender="digest@example.org", timeout=10, rate=0)
+    body = b"".join(b"line %07d %s\n" % (number, b"x" * 60) for number in range(50_000))  # (3.5 MB)
+    data = transport.wire_format(b"Subject: large\n\n" + body)
+    transport.send("reader@example.org", data if form == "bytes" else memoryview(data), key="large")
+    transport.close()
+    (received,) = smtp_server.sink.received
+    assert received.data == data and received.rcpt_tos == ["reader@example.org"]

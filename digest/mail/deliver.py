@@ -124,7 +124,7 @@ def send_queue(
     def halted() -> bool:
         return stop.is_set() or breaker.tripped.is_set()
 
-    def attempt(recipient: str, data: bytes, key: str, sender: str | None) -> tuple[Outcome, str | None]:
+    def attempt(recipient: str, data: bytes | memoryview, key: str, sender: str | None) -> tuple[Outcome, str | None]:
         error: str | None = None
         for number in range(retries):
             if halted() and number == 0:

@@ -60,7 +60,7 @@ class Outgoing:
     """What the wire needs of one message."""
 
     recipient: str
-    data: bytes
+    data: bytes | memoryview  # (in the sending process, a view of the shared ring: sent from there, not copied)
     key: str
     sender: str | None  # the envelope sender (MAIL FROM), else the transport's own
 
@@ -139,7 +139,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         self.reader.join()
         self.ring.close()
 
-    def _write(self, parts: list[bytes]) -> None:
+    def _write(self, parts: list[bytes | memoryview]) -> None:
         try:
             written = os.writev(self.tasks_out, parts)
             if written < sum(map(len, parts)):  # (a full pipe takes part: the rest as the process reads on)

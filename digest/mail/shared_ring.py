@@ -38,7 +38,7 @@ class SharedRing:
         self.by_number: dict[int, _Held] = {}
         self.lock = threading.Lock()
 
-    def take(self, number: int, data: bytes) -> int | None:
+    def take(self, number: int, data: bytes | memoryview) -> int | None:
         """Copy ``data`` into the ring for message ``number``; where it starts, or None when it does not fit."""
         length = len(data)
         if length > self.size // 4:
@@ -66,9 +66,9 @@ class SharedRing:
             if not self.held:
                 self.head = 0
 
-    def read(self, start: int, length: int) -> bytes:
-        """In the sending process: a message's bytes, copied out."""
-        return self.memory[start : start + length]
+    def read(self, start: int, length: int) -> memoryview:
+        """In the sending process: a message's bytes where they are (valid until its outcome is back)."""
+        return memoryview(self.memory)[start : start + length]
 
     def _free(self, length: int) -> int | None:
         if not self.held:

@@ -67,8 +67,9 @@ class Transport(Protocol):
         """The form ``send`` takes: done once per message template, not per recipient."""
         ...
 
-    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
-        """Hand over one message; ``sender``: its envelope sender (MAIL FROM), else the From address."""
+    def send(self, recipient: str, data: bytes | memoryview, *, key: str, sender: str | None = None) -> None:
+        """Hand over one message (its bytes, or a view of them: see :mod:`digest.mail.shared_ring`); ``sender``:
+        its envelope sender (MAIL FROM), else the From address."""
         ...
 
     def close(self) -> None: ...
@@ -116,7 +117,8 @@ class OutboxTransport:
     def wire_format(self, data: bytes) -> bytes:
         return local_line_ends(data)
 
-    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
+    def send(self, recipient: str, data: bytes | memoryview, *, key: str, sender: str | None = None) -> None:
+        data = bytes(data)
         if sender is not None:  # the envelope sender, as a delivered message shows it
             end = b"\r\n" if data[: data.find(b"\n") + 1].endswith(b"\r\n") else b"\n"
             data = b"Return-Path: <" + sender.encode("ascii") + b">" + end + data
@@ -220,13 +222,13 @@ class SMTPTransport:
         data = _LEADING_DOT.sub(b"..", data)
         return data if data.endswith(b"\r\n") else data + b"\r\n"
 
-    def send(self, recipient: str, data: bytes, *, key: str, sender: str | None = None) -> None:
+    def send(self, recipient: str, data: bytes | memoryview, *, key: str, sender: str | None = None) -> None:
         """Send ``data`` (in wire format) to one recipient; MAIL, RCPT and DATA pipelined when offered."""
         self.limiter.acquire()
         conn = self._connection()
         try:
             self._envelope(conn, recipient, sender or self.envelope_from)
-            conn.send(data + b".\r\n")
+            _send_ended(conn, data)
         except DeliveryError:
             raise
         except (OSError, smtplib.SMTPException) as exc:
@@ -306,6 +308,21 @@ class SMTPTransport:
                     conn.close()
 
 
+def _send_ended(conn: smtplib.SMTP, data: bytes | memoryview) -> None:
+    """The message and its final ".", in one write without joining them (a message is large: the join was a
+    copy of it). Over TLS, joined (an encrypted socket writes one buffer at a time)."""
+    sock = conn.sock
+    if sock is None:
+        raise smtplib.SMTPServerDisconnected("not connected")
+    if isinstance(sock, ssl.SSLSocket):
+        sock.sendall(bytes(data) + _END)
+        return
+    sent = sock.sendmsg([data, _END])
+    whole = len(data) + len(_END)
+    if sent < whole:  # (the socket's buffer took part of it: the rest, joined, as it drains)
+        sock.sendall((bytes(memoryview(data)[sent:]) + _END) if sent < len(data) else _END[sent - len(data) :])
+
+
 def tls_context(options: dict[str, list[str]]) -> ssl.SSLContext:
     """The TLS settings of DIGEST_SMTP_URL's query: ``cafile=PATH`` and ``verify=off``."""
     context = ssl.create_default_context(cafile=options.get("cafile", [None])[-1])
@@ -315,6 +332,7 @@ def tls_context(options: dict[str, list[str]]) -> ssl.SSLContext:
     return context
 
 
+_END = b".\r\n"
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
