@@ -346,3 +346,54 @@ def test_pending_subscribers_get_a_confirmation_mail(project: Project, smtp_serv
     assert item.message["Subject"] == "Confirm your subscription to Trending papers"
     assert re.search(r"https://digest\.example\.org/confirm/\d+\.\d+\.[\w-]+", item.message.get_content())
     assert "pending" in project.run("subscribers", "list").stdout
+
+
+def liked_before_or_after_publishing(project: Project, paper_number: int, *, after: bool) -> dict[str, object]:
+    """A project whose one reader likes one paper of the digest: the like recorded before the digest was
+    published (its ranking row made then) or after, behind the send's back (no row kept for it)."""
+    import os
+
+    from digest.config import load_config
+    from digest.mail.mailer import mailer_for
+    from digest.mail.transport import OutboxTransport
+    from digest.store import open_store
+
+    project.inbox.mkdir(parents=True)
+    project.write_config()
+    config = load_config(project.config, os.environ)
+    assert project.run("ingest", str(EXAMPLE_DUMPS[0])).code == 0
+    assert project.run("subscribers", "add", READERS[0]).code == 0
+
+    def like() -> None:
+        with open_store(config.database, now=NOW) as store:
+            paper_id, title, abstract = store.db.execute(
+                "SELECT id, title, abstract FROM papers ORDER BY id LIMIT 1 OFFSET ?", (paper_number,)
+            )[0]
+            store.db.execute(
+                "INSERT INTO votes (subscriber_id, paper_key, kind, paper_id, title, abstract, created_at)"
+                " SELECT id, ?, 'like', ?, ?, ?, ? FROM subscribers",
+                (f"paper:{paper_id}", paper_id, title, abstract, NOW),
+            )
+
+    if not after:
+        like()
+    assert project.run("publish").code == 0
+    if after:
+        like()
+    with open_store(config.database, now=NOW) as store:
+        digest = store.digests.named("latest")
+        reader = store.subscribers.by_email(READERS[0])
+        assert digest is not None and reader is not None
+        mailer = mailer_for(store, config, digest, transport=OutboxTransport(project.root / "outbox"), now=NOW)
+        profile = mailer.profiles(store, [reader])[reader.id]
+        ranking = mailer.rank(reader, profile)
+    return {"abstract read": bool(profile.likes[0].abstract), "order": ranking.order, "reasons": ranking.reasons}
+
+
+def test_a_send_reads_liked_abstracts_only_where_a_ranking_row_must_be_made(tmp_path: Path) -> None:
+    """Abstracts are long and read from pages of their own: a send reads them only for a reader whose rows
+    are not ready. A like recorded behind its back is ranked from the whole text all the same."""
+    kept = liked_before_or_after_publishing(Project(tmp_path / "kept", "sqlite:///digest.db"), 7, after=False)
+    made = liked_before_or_after_publishing(Project(tmp_path / "made", "sqlite:///digest.db"), 7, after=True)
+    assert kept["abstract read"] is False and made["abstract read"] is True
+    assert made["order"] == kept["order"] and made["reasons"] == kept["reasons"]

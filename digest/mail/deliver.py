@@ -196,8 +196,7 @@ def send_queue(
                     worker=worker, limit=window - held(), now=clock(), stale_after=config.delivery.claim_timeout
                 )
                 exhausted = not claims
-                profiles = store.profiles.for_subscribers([claim.subscriber for claim in claims])
-                mailer.warm(store, profiles.values())  # (the rows their rankings need, read in one pass)
+                profiles = mailer.profiles(store, [claim.subscriber for claim in claims])  # (and their rows)
                 for start in range(0, len(claims), BUILD_CHUNK):
                     chunk = claims[start : start + BUILD_CHUNK]
                     orders = [order(mailer, assemblers, claim, profiles[claim.subscriber.id], queue) for claim in chunk]

@@ -84,6 +84,16 @@ class Mailer:
         """Get ready to rank a batch of readers: the rows their profiles need, read (or made) at once."""
         self.ranker.prepare(store, profiles)
 
+    def profiles(self, store: Store, subscribers: Sequence[Subscriber]) -> dict[int, Profile]:
+        """A batch of readers' profiles, ready to rank (:meth:`warm`). Their votes' abstracts are read only for
+        readers whose rows are not all in memory (their rows may have to be made from the texts)."""
+        profiles = store.profiles.for_subscribers(subscribers, texts=False)
+        lacking = [subscriber for subscriber in subscribers if self.ranker.rows.missing([profiles[subscriber.id]])]
+        if lacking:
+            profiles.update(store.profiles.for_subscribers(lacking))
+        self.warm(store, profiles.values())
+        return profiles
+
     def rank(self, subscriber: Subscriber, profile: Profile) -> Ranking:
         """The reader's order of the digest, with reasons for as many papers as can reach For you once their
         filter has spoken (their rows ready: see :meth:`warm`), the papers of authors they follow first."""

@@ -196,16 +196,20 @@ class Profiles:
                 counts[int(subscriber_id)] = (likes, dislikes)
         return counts
 
-    def for_subscribers(self, subscribers: Sequence[Subscriber]) -> dict[int, Profile]:
-        """The profiles of ``subscribers`` (a batch of a send), with their votes (and follows) read in one query."""
+    def for_subscribers(self, subscribers: Sequence[Subscriber], *, texts: bool = True) -> dict[int, Profile]:
+        """The profiles of ``subscribers`` (a batch of a send), with their votes (and follows) read in one query.
+
+        ``texts=False`` leaves out the abstracts of votes for papers the store has (their ranking rows are kept
+        by the paper, and an abstract is read from pages of its own): for readers whose rows are ready."""
         likes: dict[int, list[VotedPaper]] = {}
         dislikes: dict[int, list[VotedPaper]] = {}
         ids = [subscriber.id for subscriber in subscribers]
+        abstract = "abstract" if texts else "CASE WHEN paper_id IS NULL THEN abstract ELSE '' END"
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             rows = self.db.execute(
-                "SELECT subscriber_id, kind, paper_id, arxiv_id, title, abstract FROM votes"
+                f"SELECT subscriber_id, kind, paper_id, arxiv_id, title, {abstract} FROM votes"
                 f" WHERE subscriber_id IN ({marks}) AND {COUNTED}"
                 " ORDER BY subscriber_id, created_at DESC, id DESC",
                 chunk,
