@@ -3,7 +3,9 @@
 The server is Postfix's ``smtp-sink`` in another process; ``digest send`` runs
 as its own process with 4 connections, timed from outside (the whole process:
 start-up, reading the kept ranking, rendering blocks, ranking and assembling
-every reader's mail, SMTP). The same number of same-size messages is then sent
+every reader's mail, SMTP, from its sending process too; a peak RSS is the larger
+of the two processes', as Linux's accounting of a process and the children it
+waited for gives it). The same number of same-size messages is then sent
 by Postfix's ``smtp-source`` over 4 sessions: each row prints both rates of the
 same run, their ratio and the goal, and the machine's load average beside them
 (the rates only compare on a quiet machine). Cases:

@@ -157,3 +157,46 @@ def test_an_unexpected_error_in_the_sending_process_comes_back_to_the_sender(
             connections.put(number, message(number))
         with pytest.raises(said, match=str(error.args[0])):
             taken_back(connections, 3)
+
+
+def test_a_sending_process_whose_sender_dies_goes_at_once_without_finishing_what_it_sends(tmp_path: Path) -> None:
+    """As the connection threads would have died with the sender: a message cut off mid-transfer is not
+    delivered (a later run sends it), rather than delivered with nobody left to record it."""
+    log, started = tmp_path / "sent", tmp_path / "started"
+
+    def send(outgoing: Outgoing) -> None:
+        started.touch()
+        time.sleep(0.5)
+        with log.open("a") as out:
+            out.write(outgoing.key + "\n")
+
+    finished = tmp_path / "finished"
+    connections = SendingProcess[int, object](1, send, on_halt=lambda: None, finish=finished.touch)
+    for number in range(3):
+        connections.put(number, message(number))
+    deadline = time.monotonic() + 10
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.close(connections.tasks_out)  # (as the kernel does for a sender killed: its end closes without a word)
+    _, status = os.waitpid(connections.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert not log.exists() and not finished.exists()
+
+
+def test_a_stop_reaches_the_sending_process_while_the_sender_waits(tmp_path: Path) -> None:
+    """A stop (SIGTERM, set from the sender's signal handler) is passed on at once, not when the sending thread
+    next comes round: a connection that finishes its message starts no other."""
+    stop = threading.Event()
+    halted = threading.Event()
+
+    def send(outgoing: Outgoing) -> str:
+        if halted.wait(0.3 if outgoing.key == "k0" else 0):
+            return "not started"
+        return "sent"
+
+    with SendingProcess[int, object](1, send, on_halt=halted.set, finish=lambda: None, stop=stop) as connections:
+        for number in range(4):
+            connections.put(number, message(number))
+        stop.set()  # (the sending thread is not told: it is about to wait for outcomes)
+        outcomes: dict[int, str] = dict(taken_back(connections, 4))
+    assert outcomes == dict.fromkeys(range(4), "not started")

@@ -355,7 +355,7 @@ def liked_before_or_after_publishing(project: Project, paper_number: int, *, aft
 
     from digest.config import load_config
     from digest.mail.mailer import mailer_for
-    from digest.mail.transport import OutboxTransport
+    from digest.mail.outbox import OutboxTransport
     from digest.store import open_store
 
     project.inbox.mkdir(parents=True)

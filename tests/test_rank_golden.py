@@ -18,7 +18,7 @@ import pytest
 from digest.config import load_config
 from digest.listings.formats import parse_listing
 from digest.mail.mailer import mailer_for
-from digest.mail.transport import OutboxTransport
+from digest.mail.outbox import OutboxTransport
 from digest.models import Digest
 from digest.store import open_store
 

@@ -319,7 +319,7 @@ def test_a_weekly_mail_the_server_did_not_take_is_sent_by_a_later_run_once(proje
 
 
 def test_the_scheduler_has_a_weekly_job_at_local_time_and_catches_up_within_the_grace(project: Project) -> None:
-    from digest.mail.transport import OutboxTransport
+    from digest.mail.outbox import OutboxTransport
     from digest.schedule.scheduler import DigestScheduler
     from digest.store import open_store
 
@@ -495,7 +495,7 @@ def test_a_new_weekly_reader_gets_a_digest_published_after_the_week_was_queued(p
 
 def test_the_schedulers_weekly_job_sends_weekly_mails_only(project: Project) -> None:
     """With send on weekdays and weekly readers on Sundays, Sunday brings no daily mail and ingests nothing."""
-    from digest.mail.transport import OutboxTransport
+    from digest.mail.outbox import OutboxTransport
     from digest.schedule.scheduler import DigestScheduler
     from digest.store import open_store
 

@@ -71,7 +71,7 @@ def run() -> NoReturn:
     """The ``digest`` command: :func:`main`, then the process ends. Ending, it skips the collector's last passes
     over everything the command held (a send's ranking rows and mail blocks: some 30 ms of every send)."""
     status = main()
-    gc.freeze()  # (objects are still freed and finalised as modules are cleared; only the walks are skipped)
+    gc.freeze()  # (objects are still freed as modules are cleared; cycles are left to the process's end)
     sys.exit(status)
 
 

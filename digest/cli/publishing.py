@@ -39,7 +39,7 @@ def cmd_preview(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from digest.listings.formats import parse_listing
     from digest.listings.inbox import read_listing
     from digest.mail.mailer import Mailer
-    from digest.mail.transport import local_line_ends
+    from digest.mail.outbox import local_line_ends
     from digest.models import EMPTY_PROFILE, Subscriber
     from digest.pipeline import pending_digest, renderer_for
     from digest.ranking.grouping import compute_topics, topics_of

@@ -31,6 +31,7 @@ Whose fault a failure is decides what it does:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -120,9 +121,13 @@ def send_queue(
     retries = config.delivery.retries
     breaker = Breaker()
     lost: list[StoreError] = []  # a result that could not be recorded: the store went away
+    # Over SMTP, the connections run in a sending process (see digest.mail.sending_process), where the events
+    # above are copies: the sender tells it to halt, and it sets an event of its own, made for it.
+    apart = transport.sends_apart and can_fork()
+    halting = threading.Event()
 
     def halted() -> bool:
-        return stop.is_set() or breaker.tripped.is_set()
+        return stop.is_set() or breaker.tripped.is_set() or halting.is_set()
 
     def attempt(recipient: str, data: bytes | memoryview, key: str, sender: str | None) -> tuple[Outcome, str | None]:
         error: str | None = None
@@ -143,7 +148,7 @@ def send_queue(
                 outcome: Outcome = "server"
             except TemporaryFailure as exc:
                 error, outcome = exc.message, "deferred"
-            if number + 1 >= retries or stop.wait(backoff(number)) or breaker.tripped.is_set():
+            if number + 1 >= retries or (halting if apart else stop).wait(backoff(number)) or halted():
                 return outcome, error
         return "deferred", error
 
@@ -179,10 +184,18 @@ def send_queue(
     window = config.delivery.connections * CLAIM_PER_CONNECTION
     building: dict[Future[list[bytes | None]], list[Claim]] = {}
     exhausted = False
-    with (
-        Assemblers(mailer, secret, 0 if total < ASSEMBLE_ALONE else None) as assemblers,
-        _connections(config.delivery.connections, transport, deliver, stop) as connections,
-    ):
+    with contextlib.ExitStack() as stack:
+        assemblers = stack.enter_context(Assemblers(mailer, secret, 0 if total < ASSEMBLE_ALONE else None))
+        connections: Connections[Claim, Outgoing, Sent] = Connections(config.delivery.connections, deliver)
+        if apart:  # (forked after the assemblers: none of them holds its pipe, whose end tells it the sender died)
+            try:
+                connections = SendingProcess(
+                    config.delivery.connections, deliver, on_halt=halting.set, finish=transport.close, stop=stop
+                )
+            except OSError as exc:  # (no process to be had: the threads work here)
+                apart = False
+                log.info("sending from this process: cannot start a sending process (%s)", exc.strerror or exc)
+        stack.enter_context(connections)
 
         def held() -> int:
             return connections.pending + sum(len(claims) for claims in building.values())
@@ -245,19 +258,6 @@ def send_queue(
     report.left = queue.open_count()
     report.left_with_others = min(others, report.left)
     return report
-
-
-def _connections(
-    count: int, transport: Transport, deliver: Callable[[Outgoing], Sent], stop: threading.Event
-) -> Connections[Claim, Outgoing, Sent]:
-    """The connection threads: in a sending process of their own when the transport's work is all on the wire
-    (see :mod:`digest.mail.sending_process`), else beside the sending thread."""
-    if transport.sends_apart and can_fork():
-        try:
-            return SendingProcess(count, deliver, on_halt=stop.set, finish=transport.close)
-        except OSError as exc:  # (no process to be had: the threads do it here)
-            log.info("sending from this process: cannot start a sending process (%s)", exc.strerror or exc)
-    return Connections(count, deliver)
 
 
 def order(mailer: Mailer, assemblers: Assemblers, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:

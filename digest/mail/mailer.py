@@ -10,8 +10,9 @@ from digest.config import Config
 from digest.mail.assemble import Assembled, Linkless, Reader, assemble, linkless
 from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
+from digest.mail.outbox import OutboxTransport
 from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
-from digest.mail.transport import OutboxTransport, SMTPTransport, Transport
+from digest.mail.transport import SMTPTransport, Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
 from digest.ranking.follows import AuthorIndex, followed_first
@@ -88,7 +89,10 @@ class Mailer:
         """A batch of readers' profiles, ready to rank (:meth:`warm`). Their votes' abstracts are read only for
         readers whose rows are not all in memory (their rows may have to be made from the texts)."""
         profiles = store.profiles.for_subscribers(subscribers, texts=False)
-        lacking = [subscriber for subscriber in subscribers if self.ranker.rows.missing([profiles[subscriber.id]])]
+        if self.ranker.may_forget(profiles.values()):  # (any row may have to be made: from the whole texts)
+            lacking = list(subscribers)
+        else:
+            lacking = [subscriber for subscriber in subscribers if self.ranker.rows.missing([profiles[subscriber.id]])]
         if lacking:
             profiles.update(store.profiles.for_subscribers(lacking))
         self.warm(store, profiles.values())

@@ -13,16 +13,21 @@ all on the wire (SMTP), the sender forks a *sending process* before its first me
   claim) and records every outcome itself, as it does with threads.
 - :meth:`SendingProcess.halt` (a stop, or the breaker tripped) is passed on: the messages not started yet
   come back "not started", as they do from threads.
-- When the sender ends, or dies (killed: the kernel closes its end of the pipe), the process starts nothing
-  more, finishes the messages on the wire, says QUIT and exits; what it had not started stays queued.
-- When the process dies, the sender raises :class:`SendingProcessError` at once; the deliveries it held
-  stay claimed until a later run finds their owner gone.
+- When the sender ends (it says so), the process starts nothing more, finishes the messages on the wire,
+  says QUIT and exits; what it had not started stays queued. When the sender dies (killed: the kernel
+  closes its end of the pipe, and it never said it ends), the process exits at once, as its threads would
+  have died with it: a message cut off mid-transfer is not delivered, and is sent again by a later run.
+- When the process dies, the sender records the outcomes that came back and raises
+  :class:`SendingProcessError`; the deliveries it held stay claimed until a later run finds their owner
+  gone (under ``digest schedule``, whose process lives on, until the claims time out).
 
-The process ignores SIGINT and SIGTERM: the sender gets them too, and decides what stops.
+The process ignores SIGINT and SIGTERM (a terminal's Ctrl-C reaches the whole process group): the sender
+decides what stops, and a stop is passed on as soon as it is asked for.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -40,9 +45,11 @@ from digest.mail.shared_ring import SharedRing
 
 Result = TypeVar("Result")
 
-#: A record's header: the length of its pickled header (a halt: 0), where its message starts in the shared
-#: ring (-1: it follows in the pipe), and its length.
+#: A record's header: the length of its pickled header (0: a halt, or with :data:`_ENDS` the sender's end),
+#: where its message starts in the shared ring (-1: it follows in the pipe), and its length.
 _RECORD = struct.Struct("<IqQ")
+#: Where the sender's last record says it ends (its pipe closes next).
+_ENDS = -2
 #: An outcome's length, before it.
 _OUTCOME = struct.Struct("<I")
 #: The pipes' capacity (Linux; elsewhere the system's default): a dozen messages of some 85 KB.
@@ -65,8 +72,9 @@ class Outgoing:
     sender: str | None  # the envelope sender (MAIL FROM), else the transport's own
 
 
-#: What a halt reads as, in the sending process.
+#: What a halt, and the sender's end, read as in the sending process.
 _HALT = (-1, Outgoing("", b"", "", None))
+_END = (-2, Outgoing("", b"", "", None))
 
 
 def can_fork() -> bool:
@@ -86,6 +94,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         *,
         on_halt: Callable[[], None],
         finish: Callable[[], None],
+        stop: threading.Event | None = None,
         name: str = "digest-send",
     ) -> None:
         super().__init__(count, work, name=name)
@@ -93,21 +102,34 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         self.numbered = 0
         self.halted = False
         self.closing = False
+        self.gone = False  # (its pipe broke: the outcomes' reader says so once it has read them all)
+        self.writing = threading.Lock()  # (the sending thread writes messages, the stop's watcher a halt)
+        self.ring = SharedRing()
         tasks_in, tasks_out = os.pipe()
         outcomes_in, outcomes_out = os.pipe()
-        for end in (tasks_out, outcomes_out):
-            _widen(end)
-        self.ring = SharedRing()
-        self.pid = os.fork()
+        try:
+            for end in (tasks_out, outcomes_out):
+                _widen(end)
+            self.pid = os.fork()
+        except OSError:
+            for end in (tasks_in, tasks_out, outcomes_in, outcomes_out):
+                os.close(end)
+            self.ring.close()
+            raise
         if self.pid == 0:  # the sending process: never returns
-            os.close(tasks_out)
-            os.close(outcomes_in)
-            _serve(count, work, on_halt, finish, tasks_in, outcomes_out, self.ring, name)
+            try:
+                os.close(tasks_out)
+                os.close(outcomes_in)
+                _serve(count, work, on_halt, finish, tasks_in, outcomes_out, self.ring, name)
+            finally:
+                os._exit(1)
         os.close(tasks_in)
         os.close(outcomes_out)
         self.tasks_out = tasks_out
         self.reader = threading.Thread(target=self._read, args=(outcomes_in,), name=f"{name}-outcomes", daemon=True)
         self.reader.start()
+        if stop is not None:
+            threading.Thread(target=self._watch, args=(stop,), name=f"{name}-stop", daemon=True).start()
 
     def __enter__(self) -> SendingProcess[Ticket, Result]:
         return self
@@ -124,41 +146,58 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
             self._write([_RECORD.pack(len(head), start, len(task.data)), head])
 
     def halt(self) -> None:
-        if not self.halted:
-            self.halted = True
-            self._write([_RECORD.pack(0, 0, 0)])
+        with self.writing:
+            if not self.halted:
+                self.halted = True
+                self._write([_RECORD.pack(0, 0, 0)])
 
     def close(self) -> None:
         """Let the process finish what it has started, and end."""
-        if self.tasks_out < 0:
-            return
-        self.closing = True
-        os.close(self.tasks_out)
-        self.tasks_out = -1
+        with self.writing:
+            if self.tasks_out < 0:
+                return
+            self.closing = True
+            self._write([_RECORD.pack(0, _ENDS, 0)])
+            os.close(self.tasks_out)
+            self.tasks_out = -1
         os.waitpid(self.pid, 0)
         self.reader.join()
         self.ring.close()
 
     def _write(self, parts: list[bytes | memoryview]) -> None:
+        """One record, whole (a full pipe takes part of it: the rest as the process reads on). When the process
+        is gone, nothing: its outcomes' reader says so once the outcomes that came back are taken."""
+        if self.gone or self.tasks_out < 0:
+            return
         try:
             written = os.writev(self.tasks_out, parts)
-            if written < sum(map(len, parts)):  # (a full pipe takes part: the rest as the process reads on)
+            if written < sum(map(len, parts)):
                 rest = memoryview(b"".join(parts))[written:]
                 while rest:
                     rest = rest[os.write(self.tasks_out, rest) :]
-        except OSError as exc:
-            raise SendingProcessError(f"the sending process is gone ({exc.strerror or exc})") from None
+        except OSError:
+            self.gone = True
+
+    def _watch(self, stop: threading.Event) -> None:
+        """In a thread of the sender: a stop is passed on at once (the sending thread may be waiting)."""
+        while not self.closing:
+            if stop.wait(0.1):
+                self.halt()
+                return
 
     def _read(self, outcomes: int) -> None:
         """In a thread of the sender: each outcome, with its ticket, among the others (see :meth:`outcomes`)."""
-        with os.fdopen(outcomes, "rb", buffering=1 << 16) as incoming:
-            while (outcome := _read_outcome(incoming)) is not None:
-                if isinstance(outcome, Failed):
-                    self.results.put(outcome)
-                else:
-                    number, result = cast(tuple[int, object], outcome)
-                    self.ring.give_back(number)
-                    self.results.put((self.tickets.pop(number), result))
+        try:
+            with os.fdopen(outcomes, "rb", buffering=1 << 16) as incoming:
+                while (outcome := _read_outcome(incoming)) is not None:
+                    if isinstance(outcome, Failed):
+                        self.results.put(outcome)
+                    else:
+                        number, result = cast(tuple[int, object], outcome)
+                        self.ring.give_back(number)
+                        self.results.put((self.tickets.pop(number), result))
+        except BaseException as error:  # noqa: BLE001 (an outcome that cannot be read: the sender raises it)
+            self.results.put(Failed(SendingProcessError(f"an outcome of the sending process is unreadable: {error!r}")))
         if not self.closing:
             ended = SendingProcessError("the sending process ended unexpectedly")
             self.results.put(Failed(ended))
@@ -177,6 +216,7 @@ def _serve(
     """The sending process: takes messages until the sender's end of the pipe closes, then exits."""
     code = 0
     try:
+        gc.freeze()  # (its collections walk only what it makes, not the sender's heap: no page is copied for it)
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
         connections: Connections[int, Outgoing, object] = Connections(count, work, name=name)
@@ -186,9 +226,13 @@ def _serve(
             while (record := _read_record(incoming, ring)) is not None:
                 if record is _HALT:
                     on_halt()
+                elif record is _END:
+                    break
                 else:
                     connections.put(*record)
-        on_halt()  # (the sender ended or died: nothing more starts)
+            else:  # (the sender died without a word: as its threads would have, the process goes at once)
+                os._exit(1)
+        on_halt()  # (the sender ends: nothing more starts)
         connections.drop_waiting()
         connections.close()
         connections.results.put(None)
@@ -202,13 +246,13 @@ def _serve(
 
 
 def _read_record(incoming: BinaryIO, ring: SharedRing) -> tuple[int, Outgoing] | None:
-    """The next message and its number, :data:`_HALT`, or None at the end."""
+    """The next message and its number, :data:`_HALT`, :data:`_END`, or None when the pipe closed."""
     head = incoming.read(_RECORD.size)
     if len(head) < _RECORD.size:
         return None
     head_length, start, data_length = _RECORD.unpack(head)
     if not head_length:
-        return _HALT
+        return _END if start == _ENDS else _HALT
     number, recipient, key, sender = pickle.loads(incoming.read(head_length))
     data = incoming.read(data_length) if start < 0 else ring.read(start, data_length)
     if len(data) < data_length:

@@ -96,6 +96,12 @@ class Ranker:
             log.debug("made %d ranking rows for %s", len(made.rows), self.scope or self.digest.slug)
         return len(made.rows)
 
+    def may_forget(self, profiles: Iterable[Profile]) -> bool:
+        """Whether getting these readers' rows ready could drop the rows held now (to stay within
+        :data:`ROWS_IN_MEMORY`): then a row of theirs held now may have to be made again."""
+        needed = sum(len(profile.likes) + len(profile.dislikes) + 1 + len(profile.interests) for profile in profiles)
+        return len(self.rows.rows) + needed > ROWS_IN_MEMORY
+
     def take(self, kept: dict[str, bytes]) -> None:
         """Hold rows read from the store."""
         self.rows.hold(kept)
