@@ -200,3 +200,21 @@ def test_a_stop_reaches_the_sending_process_while_the_sender_waits(tmp_path: Pat
         stop.set()  # (the sending thread is not told: it is about to wait for outcomes)
         outcomes: dict[int, str] = dict(taken_back(connections, 4))
     assert outcomes == dict.fromkeys(range(4), "not started")
+
+
+def test_a_sending_process_holds_none_of_the_senders_files(tmp_path: Path) -> None:
+    """The sender's database, its run lock, another send's pipes: the process closes what it inherited, so that
+    a lock is released and a pipe ends when the sender lets go of them."""
+    with (tmp_path / "lock").open("w") as held:
+
+        def send(outgoing: Outgoing) -> bool:
+            try:
+                os.fstat(held.fileno())
+            except OSError:
+                return False
+            return True
+
+        with SendingProcess[int, object](1, send, on_halt=lambda: None, finish=lambda: None) as connections:
+            connections.put(0, message(0))
+            (outcome,) = taken_back(connections, 1)
+    assert outcome == (0, False)

@@ -123,7 +123,8 @@ def send_queue(
     lost: list[StoreError] = []  # a result that could not be recorded: the store went away
     # Over SMTP, the connections run in a sending process (see digest.mail.sending_process), where the events
     # above are copies: the sender tells it to halt, and it sets an event of its own, made for it.
-    apart = transport.sends_apart and can_fork()
+    total = queue.open_count()
+    apart = transport.sends_apart and can_fork() and total > 0  # (with nothing to send, no process is started)
     halting = threading.Event()
 
     def halted() -> bool:
@@ -180,7 +181,6 @@ def send_queue(
         if progress is not None:
             progress(report, total)
 
-    total = queue.open_count()
     window = config.delivery.connections * CLAIM_PER_CONNECTION
     building: dict[Future[list[bytes | None]], list[Claim]] = {}
     exhausted = False

@@ -216,6 +216,7 @@ def _serve(
     """The sending process: takes messages until the sender's end of the pipe closes, then exits."""
     code = 0
     try:
+        _close_all_but(tasks, outcomes)
         gc.freeze()  # (its collections walk only what it makes, not the sender's heap: no page is copied for it)
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
@@ -269,12 +270,25 @@ def _write_outcomes(connections: Connections[int, Outgoing, object], outcomes: i
                 taken.append(connections.results.get())
             end = taken[-1] is None
             framed = [_frame(item) for item in taken if item is not None]
+            if end:  # (said, not left to the pipe's end: a process forked meanwhile may hold that end open)
+                framed.append(_frame(None))
             try:
                 out.write(b"".join(framed))
             except OSError:  # (the sender is gone: nothing can be recorded; the rest is dropped)
                 return
             if end:
                 return
+
+
+def _close_all_but(*kept: int) -> None:
+    """In the sending process: every file it inherited closed but its pipes and the standard three (the sender's
+    database, its run lock, another send's pipes: what the process holds, the sender cannot close)."""
+    start = 0
+    for descriptor in sorted({0, 1, 2, *kept}):
+        if start < descriptor:  # (an empty range is not nothing to Python's closerange: it closes every file)
+            os.closerange(start, descriptor)
+        start = descriptor + 1
+    os.closerange(start, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
 
 
 def _frame(item: object) -> bytes:
