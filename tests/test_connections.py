@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from digest.mail.connections import Connections
-from digest.mail.sending_process import Outgoing, SendingProcess, SendingProcessError
+from digest.mail.sending_process import SendingProcess
+from digest.mail.sending_wire import Outgoing, SendingProcessError
 
 
 def test_messages_no_thread_has_taken_are_not_sent_when_the_sender_fails() -> None:

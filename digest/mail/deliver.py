@@ -46,7 +46,8 @@ from digest.mail.connections import Connections
 from digest.mail.mailer import Mailer, mailer_for
 from digest.mail.queues import DeliveryQueue, DigestQueue
 from digest.mail.report import Breaker, Outcome, SendReport
-from digest.mail.sending_process import Outgoing, SendingProcess, can_fork
+from digest.mail.sending_process import SendingProcess, can_fork
+from digest.mail.sending_wire import Outgoing
 from digest.mail.transport import MaybeDelivered, PermanentFailure, ServerFailure, TemporaryFailure, Transport
 from digest.mail.verp import return_path
 from digest.models import Digest, Profile

@@ -21,8 +21,9 @@ all on the wire (SMTP), the sender forks a *sending process* before its first me
   :class:`SendingProcessError`; the deliveries it held stay claimed until a later run finds their owner
   gone (under ``digest schedule``, whose process lives on, until the claims time out).
 
-The process ignores SIGINT and SIGTERM (a terminal's Ctrl-C reaches the whole process group): the sender
-decides what stops, and a stop is passed on as soon as it is asked for.
+The process closes every file it inherits but its two pipes and the standard three (the sender's database
+and run lock stay the sender's), and ignores SIGINT and SIGTERM (a terminal's Ctrl-C reaches the whole
+process group): the sender decides what stops, and a stop is passed on as soon as it is asked for.
 """
 
 from __future__ import annotations
@@ -31,50 +32,29 @@ import gc
 import os
 import pickle
 import signal
-import struct
 import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import BinaryIO, TypeVar, cast
+from typing import TypeVar, cast
 
-from digest.errors import DigestError
 from digest.mail.connections import Connections, Failed, Ticket
+from digest.mail.sending_wire import (
+    END,
+    ENDS,
+    HALT,
+    PIPE_BYTES,
+    RECORD,
+    Outgoing,
+    SendingProcessError,
+    frame,
+    read_outcome,
+    read_record,
+    widen,
+)
 from digest.mail.shared_ring import SharedRing
 
 Result = TypeVar("Result")
-
-#: A record's header: the length of its pickled header (0: a halt, or with :data:`_ENDS` the sender's end),
-#: where its message starts in the shared ring (-1: it follows in the pipe), and its length.
-_RECORD = struct.Struct("<IqQ")
-#: Where the sender's last record says it ends (its pipe closes next).
-_ENDS = -2
-#: An outcome's length, before it.
-_OUTCOME = struct.Struct("<I")
-#: The pipes' capacity (Linux; elsewhere the system's default): a dozen messages of some 85 KB.
-PIPE_BYTES = 1 << 20
-
-
-class SendingProcessError(DigestError):
-    """The sending process failed or ended before its time."""
-
-    hint = "the deliveries it held stay queued for a later run; see the messages above"
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """What the wire needs of one message."""
-
-    recipient: str
-    data: bytes | memoryview  # (in the sending process, a view of the shared ring: sent from there, not copied)
-    key: str
-    sender: str | None  # the envelope sender (MAIL FROM), else the transport's own
-
-
-#: What a halt, and the sender's end, read as in the sending process.
-_HALT = (-1, Outgoing("", b"", "", None))
-_END = (-2, Outgoing("", b"", "", None))
 
 
 def can_fork() -> bool:
@@ -109,7 +89,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         outcomes_in, outcomes_out = os.pipe()
         try:
             for end in (tasks_out, outcomes_out):
-                _widen(end)
+                widen(end)
             self.pid = os.fork()
         except OSError:
             for end in (tasks_in, tasks_out, outcomes_in, outcomes_out):
@@ -141,15 +121,15 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         head = pickle.dumps((number, task.recipient, task.key, task.sender))
         start = self.ring.take(number, task.data)
         if start is None:  # (the ring is full, or the message large: it follows its header)
-            self._write([_RECORD.pack(len(head), -1, len(task.data)), head, task.data])
+            self._write([RECORD.pack(len(head), -1, len(task.data)), head, task.data])
         else:
-            self._write([_RECORD.pack(len(head), start, len(task.data)), head])
+            self._write([RECORD.pack(len(head), start, len(task.data)), head])
 
     def halt(self) -> None:
         with self.writing:
             if not self.halted:
                 self.halted = True
-                self._write([_RECORD.pack(0, 0, 0)])
+                self._write([RECORD.pack(0, 0, 0)])
 
     def close(self) -> None:
         """Let the process finish what it has started, and end."""
@@ -157,7 +137,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
             if self.tasks_out < 0:
                 return
             self.closing = True
-            self._write([_RECORD.pack(0, _ENDS, 0)])
+            self._write([RECORD.pack(0, ENDS, 0)])
             os.close(self.tasks_out)
             self.tasks_out = -1
         os.waitpid(self.pid, 0)
@@ -189,7 +169,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         """In a thread of the sender: each outcome, with its ticket, among the others (see :meth:`outcomes`)."""
         try:
             with os.fdopen(outcomes, "rb", buffering=1 << 16) as incoming:
-                while (outcome := _read_outcome(incoming)) is not None:
+                while (outcome := read_outcome(incoming)) is not None:
                     if isinstance(outcome, Failed):
                         self.results.put(outcome)
                     else:
@@ -224,10 +204,10 @@ def _serve(
         writer = threading.Thread(target=_write_outcomes, args=(connections, outcomes), name=f"{name}-writer")
         writer.start()
         with os.fdopen(tasks, "rb", buffering=PIPE_BYTES) as incoming:
-            while (record := _read_record(incoming, ring)) is not None:
-                if record is _HALT:
+            while (record := read_record(incoming, ring)) is not None:
+                if record is HALT:
                     on_halt()
-                elif record is _END:
+                elif record is END:
                     break
                 else:
                     connections.put(*record)
@@ -246,21 +226,6 @@ def _serve(
         os._exit(code)  # (nothing of the sender's, inherited, is closed or flushed here: its database stays its own)
 
 
-def _read_record(incoming: BinaryIO, ring: SharedRing) -> tuple[int, Outgoing] | None:
-    """The next message and its number, :data:`_HALT`, :data:`_END`, or None when the pipe closed."""
-    head = incoming.read(_RECORD.size)
-    if len(head) < _RECORD.size:
-        return None
-    head_length, start, data_length = _RECORD.unpack(head)
-    if not head_length:
-        return _END if start == _ENDS else _HALT
-    number, recipient, key, sender = pickle.loads(incoming.read(head_length))
-    data = incoming.read(data_length) if start < 0 else ring.read(start, data_length)
-    if len(data) < data_length:
-        return None
-    return number, Outgoing(recipient, data, key, sender)
-
-
 def _write_outcomes(connections: Connections[int, Outgoing, object], outcomes: int) -> None:
     """In the sending process: every outcome the threads hand back, as they come, to the sender."""
     with os.fdopen(outcomes, "wb", buffering=0) as out:
@@ -269,9 +234,9 @@ def _write_outcomes(connections: Connections[int, Outgoing, object], outcomes: i
             while not connections.results.empty() and len(taken) < 64:
                 taken.append(connections.results.get())
             end = taken[-1] is None
-            framed = [_frame(item) for item in taken if item is not None]
+            framed = [frame(item) for item in taken if item is not None]
             if end:  # (said, not left to the pipe's end: a process forked meanwhile may hold that end open)
-                framed.append(_frame(None))
+                framed.append(frame(None))
             try:
                 out.write(b"".join(framed))
             except OSError:  # (the sender is gone: nothing can be recorded; the rest is dropped)
@@ -289,30 +254,3 @@ def _close_all_but(*kept: int) -> None:
             os.closerange(start, descriptor)
         start = descriptor + 1
     os.closerange(start, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
-
-
-def _frame(item: object) -> bytes:
-    try:
-        blob = pickle.dumps(item)
-    except Exception as exc:  # noqa: BLE001 (an error that does not pickle: said in words)
-        error = item.error if isinstance(item, Failed) else exc
-        blob = pickle.dumps(Failed(SendingProcessError(f"the sending process failed: {error!r}")))
-    return _OUTCOME.pack(len(blob)) + blob
-
-
-def _read_outcome(incoming: BinaryIO) -> object | None:
-    head = incoming.read(_OUTCOME.size)
-    if len(head) < _OUTCOME.size:
-        return None
-    outcome: object = pickle.loads(incoming.read(_OUTCOME.unpack(head)[0]))
-    return outcome
-
-
-def _widen(end: int) -> None:
-    """A pipe of :data:`PIPE_BYTES` where the system lets one be set (Linux)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(end, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except (ImportError, OSError):
-        pass
