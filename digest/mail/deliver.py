@@ -45,6 +45,7 @@ from digest.mail.assemblers import Assemblers, Order
 from digest.mail.connections import Connections
 from digest.mail.mailer import Mailer, mailer_for
 from digest.mail.queues import DeliveryQueue, DigestQueue
+from digest.mail.recording import record_outcome
 from digest.mail.report import Breaker, Outcome, SendReport
 from digest.mail.sending_process import SendingProcess, can_fork
 from digest.mail.sending_wire import Outgoing
@@ -58,8 +59,6 @@ log = logging.getLogger(__name__)
 
 #: Deliveries claimed at a time, per connection.
 CLAIM_PER_CONNECTION = 16
-#: How long a delivery that kept failing temporarily waits before a later run tries it again.
-RETRY_LATER = dt.timedelta(minutes=10)
 NOTHING_MATCHES = "no paper of this digest matches the subscriber's filter"
 #: Messages built per task of the assembler processes.
 BUILD_CHUNK = 16
@@ -171,7 +170,7 @@ def send_queue(
                 queue.sent(plain, now=now)
                 for claim, outcome, error in results:
                     if outcome != "sent" or claim.subscriber.bounces:
-                        _record(store, config, queue, claim, (outcome, error), report, breaker, now)
+                        record_outcome(store, config, queue, claim, (outcome, error), report, breaker, now)
             report.sent += len(plain)
             if plain:
                 breaker.success()
@@ -266,51 +265,3 @@ def order(mailer: Mailer, assemblers: Assemblers, claim: Claim, profile: Profile
     subscriber = claim.subscriber
     ranking = None if assemblers.ranks(profile) else mailer.rank(subscriber, profile)
     return Order(subscriber, profile, queue.message_id(subscriber.id), ranking)
-
-
-def _record(
-    store: Store,
-    config: Config,
-    queue: DeliveryQueue,
-    claim: Claim,
-    outcome: tuple[Outcome, str | None],
-    report: SendReport,
-    breaker: Breaker,
-    now: dt.datetime,
-) -> None:
-    status, error = outcome
-    subscriber = claim.subscriber
-    if status == "sent":
-        with store.transaction():
-            queue.sent([subscriber.id], now=now)
-            if subscriber.bounces:
-                store.subscribers.reset_bounces(subscriber.id)
-        report.sent += 1
-        breaker.success()
-    elif status == "uncertain":
-        queue.sent([subscriber.id], now=now, uncertain=error or "no answer after the message")
-        report.uncertain += 1
-        report.errors.append(f"{subscriber.email}: {error}; it may have been delivered, so it is not sent again")
-        breaker.failure(error or "no answer after the message", permanent=False)
-    elif status == "failed":
-        with store.transaction():
-            queue.failed(subscriber.id, error=error or "refused")
-            bounced = store.subscribers.record_bounce(subscriber.id, limit=config.delivery.bounce_limit)
-        report.failed += 1
-        report.bounced += bounced
-        report.errors.append(f"{subscriber.email}: {error}")
-        log.warning("%s: refused permanently: %s%s", subscriber.email, error, " (now marked bounced)" * bounced)
-        breaker.success()
-    elif status == "deferred":
-        queue.requeue(subscriber.id, error=error, attempts=1, not_before=now + RETRY_LATER)
-        report.deferred += 1
-        report.errors.append(f"{subscriber.email}: {error}")
-        log.warning("%s: temporary failure, a later run retries: %s", subscriber.email, error)
-        breaker.success()
-    elif status in ("server", "halt"):
-        queue.requeue(subscriber.id, error=error, attempts=1)
-        report.server_error = error or "the server failed"
-        breaker.failure(error or "the server failed", permanent=status == "halt")
-        log.info("%s: not delivered, not the recipient's fault; left queued: %s", subscriber.email, error)
-    else:  # not started before a stop
-        queue.requeue(subscriber.id)
