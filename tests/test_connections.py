@@ -84,7 +84,7 @@ def test_a_halted_sending_process_starts_nothing_more_and_says_so(tmp_path: Path
     def send(outgoing: Outgoing) -> str:
         if halted.is_set():
             return "not started"
-        time.sleep(0.05)
+        time.sleep(0.2)  # (the halt comes while the first is on the wire)
         return "sent"
 
     with SendingProcess[int, object](1, send, on_halt=halted.set, finish=lambda: None) as connections:
@@ -191,7 +191,7 @@ def test_a_stop_reaches_the_sending_process_while_the_sender_waits(tmp_path: Pat
     halted = threading.Event()
 
     def send(outgoing: Outgoing) -> str:
-        if halted.wait(0.3 if outgoing.key == "k0" else 0):
+        if halted.wait(10 if outgoing.key == "k0" else 0):  # (the first is on the wire until the stop comes)
             return "not started"
         return "sent"
 
