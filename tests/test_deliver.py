@@ -33,7 +33,7 @@ def ready(project: Project, smtp: SMTPServer | None, *, delivery: str = "", extr
 @pytest.fixture(params=["one command at a time", "pipelined"])
 def pipelining(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with and without SMTP pipelining (aiosmtpd reads pipelined commands, but does not offer it)."""
-    from digest.mail.transport import SMTPTransport
+    from digest.mail.smtp import SMTPTransport
 
     monkeypatch.setattr(SMTPTransport, "pipelining", staticmethod(lambda conn: request.param == "pipelined"))
     return str(request.param)

@@ -13,7 +13,7 @@ import pytest
 from test_deliver import READERS, deliveries, ready
 
 from digest.errors import ExitStatus
-from digest.mail.transport import SMTPTransport
+from digest.mail.smtp import SMTPTransport
 from digest.store import open_store
 
 from conftest import EXAMPLE_DUMPS, NOW, Project

@@ -101,7 +101,7 @@ def test_a_line_that_starts_with_a_dot_keeps_the_signature(
     """SMTP doubles a leading dot on the wire; the signature is over the message the receiver reads."""
     from digest.config import load_config
     from digest.mail.signing import Signer, dot_stuffs
-    from digest.mail.transport import SMTPTransport
+    from digest.mail.smtp import SMTPTransport
 
     configure(project, keys.path, smtp_server)
     config = load_config(project.config, project.environ)

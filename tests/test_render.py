@@ -130,7 +130,7 @@ def test_no_line_the_templates_write_needs_dot_stuffing(example_digests: list[Di
     """SMTP doubles a line's leading dot, and a DKIM signature must then be computed without it: a scan of every
     signed message. The bundled templates start no line with one (titles and abstracts seldom do)."""
     from digest.mail.signing import stuffed_lines
-    from digest.mail.transport import SMTPTransport
+    from digest.mail.smtp import SMTPTransport
 
     smtp = SMTPTransport("smtp://127.0.0.1:25", sender="d@example.org", timeout=1, rate=0)  # (connects to nothing)
     for digest in example_digests:

@@ -101,7 +101,7 @@ def test_kept_blocks_read_back_are_the_blocks_a_fresh_render_makes(project: Proj
     from digest.mail.blocks import in_wire_format, render_email
     from digest.mail.kept_email import from_text, to_text
     from digest.mail.outbox import local_line_ends
-    from digest.mail.transport import SMTPTransport
+    from digest.mail.smtp import SMTPTransport
     from digest.pipeline import renderer_for
     from digest.store import open_store
 

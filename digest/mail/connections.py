@@ -1,6 +1,6 @@
 """The sender's connection threads: messages in through one queue, outcomes out through another.
 
-Each thread keeps its transport's connection (see :mod:`digest.mail.transport`) and
+Each thread keeps its transport's connection (see :mod:`digest.mail.smtp`) and
 only speaks SMTP; the sending thread takes every outcome back, with the ticket the
 message was handed over with (what the sender records it by), and records it. A
 message's trip costs two queue operations: no future per message, and no waiting on

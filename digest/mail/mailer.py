@@ -12,7 +12,8 @@ from digest.mail.blocks import MAIL_PAPERS, DigestEmail, render_email
 from digest.mail.message import CompiledMessage, ListHeaders, personalise_message, prepare_message, subject_line
 from digest.mail.outbox import OutboxTransport
 from digest.mail.signing import dot_stuffs, signer_for, stuffed_lines
-from digest.mail.transport import SMTPTransport, Transport
+from digest.mail.smtp import SMTPTransport
+from digest.mail.transport import Transport
 from digest.models import Digest, Profile, Subscriber, Topic
 from digest.ranking.filters import matches
 from digest.ranking.follows import AuthorIndex, followed_first
@@ -91,6 +92,8 @@ class Mailer:
         profiles = store.profiles.for_subscribers(subscribers, texts=False)
         if self.ranker.may_forget(profiles.values()):  # (any row may have to be made: from the whole texts)
             lacking = list(subscribers)
+        elif not self.ranker.rows.missing(profiles.values()):  # (the usual case: every row is held already)
+            lacking = []
         else:
             lacking = [subscriber for subscriber in subscribers if self.ranker.rows.missing([profiles[subscriber.id]])]
         if lacking:

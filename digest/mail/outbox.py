@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from digest.files import write_atomic
-from digest.mail.transport import ServerFailure
+from digest.mail.transport import LINE_END, ServerFailure
 
 
 def local_line_ends(data: bytes) -> bytes:
     """A message as files on this machine keep it (a Maildir, a preview): every line ending in LF alone."""
-    return _BARE_LINE_END.sub(b"\n", data)
+    return LINE_END.sub(b"\n", data)
 
 
 class OutboxTransport:
@@ -46,6 +45,3 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-_BARE_LINE_END = re.compile(rb"\r\n|\r|\n")

@@ -120,10 +120,11 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         self.tickets[number] = ticket
         head = pickle.dumps((number, task.recipient, task.key, task.sender))
         start = self.ring.take(number, task.data)
-        if start is None:  # (the ring is full, or the message large: it follows its header)
-            self._write([RECORD.pack(len(head), -1, len(task.data)), head, task.data])
-        else:
-            self._write([RECORD.pack(len(head), start, len(task.data)), head])
+        with self.writing:  # (a halt from the stop's watcher must not land inside a record)
+            if start is None:  # (the ring is full, or the message large: it follows its header)
+                self._write([RECORD.pack(len(head), -1, len(task.data)), head, task.data])
+            else:
+                self._write([RECORD.pack(len(head), start, len(task.data)), head])
 
     def halt(self) -> None:
         with self.writing:
