@@ -240,6 +240,40 @@ def test_sigterm_while_the_scheduler_starts_stops_it_with_status_0(project: Proj
     assert "scheduler stopped before its first job" in process.stderr
 
 
+def test_a_stop_just_after_the_scheduler_is_built_still_stops_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM can come after "scheduler started" is said and before the scheduler runs: it stops it all the
+    same (a shutdown asked of a scheduler not yet running waits for it to run)."""
+    import threading
+
+    from digest.config import load_config
+    from digest.mail.outbox import OutboxTransport
+    from digest.schedule.scheduler import DigestScheduler
+    from digest.store import open_store
+
+    project.write_config("schedule:\n  poll: 1h\n")
+    config = load_config(project.config, {})
+    scheduler = DigestScheduler(
+        config,
+        open_store=lambda: open_store(config.database, now=dt.datetime.now(dt.UTC)),
+        clock=lambda: dt.datetime.now(dt.UTC),
+        secret=lambda: SECRET.encode(),
+        transport=lambda: OutboxTransport(config.delivery.outbox),
+    )
+    said = scheduler.route_scheduler_logs
+
+    def said_then_stopped() -> None:  # (the last step before the scheduler starts)
+        said()
+        scheduler.request_stop()
+
+    monkeypatch.setattr(scheduler, "route_scheduler_logs", said_then_stopped)
+    running = threading.Thread(target=scheduler.run_forever, daemon=True)
+    running.start()
+    running.join(timeout=30)
+    assert not running.is_alive(), "the scheduler went on running after a stop"
+
+
 @pytest.mark.slow
 def test_sigterm_during_a_send_finishes_the_current_message(project: Project, smtp_server: SMTPServer) -> None:
     readers = [f"reader{i:03d}@example.org" for i in range(60)]

@@ -19,7 +19,6 @@ finished and recorded, and the process exits with status 0.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import signal
@@ -64,6 +63,7 @@ class DigestScheduler:
         self.stop = threading.Event()
         self.jobs = threading.Lock()  # one job at a time in this process
         self.scheduler: Any = None
+        self.ended = threading.Event()  # run_forever has returned (its scheduler will not start now)
         self.busy_notice = BusyJobNotice()
 
     # -- jobs ----------------------------------------------------------------------------------
@@ -242,10 +242,16 @@ class DigestScheduler:
             threading.Thread(target=self._shutdown, daemon=True).start()
 
     def _shutdown(self) -> None:
+        """Shut the scheduler down, once it runs: a signal can come between its building and its start (just
+        after "scheduler started" is said), and a shutdown before the start is no shutdown at all."""
         from apscheduler.schedulers import SchedulerNotRunningError
 
-        with contextlib.suppress(SchedulerNotRunningError):
-            self.scheduler.shutdown(wait=True)
+        while not self.ended.is_set():
+            try:
+                self.scheduler.shutdown(wait=True)
+                return
+            except SchedulerNotRunningError:
+                self.ended.wait(0.05)
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -262,6 +268,12 @@ class DigestScheduler:
 
     def run_forever(self) -> None:
         """Run until stopped. Call install_signal_handlers() first, as early as possible."""
+        try:
+            self._run_until_stopped()
+        finally:
+            self.ended.set()
+
+    def _run_until_stopped(self) -> None:
         scheduler = self.build()
         if self.stop.is_set():  # a signal arrived while starting
             log.info("scheduler stopped before its first job")
