@@ -9,7 +9,7 @@ import pytest
 
 from digest.errors import StoreError
 from digest.listings.diff import diff_dump, identify
-from digest.models import Link, Paper
+from digest.models import Link, Paper, VotedPaper
 from digest.store import Store, open_store
 from digest.store.migrations import LATEST_VERSION, MIGRATIONS, schema_version
 
@@ -174,3 +174,23 @@ def test_a_large_record_is_kept_in_parts_read_back_in_order_and_apart_from_the_s
     store.ranking.put_parts("digest:1", "features", iter([b"other"]), now=NOW)
     assert list(store.ranking.parts("digest:1", "features")) == parts  # kept as it was
     assert list(store.ranking.parts("digest:2", "features")) == []
+
+
+def test_the_profiles_of_more_readers_than_one_query_holds_are_all_read_and_no_abstract_becomes_sql(
+    store: Store,
+) -> None:
+    """Profiles are read 500 readers a query; what the first query read (an abstract that looks like SQL among
+    them) must not change the next query."""
+    readers = [
+        store.subscribers.add(f"reader{number}@example.org", status="active", now=NOW)[0] for number in range(502)
+    ]
+    hostile = "x FROM votes; DROP TABLE votes; --"
+    for reader in readers:
+        store.profiles.vote(
+            reader.id, f"title:paper {reader.id}", "like", VotedPaper(f"Paper {reader.id}", hostile), now=NOW
+        )
+    for texts in (True, False):
+        profiles = store.profiles.for_subscribers(readers, texts=texts)
+        assert len(profiles) == 502
+        assert all(profiles[reader.id].likes[0].title == f"Paper {reader.id}" for reader in readers)
+        assert all(profiles[reader.id].likes[0].abstract == hostile for reader in readers)

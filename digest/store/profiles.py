@@ -204,12 +204,12 @@ class Profiles:
         likes: dict[int, list[VotedPaper]] = {}
         dislikes: dict[int, list[VotedPaper]] = {}
         ids = [subscriber.id for subscriber in subscribers]
-        abstract = "abstract" if texts else "CASE WHEN paper_id IS NULL THEN abstract ELSE '' END"
+        abstract_column = "abstract" if texts else "CASE WHEN paper_id IS NULL THEN abstract ELSE '' END"
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             rows = self.db.execute(
-                f"SELECT subscriber_id, kind, paper_id, arxiv_id, title, {abstract} FROM votes"
+                f"SELECT subscriber_id, kind, paper_id, arxiv_id, title, {abstract_column} FROM votes"
                 f" WHERE subscriber_id IN ({marks}) AND {COUNTED}"
                 " ORDER BY subscriber_id, created_at DESC, id DESC",
                 chunk,
