@@ -179,7 +179,7 @@ def send_problem_lines(report: SendReport) -> list[str]:
 
 
 def send_confirmation_to(config: Config, subscriber: Subscriber, secret: bytes | None, now: dt.datetime) -> None:
-    from digest.mail.mailer import send_confirmation
+    from digest.mail.confirmation import send_confirmation
 
     assert secret is not None
     send_confirmation(config, subscriber, secret=secret, now=now)

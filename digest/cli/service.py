@@ -152,7 +152,7 @@ def cmd_schedule(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def cmd_serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from digest.mail.mailer import send_confirmation
+    from digest.mail.confirmation import send_confirmation
     from digest.store import open_store
     from digest.web import WebApp, serve
 

@@ -61,9 +61,11 @@ def _build(orders: Sequence[Order]) -> list[bytes | None]:
 
 def build(mailer: Mailer, secret: bytes, orders: Sequence[Order]) -> list[bytes | None]:
     """The orders' messages (None: the reader's filter leaves nothing), in order."""
+    unranked = [(order.subscriber, order.profile) for order in orders if order.ranking is None]
+    made = iter(mailer.rank_many(unranked))
     built: list[bytes | None] = []
     for order in orders:
-        ranking = order.ranking or mailer.rank(order.subscriber, order.profile)
+        ranking = order.ranking or next(made)
         personal = order.profile.personal
         built.append(
             mailer.message(order.subscriber, ranking, personal=personal, secret=secret, message_id=order.message_id)

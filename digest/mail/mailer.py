@@ -104,13 +104,21 @@ class Mailer:
     def rank(self, subscriber: Subscriber, profile: Profile) -> Ranking:
         """The reader's order of the digest, with reasons for as many papers as can reach For you once their
         filter has spoken (their rows ready: see :meth:`warm`), the papers of authors they follow first."""
-        allowed = self.allowed(subscriber)
-        within, _ = self.within(allowed)
-        explain = self.for_you + (len(self.digest.papers) - len(within) if within is not None else 0)
-        ranking = self.ranker.rank(profile, explain=explain)
-        if profile.follows:  # (papers by the authors they follow go first: a dict look-up per name)
-            ranking = followed_first(ranking, self.authors.followed(profile.follows))
-        return ranking
+        return self.rank_many([(subscriber, profile)])[0]
+
+    def rank_many(self, readers: Sequence[tuple[Subscriber, Profile]]) -> list[Ranking]:
+        """:meth:`rank` for a batch of readers, ranked together."""
+        rankings = self.ranker.rank_many([profile for _, profile in readers], [self.explain(s) for s, _ in readers])
+        for number, (_, profile) in enumerate(readers):
+            if profile.follows:  # (papers by the authors they follow go first: a dict look-up per name)
+                rankings[number] = followed_first(rankings[number], self.authors.followed(profile.follows))
+        return rankings
+
+    def explain(self, subscriber: Subscriber) -> int:
+        """How many of the reader's first papers are given a reason: as many as can reach For you once their
+        filter has spoken."""
+        within, _ = self.within(self.allowed(subscriber))
+        return self.for_you + (len(self.digest.papers) - len(within) if within is not None else 0)
 
     @property
     def authors(self) -> AuthorIndex:
@@ -259,41 +267,3 @@ def vote_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
 
 def unsubscribe_url(config: Config, key: bytes, subscriber: Subscriber) -> str:
     return f"{config.site.url}unsubscribe/{make_token(key, 'unsubscribe', subscriber.id, subscriber.email)}"
-
-
-def confirmation_message(
-    config: Config, renderer: Renderer, subscriber: Subscriber, *, secret: bytes, now: dt.datetime
-) -> bytes:
-    """The double opt-in mail: one link to a page whose button confirms the subscription."""
-    from email.message import EmailMessage
-    from email.utils import format_datetime, make_msgid
-
-    from digest.mail.message import POLICY
-
-    token = make_token(secret, "confirm", subscriber.id, subscriber.email, issued=now)
-    text = renderer.render("confirm.txt.j2", confirm_url=f"{config.site.url}confirm/{token}", subscriber=subscriber)
-    message = EmailMessage(policy=POLICY)
-    message["From"] = config.email.sender
-    message["To"] = subscriber.email
-    message["Subject"] = f"Confirm your subscription to {config.site.title}"
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=config.email.list_id)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, charset="utf-8", cte="8bit")
-    return message.as_bytes(policy=POLICY)
-
-
-def send_confirmation(config: Config, subscriber: Subscriber, *, secret: bytes, now: dt.datetime) -> None:
-    """Mail a pending subscriber their confirmation link, through the configured transport."""
-    from digest.site.render import Renderer
-
-    transport = make_transport(config)
-    try:
-        renderer = Renderer(config.site, config.email, config.templates)
-        data = transport.wire_format(confirmation_message(config, renderer, subscriber, secret=secret, now=now))
-        signer = signer_for(config)
-        if signer is not None:
-            data = signer.sign(data, stuffed=dot_stuffs(transport.wire_format))
-        transport.send(subscriber.email, data, key=f"confirm-{subscriber.id}-{int(now.timestamp())}")
-    finally:
-        transport.close()

@@ -22,6 +22,7 @@ import numpy as np
 from digest.models import Digest, Profile, Subscriber
 from digest.ranking.grouping import TOPICS_KEY, combined, week_scope
 from digest.ranking.rank import IDF_SAMPLE, Ranking, score
+from digest.ranking.rank_many import score_many
 from digest.ranking.rows import VOTE, DigestRows, spread_key, term_key, wanted_texts
 from digest.store import Store
 from digest.store.ranking import PART
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 ROWS_IN_MEMORY = 20_000
 #: A digest's rows are read all at once when they hold no more bytes than this (else as readers need them).
 READ_AT_ONCE = 32 * 2**20
+#: Readers ranked together from this many on (fewer are ranked one by one: a batch's arrays cost more than it saves).
+BATCH_FROM = 3
 #: The keys of a scope's features and of its papers' similarity to the history (no row key looks like them).
 FEATURES = "features"
 HISTORY = "history"
@@ -119,6 +122,12 @@ class Ranker:
     def rank(self, profile: Profile, *, explain: int = 20) -> Ranking:
         """One reader's ranking, their rows in memory already (see :meth:`prepare`)."""
         return score(self.rows, profile, explain=explain)
+
+    def rank_many(self, profiles: Sequence[Profile], explains: Sequence[int]) -> list[Ranking]:
+        """Readers' rankings, as :meth:`rank` gives each, made together (their rows in memory already)."""
+        if len(profiles) < BATCH_FROM:
+            return [self.rank(profile, explain=explain) for profile, explain in zip(profiles, explains, strict=True)]
+        return score_many(self.rows, profiles, explains)
 
     def _features(self, store: Store | None) -> Features:
         if self.features is None:

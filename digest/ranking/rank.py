@@ -86,7 +86,7 @@ def score(digest: DigestRows, profile: Profile | None, *, explain: int = 20) -> 
     vote_count = len(profile.likes) + len(profile.dislikes)
     weight = INTEREST_PRIOR / (INTEREST_PRIOR + vote_count) if profile.interests else 0.0
     if profile.interests:
-        from_interest = weight * _scaled_interest(digest, profile.interests)
+        from_interest = weight * scaled_interest(digest, profile.interests)
     else:
         from_interest = np.zeros(count, dtype=np.float32)
     from_votes = (1.0 - weight) * _scaled(votes)
@@ -123,6 +123,13 @@ def _reasons(
         close = similarity.max(axis=0) >= MIN_REASON_SIMILARITY
         liked = close & (from_votes[top] > from_interest[top]) & (votes[top] > 0)
         nearest = np.where(liked, best, -1).tolist()
+    return phrase_reasons(digest, profile, top, nearest)
+
+
+def phrase_reasons(digest: DigestRows, profile: Profile, top: np.ndarray, nearest: list[int]) -> dict[int, str]:
+    """Each top paper's reason in words: the like of ``nearest`` (an index into the reader's first
+    :data:`NEAREST_AMONG` likes; -1: none), else the interest terms the paper names (else none)."""
+    considered = profile.likes[:NEAREST_AMONG]
     interests = profile.interests
     # Per top paper, which of the terms it names (as a tuple of flags: few distinct ones, each phrased once).
     named = list(zip(*(digest.matches(term)[top].tolist() for term in interests), strict=True)) if interests else []
@@ -156,15 +163,22 @@ def best_first(scores: np.ndarray) -> np.ndarray:
     sorted as a list, which keeps it (a send of 20,000 personal mails took 5% less time)."""
     if scores.dtype != np.float32 or scores.size >= 2**31:
         return np.argsort(-scores, kind="stable")
-    bits = (-scores + np.float32(0)).view(np.int32).astype(np.int64)  # (+0: -0.0 and 0.0 are one key, as ties)
-    bits ^= (bits >> 31) & 0x7FFFFFFF
-    keys = (bits << 32) | np.arange(scores.size, dtype=np.int64)
+    keys = order_keys(scores)
     if scores.size <= SORTED_HERE:
         keys = np.array(sorted(keys.tolist()), dtype=np.int64)
     else:
         keys.sort()
     order: np.ndarray = (keys & 0xFFFFFFFF).astype(np.intp)
     return order
+
+
+def order_keys(scores: np.ndarray) -> np.ndarray:
+    """The int64 key of each float32 score (along the last axis: a row of scores per reader), see
+    :func:`best_first`: ascending keys are the scores highest first, ties in the order of their positions."""
+    bits = (-scores + np.float32(0)).view(np.int32).astype(np.int64)  # (+0: -0.0 and 0.0 are one key, as ties)
+    bits ^= (bits >> 31) & 0x7FFFFFFF
+    keys: np.ndarray = (bits << 32) | np.arange(scores.shape[-1], dtype=np.int64)
+    return keys
 
 
 def first_unvoted(ranking: Ranking, count: int, allowed: Collection[int] | None = None) -> int:
@@ -192,7 +206,7 @@ def _interest_scores(digest: DigestRows, interests: Sequence[str]) -> np.ndarray
     return scores
 
 
-def _scaled_interest(digest: DigestRows, interests: Sequence[str]) -> np.ndarray:
+def scaled_interest(digest: DigestRows, interests: Sequence[str]) -> np.ndarray:
     """The interest scores of these terms, scaled: the same for every reader who gave them, so made once per
     digest and kept beside its rows."""
     key = "scaled:" + query_key(interests)
@@ -207,13 +221,19 @@ def _vote_scores(digest: DigestRows, profile: Profile) -> np.ndarray:
     scores = np.zeros(digest.count, dtype=np.float32)
     if profile.likes:
         scores += _mean_similarity(digest, [vote_key(paper) for paper in profile.likes])
-        weighted = digest.rows.get(_WEIGHTED_HISTORY)
-        if weighted is None:  # (the history's scores in the units of the votes' rows)
-            weighted = digest.rows[_WEIGHTED_HISTORY] = HISTORY_WEIGHT * digest.history
-        scores -= weighted
+        scores -= weighted_history(digest)
     if profile.dislikes:
         scores -= DISLIKE_WEIGHT * _mean_similarity(digest, [vote_key(paper) for paper in profile.dislikes])
     return scores
+
+
+def weighted_history(digest: DigestRows) -> np.ndarray:
+    """The history's scores in the units of the votes' rows, weighted as a reader's model subtracts them (made
+    once per digest and kept beside its rows)."""
+    weighted = digest.rows.get(_WEIGHTED_HISTORY)
+    if weighted is None:
+        weighted = digest.rows[_WEIGHTED_HISTORY] = HISTORY_WEIGHT * digest.history
+    return weighted
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
