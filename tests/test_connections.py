@@ -78,6 +78,22 @@ def test_a_sending_process_sends_every_message_whole_and_hands_back_each_outcome
     assert connections.pid != os.getpid()  # (sent by another process: the sender's threads wait for nobody)
 
 
+def test_messages_handed_over_together_cross_whole_in_the_ring_or_through_the_pipe() -> None:
+    """A batch is written at once: more records than one write takes, more messages than the ring holds (the
+    rest follow their records through the pipe), and one too large for the ring."""
+    import hashlib
+
+    def send(outgoing: Outgoing) -> str:
+        return hashlib.sha256(outgoing.data).hexdigest()
+
+    batch = [message(number) for number in range(299)]
+    batch.append(Outgoing("large@example.org", b"Subject: large\r\n\r\n" + b"y" * 5_000_000, "large", None))
+    with SendingProcess[int, object](4, send, on_halt=lambda: None, finish=lambda: None) as connections:
+        connections.put_many(list(enumerate(batch)))
+        outcomes = taken_back(connections, len(batch))
+    assert sorted(outcomes) == sorted((number, hashlib.sha256(m.data).hexdigest()) for number, m in enumerate(batch))
+
+
 def test_a_halted_sending_process_starts_nothing_more_and_says_so(tmp_path: Path) -> None:
     halted = threading.Event()  # (the process's own copy, set by on_halt there)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 Ticket = TypeVar("Ticket")
@@ -53,6 +53,11 @@ class Connections(Generic[Ticket, Task, Result]):
             self.threads.append(thread)
             thread.start()
         self.tasks.put((ticket, task))
+
+    def put_many(self, handed: Sequence[tuple[Ticket, Task]]) -> None:
+        """:meth:`put` each task, with its ticket, in order."""
+        for ticket, task in handed:
+            self.put(ticket, task)
 
     def halt(self) -> None:
         """The sender stopped or its breaker tripped: the threads see it themselves (the work checks the same

@@ -35,7 +35,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Literal, cast
 
@@ -210,11 +210,10 @@ def send_queue(
                 )
                 exhausted = not claims
                 profiles = mailer.profiles(store, [claim.subscriber for claim in claims])  # (and their rows)
+                orders = make_orders(mailer, assemblers, claims, profiles, queue)  # (ranked together)
                 for start in range(0, len(claims), BUILD_CHUNK):
-                    chunk = claims[start : start + BUILD_CHUNK]
-                    orders = [order(mailer, assemblers, claim, profiles[claim.subscriber.id], queue) for claim in chunk]
-                    future = assemblers.submit(orders)
-                    building[future] = chunk
+                    future = assemblers.submit(orders[start : start + BUILD_CHUNK])
+                    building[future] = claims[start : start + BUILD_CHUNK]
                     future.add_done_callback(connections.notify)  # (at once when built here)
                 if claims:
                     continue
@@ -227,6 +226,7 @@ def send_queue(
             for item in taken:
                 if isinstance(item, Future):  # a batch built
                     skipped = []
+                    handed: list[tuple[Claim, Outgoing]] = []
                     built: list[bytes | None] = item.result()  # (re-raises an error of the building)
                     for claim, data in zip(building.pop(item), built, strict=True):
                         if data is None:
@@ -235,7 +235,8 @@ def send_queue(
                             subscriber = claim.subscriber
                             sender = return_path(config, secret, queue.delivery, subscriber.id)  # (VERP, if set)
                             message = Outgoing(subscriber.email, data, queue.key(subscriber.id), sender)
-                            connections.put(claim, message)
+                            handed.append((claim, message))
+                    connections.put_many(handed)
                     if skipped:
                         queue.skipped(skipped, reason=NOTHING_MATCHES)
                         report.skipped += len(skipped)
@@ -260,8 +261,15 @@ def send_queue(
     return report
 
 
-def order(mailer: Mailer, assemblers: Assemblers, claim: Claim, profile: Profile, queue: DeliveryQueue) -> Order:
-    """What a reader's message is built from: their profile, and their ranking when a worker cannot make it."""
-    subscriber = claim.subscriber
-    ranking = None if assemblers.ranks(profile) else mailer.rank(subscriber, profile)
-    return Order(subscriber, profile, queue.message_id(subscriber.id), ranking)
+def make_orders(
+    mailer: Mailer, assemblers: Assemblers, claims: Sequence[Claim], profiles: dict[int, Profile], queue: DeliveryQueue
+) -> list[Order]:
+    """What readers' messages are built from: their profiles, and their rankings when a worker cannot make them
+    (made here, together)."""
+    readers = [(claim.subscriber, profiles[claim.subscriber.id]) for claim in claims]
+    here = [(subscriber, profile) for subscriber, profile in readers if not assemblers.ranks(profile)]
+    rankings = dict(zip((subscriber.id for subscriber, _ in here), mailer.rank_many(here), strict=True))
+    return [
+        Order(subscriber, profile, queue.message_id(subscriber.id), rankings.get(subscriber.id))
+        for subscriber, profile in readers
+    ]

@@ -35,7 +35,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
 from digest.mail.connections import Connections, Failed, Ticket
@@ -53,6 +53,9 @@ from digest.mail.sending_wire import (
     widen,
 )
 from digest.mail.shared_ring import SharedRing
+
+#: Pieces of records written by one call at most (the kernel takes up to 1,024; records may span two calls).
+WRITTEN_AT_ONCE = 512
 
 Result = TypeVar("Result")
 
@@ -115,16 +118,24 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         return self
 
     def put(self, ticket: Ticket, task: Outgoing) -> None:
-        self.pending += 1
-        number, self.numbered = self.numbered, self.numbered + 1
-        self.tickets[number] = ticket
-        head = pickle.dumps((number, task.recipient, task.key, task.sender))
-        start = self.ring.take(number, task.data)
-        with self.writing:  # (a halt from the stop's watcher must not land inside a record)
+        self.put_many([(ticket, task)])
+
+    def put_many(self, handed: Sequence[tuple[Ticket, Outgoing]]) -> None:
+        """Hand messages over in one write of their records (a write wakes the process: one for a batch)."""
+        parts: list[bytes | memoryview] = []
+        for ticket, task in handed:
+            self.pending += 1
+            number, self.numbered = self.numbered, self.numbered + 1
+            self.tickets[number] = ticket
+            head = pickle.dumps((number, task.recipient, task.key, task.sender))
+            start = self.ring.take(number, task.data)
             if start is None:  # (the ring is full, or the message large: it follows its header)
-                self._write([RECORD.pack(len(head), -1, len(task.data)), head, task.data])
+                parts += (RECORD.pack(len(head), -1, len(task.data)), head, task.data)
             else:
-                self._write([RECORD.pack(len(head), start, len(task.data)), head])
+                parts += (RECORD.pack(len(head), start, len(task.data)), head)
+        with self.writing:  # (a halt from the stop's watcher must not land inside a record)
+            for first in range(0, len(parts), WRITTEN_AT_ONCE):
+                self._write(parts[first : first + WRITTEN_AT_ONCE])
 
     def halt(self) -> None:
         with self.writing:
