@@ -15,7 +15,8 @@ Cost: preparing a digest of 1,000 new papers against a history of 1,000,000
 (SQLite), in a child process for its peak RSS; making the rows of 2,000
 distinct readers (2 interest terms and 5 likes each: what a publish does for
 every reader, or a vote for one); and ranking one of those readers in the send
-loop, from the rows kept (what every message of a send costs).
+loop, from the rows kept (what every message of a send costs), in batches of 64 as
+a send ranks a claim's readers, and one by one.
 
     python bench/rank.py [--history 1000000] [--labels ../shared/eval/topic_labels.json]
 """
@@ -242,19 +243,27 @@ def child(url: str) -> None:
     print(f"  make one reader's rows (5 liked papers and their interests; at publish, or a vote): {made * 1000:.2f} ms")
     ranker = Ranker(bench_digest(papers), rows, scope=None, features=features)
     started = time.perf_counter()
-    for start in range(0, len(profiles), 64):  # as a send does: a batch's rows looked up at once, then each reader
+    for start in range(0, len(profiles), 64):  # a batch's rows looked up at once, then each reader alone
         batch = profiles[start : start + 64]
         ranker.prepare(None, batch)
         for profile in batch:
             ranker.rank(profile, explain=20)
+    alone = (time.perf_counter() - started) / len(profiles)
+    started = time.perf_counter()
+    together = []
+    for start in range(0, len(profiles), 64):  # as a send does: a claim's readers ranked together
+        batch = profiles[start : start + 64]
+        ranker.prepare(None, batch)
+        together += ranker.rank_many(batch, [20] * len(batch))
     each = (time.perf_counter() - started) / len(profiles)
     print(
         "  rank one reader in the send loop (2 interest terms, 5 likes, distinct) at 1,000 new papers:"
-        f" {each * 1000:.3f} ms"
+        f" {each * 1000:.3f} ms in batches of 64 as a send ranks them ({alone * 1000:.3f} ms one by one)"
     )
     check = DigestRows.of(papers, features.history_scores)
     features.add_rows(check, check.missing(profiles[:20]))
     assert all(score(check, p).order == ranker.rank(p).order for p in profiles[:20]), "the kept rows rank differently"
+    assert [r.order for r in together[:64]] == [ranker.rank(p, explain=20).order for p in profiles[:64]]
 
 
 def bench_digest(papers: Sequence[StoredPaper]) -> Digest:
