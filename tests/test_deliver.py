@@ -348,7 +348,9 @@ def test_pending_subscribers_get_a_confirmation_mail(project: Project, smtp_serv
     assert "pending" in project.run("subscribers", "list").stdout
 
 
-def liked_before_or_after_publishing(project: Project, paper_number: int, *, after: bool) -> dict[str, object]:
+def liked_before_or_after_publishing(
+    project: Project, paper_number: int, *, after: bool, spread_forgotten: bool = False
+) -> dict[str, object]:
     """A project whose one reader likes one paper of the digest: the like recorded before the digest was
     published (its ranking row made then) or after, behind the send's back (no row kept for it)."""
     import os
@@ -380,6 +382,10 @@ def liked_before_or_after_publishing(project: Project, paper_number: int, *, aft
     assert project.run("publish").code == 0
     if after:
         like()
+    if spread_forgotten:  # (as a digest kept by an earlier version: the history's spread is found again)
+        with open_store(config.database, now=NOW) as store:
+            assert store.db.execute("SELECT COUNT(*) FROM ranking_rows WHERE name = 'history-spread'") == [(1,)]
+            store.db.execute("DELETE FROM ranking_rows WHERE name = 'history-spread'")
     with open_store(config.database, now=NOW) as store:
         digest = store.digests.named("latest")
         reader = store.subscribers.by_email(READERS[0])
@@ -397,3 +403,11 @@ def test_a_send_reads_liked_abstracts_only_where_a_ranking_row_must_be_made(tmp_
     made = liked_before_or_after_publishing(Project(tmp_path / "made", "sqlite:///digest.db"), 7, after=True)
     assert kept["abstract read"] is False and made["abstract read"] is True
     assert made["order"] == kept["order"] and made["reasons"] == kept["reasons"]
+
+
+def test_a_digest_kept_without_the_historys_spread_ranks_as_one_kept_with_it(tmp_path: Path) -> None:
+    with_spread = liked_before_or_after_publishing(Project(tmp_path / "with", "sqlite:///digest.db"), 7, after=False)
+    without = liked_before_or_after_publishing(
+        Project(tmp_path / "without", "sqlite:///digest.db"), 7, after=False, spread_forgotten=True
+    )
+    assert without["order"] == with_spread["order"] and without["reasons"] == with_spread["reasons"]

@@ -41,6 +41,7 @@ BATCH_FROM = 3
 #: The keys of a scope's features and of its papers' similarity to the history (no row key looks like them).
 FEATURES = "features"
 HISTORY = "history"
+HISTORY_SPREAD = "history-spread"
 
 
 def digest_scope(digest: Digest) -> str | None:
@@ -157,13 +158,16 @@ def ranker_for(store: Store | None, digest: Digest, *, scope: str | None = None,
     if store is None or scope is None:
         features = _prepare(store, digest)
         return Ranker(digest, features.digest_rows(digest.papers), scope=None, features=features, now=now)
-    kept = store.ranking.get(scope, [HISTORY])
+    kept = store.ranking.get(scope, [HISTORY, HISTORY_SPREAD])
     if HISTORY in kept:
         history = np.frombuffer(kept[HISTORY], dtype=np.float32)
         if history.shape[0] == len(digest.papers):
-            ranker = Ranker(digest, DigestRows.of(digest.papers, history), scope=scope, now=now)
+            rows = DigestRows.of(digest.papers, history)
+            if HISTORY_SPREAD in kept:  # (else, a scope kept without it: found again)
+                rows.knowing_spread(np.frombuffer(kept[HISTORY_SPREAD], dtype=np.float32))
+            ranker = Ranker(digest, rows, scope=scope, now=now)
             if store.ranking.size(scope) <= READ_AT_ONCE:  # (the usual case: every reader's rows, read at once)
-                ranker.take(store.ranking.all(scope, but=[FEATURES, HISTORY, TOPICS_KEY]))
+                ranker.take(store.ranking.all(scope, but=[FEATURES, HISTORY, HISTORY_SPREAD, TOPICS_KEY]))
             return ranker
     return keep_digest(store, digest, scope=scope, now=now)
 
@@ -183,7 +187,7 @@ def keep_digest(store: Store, digest: Digest, *, scope: str | None = None, now: 
     features.add_rows(rows, wanted)
     for term in sorted({term for interests in queries for term in interests}):
         rows.matches(term)
-    kept = {HISTORY: features.history_scores.tobytes()}
+    kept = {HISTORY: features.history_scores.tobytes(), HISTORY_SPREAD: rows.history_spread().tobytes()}
     kept.update(rows.encoded())
     with store.transaction():
         store.ranking.forget_old(now=now)

@@ -144,6 +144,15 @@ class DigestRows:
         """Each paper's similarity to the history's centroid, in units of their spread as votes' rows are kept."""
         return in_spread(self.history_scores)
 
+    def history_spread(self) -> np.ndarray:
+        """The spread the history's scores are divided by (kept beside them: see :meth:`knowing_spread`)."""
+        return spreads(self.history_scores[None, :])
+
+    def knowing_spread(self, spread: np.ndarray) -> None:
+        """The history's spread as :meth:`history_spread` found it (kept): :attr:`history` without a percentile
+        (numpy loads its masked arrays for one: some 10 ms of a send's start)."""
+        self.__dict__["history"] = self.history_scores / spread[0]
+
     def keep(self, keys: Sequence[str], block: np.ndarray) -> None:
         """Hold rows just made (``block``: a row per key): a voted paper's similarities in units of their spread
         (and that spread), any other row as it was made."""
