@@ -20,10 +20,10 @@ from itertools import accumulate
 
 from digest.mail.blocks import Blocks, DigestEmail
 from digest.mail.pieces import (
-    card,
     card_tokens,
     contents_entry,
     cut_at,
+    cut_once,
     escaped,
     escaped_link,
     filled,
@@ -150,9 +150,12 @@ def _groups(
 def _cards_within_budget(blocks: Blocks, top: list[int]) -> list[int]:
     """The first papers of ``top`` whose cards fit in most of the budget (a large ``for_you`` setting)."""
     size = len(blocks.head) + len(blocks.tail) + len(blocks.for_you)
+    sizes, each = blocks.card_sizes, len(blocks.reason) + 300
+    if size + sum(map(sizes.__getitem__, top)) + each * len(top) <= CARDS_SHARE * EMAIL_HTML_BUDGET:
+        return top  # (every card fits: the usual case)
     kept: list[int] = []
     for index in top:
-        size += len(blocks.cards[index][0]) + len(blocks.cards[index][1]) + len(blocks.reason) + 300
+        size += sizes[index] + each
         if size > CARDS_SHARE * EMAIL_HTML_BUDGET and kept:
             break
         kept.append(index)
@@ -169,17 +172,18 @@ def _within_budget(
         + len(reader.vote_url) * 2 * len(top)
         + PREHEADER_CHARS * 2
     )
-    size += sum(len(blocks.cards[i][0]) + len(blocks.cards[i][1]) + len(blocks.reason) + 300 for i in top)
+    size += sum(map(blocks.card_sizes.__getitem__, top)) + (len(blocks.reason) + 300) * len(top)
+    sections = blocks.topic_sizes
+    lengths = blocks.line_sizes
     if groups:
         size += len(blocks.also_new) + len(blocks.contents_end) + len(blocks.contents_separator) * len(groups)
-        size += sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
-    if size + blocks.all_lines - sum(len(blocks.lines[index]) for index in top) <= EMAIL_HTML_BUDGET:
+        size += sum(sections[number] for number, _ in groups)
+    if size + blocks.all_lines - sum(map(lengths.__getitem__, top)) <= EMAIL_HTML_BUDGET:
         return groups  # everything fits (the usual case)
-    size -= sum(len(blocks.contents[number]) + len(blocks.topics[number]) for number, _ in groups)
-    lengths = list(map(len, blocks.lines))
+    size -= sum(sections[number] for number, _ in groups)
     kept: list[tuple[int, list[int]]] = []
     for number, members in groups:
-        size += len(blocks.contents[number]) + len(blocks.topics[number])
+        size += sections[number]
         ends = list(accumulate(map(lengths.__getitem__, members)))  # (where each line ends, from the group's start)
         fit = bisect_right(ends, EMAIL_HTML_BUDGET - size)  # (the lines that end within the budget)
         if fit:
@@ -214,19 +218,16 @@ def _body(
     if top:
         parts.append(blocks.for_you if reader.personal else blocks.top)
     vote_token, reason_token = card_tokens(tokens)
-    fill = [link(reader.vote_url), b""]  # (a card's values by slot: its vote link, its reason)
+    vote = link(reader.vote_url)
+    reason_pieces = cut_once(blocks.reason, reason_token)
     reasons = reader.reasons
-    for index in top:
+    for index in top:  # (a card: the part before its reason, the reason if it has one, the part after)
         before, after = blocks.cards[index]
+        parts.append(vote.join(cut_once(before, vote_token)))
         reason = reasons.get(index)
         if reason:
-            fill[1] = value(reason)
-            pieces, slots = card(before, blocks.reason, after, vote_token, reason_token)
-        else:
-            pieces, slots = card(before, None, after, vote_token, reason_token)
-        parts.append(pieces[0])
-        for slot, piece in zip(slots, pieces[1:], strict=True):
-            parts += (fill[slot], piece)
+            parts.append(value(reason).join(reason_pieces))
+        parts.append(vote.join(cut_once(after, vote_token)))
     if groups:
         parts.append(blocks.also_new)
         entries = [contents_entry(blocks.contents[number], tokens.count, len(lines)) for number, lines in groups]

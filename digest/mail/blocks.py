@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from digest.errors import ConfigError
@@ -86,10 +86,22 @@ class Blocks:
     tail: bytes
     topic_lines: tuple[bytes, ...] = ()  # per topic: the lines of all its papers, joined
     contents_separator: bytes = b""  # between two contents entries (" · " in HTML; the text part has none)
+    # Sizes a mail's budget adds up per reader, found once: per paper its card (before and after its reason)
+    # and its line; per topic its contents entry and heading; all lines.
+    card_sizes: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    line_sizes: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    topic_sizes: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    all_lines: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def all_lines(self) -> int:
-        return sum(len(joined) for joined in self.topic_lines)
+    def __post_init__(self) -> None:
+        found = {
+            "card_sizes": tuple(len(before) + len(after) for before, after in self.cards),
+            "line_sizes": tuple(map(len, self.lines)),
+            "topic_sizes": tuple(map(sum, zip(map(len, self.contents), map(len, self.topics), strict=True))),
+            "all_lines": sum(map(len, self.topic_lines)),
+        }
+        for name, value in found.items():
+            object.__setattr__(self, name, value)
 
     def every(self) -> Iterator[bytes]:
         """Every block a mail is joined from."""

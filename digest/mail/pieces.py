@@ -46,23 +46,10 @@ def card_tokens(tokens: Tokens) -> tuple[bytes, bytes]:
 
 
 @functools.lru_cache(maxsize=8192)
-def card(
-    before: bytes, reason: bytes | None, after: bytes, vote_token: bytes, reason_token: bytes
-) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
-    """A card (the part before its reason, the reason block when it has one, the part after), cut once: its
-    pieces, and which value goes after each but the last (0: the reader's vote link, 1: the reason)."""
-    segments = [(cut(before, vote_token), 0)]
-    if reason is not None:
-        segments.append((cut(reason, reason_token), 1))
-    segments.append((cut(after, vote_token), 0))
-    pieces = [b""]
-    slots: list[int] = []
-    for cuts, slot in segments:
-        pieces[-1] += cuts[0]
-        for piece in cuts[1:]:
-            slots.append(slot)
-            pieces.append(piece)
-    return tuple(pieces), tuple(slots)
+def cut_once(block: bytes, token: bytes) -> tuple[bytes, ...]:
+    """A block cut at a token, once per digest (a card at its vote links, the reason block at its reason): a
+    reader's copy is ``value.join`` of the pieces."""
+    return cut(block, token)
 
 
 @functools.lru_cache(maxsize=8)
