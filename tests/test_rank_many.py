@@ -15,14 +15,16 @@ from digest.ranking.rows import DigestRows, query_key, vote_key
 
 TERMS = ("retrieval", "speech", "diffusion model", "agents", "graph")
 WORDS = ("retrieval", "speech", "diffusion", "model", "agents", "graph", "vision", "the", "of")
-#: Values a row takes: a few, so that readers' scores tie often (ties keep the listing's order), zeros of both signs.
-VALUES = st.one_of(st.sampled_from([0.0, -0.0, 0.25, 1.0, 0.5, 0.05, 0.049]), st.floats(0, 4, width=32))
+#: Values a row takes: a few, so that readers' scores tie often (ties keep the listing's order), zeros of both signs,
+#: and any other (negative ones too, as no cosine is, so that nothing rests on rows being at least 0).
+VALUES = st.one_of(st.sampled_from([0.0, -0.0, 0.25, 1.0, 0.5, 0.05, 0.049]), st.floats(-4, 4, width=32))
 
 
 @st.composite
 def batches(draw: st.DrawFn) -> tuple[DigestRows, list[Profile | None], list[int]]:
     """A digest's rows (random, ties frequent) and readers of every kind: none, empty, interests only, likes and
-    dislikes of papers of the digest (voted: they go last) or of the history, and all of these together."""
+    dislikes of papers of the digest (voted: they go last) or of the history, up to 25 likes, and all of these
+    together."""
     count = draw(st.integers(0, 12))
     day = dt.date(2026, 3, 12)
     papers = [
@@ -40,7 +42,7 @@ def batches(draw: st.DrawFn) -> tuple[DigestRows, list[Profile | None], list[int
     ]
     rows = DigestRows.of(papers, np.array(draw(st.lists(VALUES, min_size=count, max_size=count)), dtype=np.float32))
     voted = [VotedPaper(f"Paper {number}", "", 100 + number) for number in range(count)]
-    voted += [VotedPaper(f"Earlier paper {number}", "", 10 + number) for number in range(4)]
+    voted += [VotedPaper(f"Earlier paper {number}", "", 10_000 + number) for number in range(24)]
     for paper in voted:
         rows.rows[vote_key(paper)] = np.array(draw(st.lists(VALUES, min_size=count, max_size=count)), np.float32)
         rows.spreads[vote_key(paper)] = draw(st.sampled_from([1.0, 0.5, 2.0, 0.125]))
@@ -50,8 +52,9 @@ def batches(draw: st.DrawFn) -> tuple[DigestRows, list[Profile | None], list[int
             readers.append(None)
             continue
         interests = tuple(draw(st.lists(st.sampled_from(TERMS), max_size=3, unique=True)))
-        likes = tuple(draw(st.lists(st.sampled_from(voted), max_size=6, unique=True)))
-        dislikes = tuple(p for p in draw(st.lists(st.sampled_from(voted), max_size=3, unique=True)) if p not in likes)
+        # (more likes than a reason looks among, now and then; the same paper twice, and liked and disliked)
+        likes = tuple(draw(st.lists(st.sampled_from(voted), max_size=draw(st.sampled_from([3, 6, 25])))))
+        dislikes = tuple(draw(st.lists(st.sampled_from(voted), max_size=3)))
         readers.append(Profile(interests=interests, likes=likes, dislikes=dislikes))
         if interests:
             key = query_key(interests)

@@ -207,7 +207,7 @@ def _body(
 ) -> bytes:
     """The body: blocks joined, per-reader values filled into the (small) blocks that hold their tokens.
 
-    Each block is cut at its tokens once per digest (:func:`card`, :func:`cut_at`); a reader's copy is one
+    Each block is cut at its tokens once per digest (:func:`cut_once`, :func:`cut_at`); a reader's copy is one
     join of the pieces and their values, so no block is searched or copied per reader. ``said``: the counts
     line and the preheader."""
     tokens = email.tokens

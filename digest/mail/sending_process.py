@@ -123,19 +123,21 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
     def put_many(self, handed: Sequence[tuple[Ticket, Outgoing]]) -> None:
         """Hand messages over in one write of their records (a write wakes the process: one for a batch)."""
         parts: list[bytes | memoryview] = []
-        for ticket, task in handed:
-            self.pending += 1
-            number, self.numbered = self.numbered, self.numbered + 1
-            self.tickets[number] = ticket
-            head = pickle.dumps((number, task.recipient, task.key, task.sender))
-            start = self.ring.take(number, task.data)
-            if start is None:  # (the ring is full, or the message large: it follows its header)
-                parts += (RECORD.pack(len(head), -1, len(task.data)), head, task.data)
-            else:
-                parts += (RECORD.pack(len(head), start, len(task.data)), head)
-        with self.writing:  # (a halt from the stop's watcher must not land inside a record)
-            for first in range(0, len(parts), WRITTEN_AT_ONCE):
-                self._write(parts[first : first + WRITTEN_AT_ONCE])
+        try:
+            for ticket, task in handed:
+                head = pickle.dumps((self.numbered, task.recipient, task.key, task.sender))
+                start = self.ring.take(self.numbered, task.data)
+                if start is None:  # (the ring is full, or the message large: it follows its header)
+                    parts += (RECORD.pack(len(head), -1, len(task.data)), head, task.data)
+                else:
+                    parts += (RECORD.pack(len(head), start, len(task.data)), head)
+                self.tickets[self.numbered] = ticket
+                self.numbered += 1
+                self.pending += 1
+        finally:  # (what was handed over before an error is written: its outcomes are awaited)
+            with self.writing:  # (a halt from the stop's watcher must not land inside a record)
+                for first in range(0, len(parts), WRITTEN_AT_ONCE):
+                    self._write(parts[first : first + WRITTEN_AT_ONCE])
 
     def halt(self) -> None:
         with self.writing:
@@ -157,16 +159,19 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         self.ring.close()
 
     def _write(self, parts: list[bytes | memoryview]) -> None:
-        """One record, whole (a full pipe takes part of it: the rest as the process reads on). When the process
-        is gone, nothing: its outcomes' reader says so once the outcomes that came back are taken."""
+        """Records, or pieces of them, written whole in order (a full pipe takes part: the rest as the process reads
+        on, from where the write stopped). When the process is gone, nothing: its outcomes' reader says so once the
+        outcomes that came back are taken."""
         if self.gone or self.tasks_out < 0:
             return
         try:
-            written = os.writev(self.tasks_out, parts)
-            if written < sum(map(len, parts)):
-                rest = memoryview(b"".join(parts))[written:]
-                while rest:
-                    rest = rest[os.write(self.tasks_out, rest) :]
+            while parts:
+                written = os.writev(self.tasks_out, parts)
+                while parts and written >= len(parts[0]):
+                    written -= len(parts[0])
+                    parts = parts[1:]
+                if parts and written:
+                    parts = [memoryview(parts[0])[written:], *parts[1:]]
         except OSError:
             self.gone = True
 

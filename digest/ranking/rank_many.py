@@ -34,7 +34,10 @@ from digest.ranking.rows import DigestRows, query_key, vote_key
 def score_many(digest: DigestRows, profiles: Sequence[Profile | None], explains: Sequence[int]) -> list[Ranking]:
     """Each reader's :func:`score` (with reasons for their first ``explains[i]`` papers), in their order.
 
-    Every row the profiles need must be in ``digest`` (see :meth:`DigestRows.missing`)."""
+    Every row the profiles need must be in ``digest`` (see :meth:`DigestRows.missing`); an explain is 0 or more.
+    """
+    if len(explains) != len(profiles):
+        raise ValueError(f"{len(profiles)} readers but {len(explains)} explain counts")
     rankings = [Ranking(digest.positions, {}) for _ in profiles]
     batch = [number for number, profile in enumerate(profiles) if profile is not None and not profile.is_empty]
     if not batch or digest.count == 0:
@@ -47,9 +50,9 @@ def score_many(digest: DigestRows, profiles: Sequence[Profile | None], explains:
 
 def _rank(digest: DigestRows, profiles: Sequence[Profile], explains: Sequence[int]) -> list[Ranking]:
     """The rankings of readers who all have a profile: scores, orders, then reasons, a row per reader."""
-    table = _VoteTable(digest, profiles)
+    table = _Votes(digest, profiles)
     votes = table.mean("likes")
-    votes -= weighted_history(digest) * table.has("likes")[:, None]
+    votes[[bool(profile.likes) for profile in profiles]] -= weighted_history(digest)  # (readers who like something)
     if any(profile.dislikes for profile in profiles):
         votes -= DISLIKE_WEIGHT * table.mean("dislikes")
     weights = [
@@ -82,41 +85,26 @@ def _rank(digest: DigestRows, profiles: Sequence[Profile], explains: Sequence[in
     ]
 
 
-class _VoteTable:
-    """The rows of a batch's voted papers in one array (a zero row last, for padding), and each reader's likes
-    and dislikes as positions in it."""
+class _Votes:
+    """A batch's likes and dislikes, by reader, as rows of the digest (read where they are held: a batch of
+    readers who voted for hundreds of papers each copies a column of rows at a time, never all of them)."""
 
     def __init__(self, digest: DigestRows, profiles: Sequence[Profile]) -> None:
-        positions: dict[str, int] = {}
-        self.positions = {
-            kind: [[positions.setdefault(vote_key(paper), len(positions)) for paper in papers] for papers in lists]
-            for kind, lists in (
-                ("likes", [profile.likes for profile in profiles]),
-                ("dislikes", [profile.dislikes for profile in profiles]),
-            )
-        }
-        self.count = digest.count
-        self.rows = np.zeros((len(positions) + 1, digest.count), dtype=np.float32)
-        if positions:
-            self.rows[:-1] = np.array([digest.rows[key] for key in positions])
-        spreads = digest.spreads
-        self.spreads = np.array([*(spreads.get(key, 1.0) for key in positions), 1.0], dtype=np.float32)
-        self.padding = len(positions)
-
-    def has(self, kind: str) -> np.ndarray:
-        return np.array([bool(voted) for voted in self.positions[kind]], dtype=np.float32)
+        self.rows = digest.rows
+        self.spreads = digest.spreads
+        self.likes = [[vote_key(paper) for paper in profile.likes] for profile in profiles]
+        self.dislikes = [[vote_key(paper) for paper in profile.dislikes] for profile in profiles]
+        self.zero = np.zeros(digest.count, dtype=np.float32)
 
     def mean(self, kind: str) -> np.ndarray:
-        """Per reader, the mean of their rows of ``kind`` (zeros for none), summed one row at a time in order."""
-        lists = self.positions[kind]
-        width = max(map(len, lists))
-        if width == 0:
-            return np.zeros((len(lists), self.count), dtype=np.float32)
-        padded = np.array([[*voted, *[self.padding] * (width - len(voted))] for voted in lists], dtype=np.intp)
-        total = self.rows[padded[:, 0]]
-        for column in range(1, width):
-            total += self.rows[padded[:, column]]
-        counts = np.array([max(1, len(voted)) for voted in lists], dtype=np.float32)
+        """Per reader, the mean of their rows of ``kind`` (zeros for none), summed one row at a time in order (a
+        reader with fewer adds zeros, which change no sum)."""
+        lists = self.likes if kind == "likes" else self.dislikes
+        rows, zero = self.rows, self.zero
+        total = np.array([rows[keys[0]] if keys else zero for keys in lists])
+        for column in range(1, max(map(len, lists))):
+            total += np.array([rows[keys[column]] if column < len(keys) else zero for keys in lists])
+        counts = np.array([max(1, len(keys)) for keys in lists], dtype=np.float32)
         mean: np.ndarray = total / counts[:, None]
         return mean
 
@@ -124,14 +112,19 @@ class _VoteTable:
         """Per reader and paper of ``tops`` (a row of papers per reader), the position among their first
         :data:`NEAREST_AMONG` likes of the one it is closest to, when that is close enough and ``liked`` says the
         votes put the paper there; else -1. As :func:`digest.ranking.rank._reasons` finds it for one reader."""
-        lists = [voted[:NEAREST_AMONG] for voted in self.positions["likes"]]
+        lists = [keys[:NEAREST_AMONG] for keys in self.likes]
         width = max(map(len, lists))
         if width == 0 or tops.shape[1] == 0:
             return [[-1] * tops.shape[1] for _ in lists]
-        padded = np.array([[*voted, *[self.padding] * (width - len(voted))] for voted in lists], dtype=np.intp)
-        similarity = self.rows[padded[:, :, None], tops[:, None, :]]  # reader x like x paper
-        similarity *= self.spreads[padded][:, :, None]
-        held = np.array([[column < len(voted) for column in range(width)] for voted in lists])
+        positions: dict[str, int] = {}
+        padded = [[positions.setdefault(key, len(positions)) for key in keys] for keys in lists]
+        table = np.zeros((len(positions) + 1, len(self.zero)), dtype=np.float32)  # (a zero row last: padding)
+        table[:-1] = np.array([self.rows[key] for key in positions])
+        spreads = np.array([*(self.spreads[key] for key in positions), 1.0], dtype=np.float32)
+        at = np.array([[*keys, *[len(positions)] * (width - len(keys))] for keys in padded], dtype=np.intp)
+        similarity = table[at[:, :, None], tops[:, None, :]]  # reader x like x paper
+        similarity *= spreads[at][:, :, None]
+        held = np.array([[column < len(keys) for column in range(width)] for keys in padded])
         similarity = np.where(held[:, :, None], similarity, np.float32(-np.inf))  # (padding is never nearest)
         close = similarity.max(axis=1) >= MIN_REASON_SIMILARITY
         found: list[list[int]] = np.where(

@@ -150,8 +150,10 @@ class DigestRows:
 
     def knowing_spread(self, spread: np.ndarray) -> None:
         """The history's spread as :meth:`history_spread` found it (kept): :attr:`history` without a percentile
-        (numpy loads its masked arrays for one: some 10 ms of a send's start)."""
-        self.__dict__["history"] = self.history_scores / spread[0]
+        (numpy loads its masked arrays for one: some 10 ms of a send's start). One that cannot be (not one
+        positive number) is left: the spread is found again."""
+        if spread.shape == (1,) and np.isfinite(spread[0]) and spread[0] > 0:
+            self.__dict__["history"] = self.history_scores / spread[0]
 
     def keep(self, keys: Sequence[str], block: np.ndarray) -> None:
         """Hold rows just made (``block``: a row per key): a voted paper's similarities in units of their spread
