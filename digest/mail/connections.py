@@ -93,9 +93,14 @@ class Connections(Generic[Ticket, Task, Result]):
                 return
             ticket, task = handed
             try:
-                self.results.put((ticket, self.work(task)))
+                outcome: object = (ticket, self.work(task))
             except BaseException as error:  # noqa: BLE001 (handed to the sending thread, which raises it)
-                self.results.put(Failed(error))
+                outcome = Failed(error)
+            self.report(outcome)
+
+    def report(self, outcome: object) -> None:
+        """Hand an outcome back (to the sending thread: see :meth:`outcomes`)."""
+        self.results.put(outcome)
 
     def close(self) -> None:
         """Let every thread finish the tasks handed to it, and end."""

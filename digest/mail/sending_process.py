@@ -9,8 +9,10 @@ all on the wire (SMTP), the sender forks a *sending process* before its first me
 
 - Only what the wire needs crosses: each message's bytes as they are, through shared memory
   (:mod:`digest.mail.shared_ring`), and its recipient, envelope sender and key in a short header, through a
-  pipe. Each outcome comes back with the message's number; the sender keeps the message's ticket (its
-  claim) and records every outcome itself, as it does with threads.
+  pipe. Each outcome comes back with the message's number, written to a pipe by the connection thread that
+  sent it (no thread between: a hand-over between threads costs the interpreter lock twice, and without one
+  the process took a quarter less CPU); the sender keeps the message's ticket (its claim) and records every
+  outcome itself, as it does with threads.
 - :meth:`SendingProcess.halt` (a stop, or the breaker tripped) is passed on: the messages not started yet
   come back "not started", as they do from threads.
 - When the sender ends (it says so), the process starts nothing more, finishes the messages on the wire,
@@ -217,9 +219,7 @@ def _serve(
         gc.freeze()  # (its collections walk only what it makes, not the sender's heap: no page is copied for it)
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
-        connections: Connections[int, Outgoing, object] = Connections(count, work, name=name)
-        writer = threading.Thread(target=_write_outcomes, args=(connections, outcomes), name=f"{name}-writer")
-        writer.start()
+        connections = _Reporting(count, work, name=name, outcomes=outcomes)
         with os.fdopen(tasks, "rb", buffering=PIPE_BYTES) as incoming:
             while (record := read_record(incoming, ring)) is not None:
                 if record is HALT:
@@ -233,8 +233,7 @@ def _serve(
         on_halt()  # (the sender ends: nothing more starts)
         connections.drop_waiting()
         connections.close()
-        connections.results.put(None)
-        writer.join()
+        connections.report(None)  # (said, not left to the pipe's end: a process forked meanwhile may hold that end)
         finish()
     except BaseException:  # noqa: BLE001 (the sender sees the process end, and says so)
         traceback.print_exc(file=sys.stderr)
@@ -243,23 +242,27 @@ def _serve(
         os._exit(code)  # (nothing of the sender's, inherited, is closed or flushed here: its database stays its own)
 
 
-def _write_outcomes(connections: Connections[int, Outgoing, object], outcomes: int) -> None:
-    """In the sending process: every outcome the threads hand back, as they come, to the sender."""
-    with os.fdopen(outcomes, "wb", buffering=0) as out:
-        while (first := connections.results.get()) is not None:
-            taken = [first]
-            while not connections.results.empty() and len(taken) < 64:
-                taken.append(connections.results.get())
-            end = taken[-1] is None
-            framed = [frame(item) for item in taken if item is not None]
-            if end:  # (said, not left to the pipe's end: a process forked meanwhile may hold that end open)
-                framed.append(frame(None))
+class _Reporting(Connections[int, Outgoing, object]):
+    """In the sending process: the connection threads, each writing its outcomes to the sender itself (one small
+    write, no thread between: a hand-over between threads costs the interpreter lock twice)."""
+
+    def __init__(self, count: int, work: Callable[[Outgoing], object], *, name: str, outcomes: int) -> None:
+        super().__init__(count, work, name=name)
+        self.out = outcomes
+        self.lock = threading.Lock()
+        self.gone = False
+
+    def report(self, outcome: object) -> None:
+        framed = frame(outcome)
+        with self.lock:  # (one outcome whole: a large one is more than the pipe writes at once)
+            if self.gone:
+                return
             try:
-                out.write(b"".join(framed))
+                view = memoryview(framed)
+                while view:
+                    view = view[os.write(self.out, view) :]
             except OSError:  # (the sender is gone: nothing can be recorded; the rest is dropped)
-                return
-            if end:
-                return
+                self.gone = True
 
 
 def _close_all_but(*kept: int) -> None:
