@@ -50,11 +50,11 @@ def score_many(digest: DigestRows, profiles: Sequence[Profile | None], explains:
 
 def _rank(digest: DigestRows, profiles: Sequence[Profile], explains: Sequence[int]) -> list[Ranking]:
     """The rankings of readers who all have a profile: scores, orders, then reasons, a row per reader."""
-    table = _Votes(digest, profiles)
-    votes = table.mean("likes")
+    voting = _Votes(digest, profiles)
+    votes = voting.mean("likes")
     votes[[bool(profile.likes) for profile in profiles]] -= weighted_history(digest)  # (readers who like something)
     if any(profile.dislikes for profile in profiles):
-        votes -= DISLIKE_WEIGHT * table.mean("dislikes")
+        votes -= DISLIKE_WEIGHT * voting.mean("dislikes")
     weights = [
         INTEREST_PRIOR / (INTEREST_PRIOR + len(profile.likes) + len(profile.dislikes)) if profile.interests else 0.0
         for profile in profiles
@@ -76,7 +76,7 @@ def _rank(digest: DigestRows, profiles: Sequence[Profile], explains: Sequence[in
     # The papers given a reason: the first ``explain``, none the reader voted for (they are last now).
     explained = [min(explain, digest.count - len(papers)) for explain, papers in zip(explains, voted, strict=True)]
     liked = (from_votes > from_interest) & (votes > 0)
-    nearest = table.nearest(order[:, : max(explained)], liked)
+    nearest = voting.nearest(order[:, : max(explained)], liked)
     return [
         Ranking(order[reader], phrase_reasons(digest, profile, order[reader, :count], nearest[reader][:count]), papers)
         if count > 0
