@@ -56,7 +56,7 @@ from digest.mail.sending_wire import (
 )
 from digest.mail.shared_ring import SharedRing
 
-#: Pieces of records written by one call at most (the kernel takes up to 1,024; records may span two calls).
+#: Pieces of records written by one call at most (the kernel takes up to 1,024; a record may span two calls).
 WRITTEN_AT_ONCE = 512
 
 Result = TypeVar("Result")
@@ -138,8 +138,7 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
                 self.pending += 1
         finally:  # (what was handed over before an error is written: its outcomes are awaited)
             with self.writing:  # (a halt from the stop's watcher must not land inside a record)
-                for first in range(0, len(parts), WRITTEN_AT_ONCE):
-                    self._write(parts[first : first + WRITTEN_AT_ONCE])
+                self._write(parts)
 
     def halt(self) -> None:
         with self.writing:
@@ -166,14 +165,15 @@ class SendingProcess(Connections[Ticket, Outgoing, Result]):
         outcomes that came back are taken."""
         if self.gone or self.tasks_out < 0:
             return
+        first = 0  # (the first piece not wholly written)
         try:
-            while parts:
-                written = os.writev(self.tasks_out, parts)
-                while parts and written >= len(parts[0]):
-                    written -= len(parts[0])
-                    parts = parts[1:]
-                if parts and written:
-                    parts = [memoryview(parts[0])[written:], *parts[1:]]
+            while first < len(parts):
+                written = os.writev(self.tasks_out, parts[first : first + WRITTEN_AT_ONCE])
+                while first < len(parts) and written >= len(parts[first]):
+                    written -= len(parts[first])
+                    first += 1
+                if written:
+                    parts[first] = memoryview(parts[first])[written:]
         except OSError:
             self.gone = True
 
